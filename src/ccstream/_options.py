@@ -1,0 +1,142 @@
+"""Options for a run, validated once when they are made."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import AsyncIterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .exceptions import InvalidOption
+
+__all__ = ["ChunkMode", "Options", "ResourceLimits", "Stdin"]
+
+ChunkMode = Literal["binary", "text", "lines"]
+
+Stdin = bytes | AsyncIterable[bytes] | None
+"""The child's standard input: ``None`` (``/dev/null``), bytes written then closed, or an async
+iterable of byte strings; the child sees end-of-input when the iterable is exhausted."""
+
+KiB = 1024
+MiB = 1024 * KiB
+
+
+def _positive(name: str, value: float | None, *, allow_none: bool = True) -> None:
+    if value is None and allow_none:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise InvalidOption(f"{name} must be a positive number, got {value!r}")
+
+
+def _positive_int(name: str, value: int | None, *, minimum: int = 1) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidOption(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceLimits:
+    """Hard limits for the child (``setrlimit``), in force before the child's own code runs.
+
+    ``address_space`` and ``file_size`` are in bytes, ``cpu_time`` in CPU seconds, ``open_files`` a
+    count. ``None`` leaves a limit as inherited. The limits apply to the child and everything it
+    starts; they are set between ``fork`` and ``exec``, so there is no window in which it runs
+    unlimited.
+    """
+
+    address_space: int | None = None
+    cpu_time: int | None = None
+    file_size: int | None = None
+    open_files: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("address_space", "cpu_time", "file_size", "open_files"):
+            _positive_int(f"ResourceLimits.{name}", getattr(self, name))
+
+    @property
+    def any(self) -> bool:
+        """True when at least one limit is set."""
+        return any(
+            v is not None
+            for v in (self.address_space, self.cpu_time, self.file_size, self.open_files)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How to run a command and stream its output. Times in seconds, sizes in bytes.
+
+    Command: ``shell`` runs a string command (default ``/bin/sh``); ``cwd``; ``env`` is merged over
+    this process's environment (or used alone with ``inherit_env=False``); ``unbuffered`` sets
+    ``PYTHONUNBUFFERED=1`` unless ``env`` sets it, so Python children flush every ``print``.
+
+    Output: frames of at most ``chunk_size`` bytes in ``mode`` ``"binary"``, ``"text"`` (never
+    splits a UTF-8 code point) or ``"lines"`` (text, cut after a newline when one is in reach; a
+    partial line waits at most ``line_linger`` seconds for its end before it is sent as is).
+    ``buffer_limit`` bounds the bytes read but not yet consumed, per stream (the seed's 8 MB):
+    when a consumer is that far behind, reading that pipe pauses and the child sees a full pipe.
+    ``read_size`` is the largest single read from a pipe.
+
+    Lifecycle: ``timeout`` (total) and ``idle_timeout`` (no output; paused time does not count)
+    kill the process group: SIGTERM, then SIGKILL after ``kill_grace``. When the child has exited
+    but descendants keep its pipes open, the group is killed after ``linger``. ``limits`` are
+    rlimits for the child; ``memory_limit`` is a ceiling on the RSS of the child's process tree,
+    checked every ``monitor_interval`` by the monitor.
+    """
+
+    shell: str = "/bin/sh"
+    cwd: str | os.PathLike[str] | None = None
+    env: Mapping[str, str] | None = None
+    inherit_env: bool = True
+    unbuffered: bool = True
+    stdin: Stdin = None
+
+    chunk_size: int = 64 * KiB
+    mode: ChunkMode = "binary"
+    line_linger: float = 0.05
+    buffer_limit: int = 8 * MiB
+    read_size: int = 1 * MiB
+
+    timeout: float | None = None
+    idle_timeout: float | None = None
+    kill_grace: float = 2.0
+    linger: float = 1.0
+
+    limits: ResourceLimits = field(default_factory=ResourceLimits)
+    memory_limit: int | None = None
+    monitor_interval: float = 0.25
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.shell, str) or not self.shell:
+            raise InvalidOption(f"shell must be a non-empty string, got {self.shell!r}")
+        if self.env is not None:
+            if not isinstance(self.env, Mapping):
+                raise InvalidOption(f"env must be a mapping of str to str, got {self.env!r}")
+            for key, value in self.env.items():
+                if not isinstance(key, str) or not isinstance(value, str) or not key:
+                    raise InvalidOption(f"env entries must be str to str, got {key!r}={value!r}")
+                if "=" in key or "\0" in key or "\0" in value:
+                    raise InvalidOption(f"env entry {key!r} has '=' or NUL in its name or value")
+        if self.stdin is not None and not isinstance(self.stdin, (bytes, AsyncIterable)):
+            raise InvalidOption(
+                f"stdin must be None, bytes or an async iterable, got {self.stdin!r}"
+            )
+        if self.mode not in ("binary", "text", "lines"):
+            raise InvalidOption(f"mode must be 'binary', 'text' or 'lines', got {self.mode!r}")
+        _positive_int("chunk_size", self.chunk_size, minimum=16)
+        _positive_int("buffer_limit", self.buffer_limit, minimum=self.chunk_size)
+        _positive_int("read_size", self.read_size, minimum=4096)
+        _positive_int("memory_limit", self.memory_limit)
+        for name in ("timeout", "idle_timeout"):
+            _positive(name, getattr(self, name))
+        for name in ("line_linger", "kill_grace", "linger", "monitor_interval"):
+            _positive(name, getattr(self, name), allow_none=False)
+        if not isinstance(self.limits, ResourceLimits):
+            raise InvalidOption(f"limits must be a ResourceLimits, got {self.limits!r}")

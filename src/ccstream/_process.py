@@ -1,0 +1,140 @@
+"""The child process: spawn it in its own process group, signal the group, learn how it ended.
+
+The child is never reaped until the very end (:meth:`Child.reap`): while it is an unreaped zombie
+its pid cannot be reused, so signalling its process group can never hit an unrelated process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import subprocess
+from collections.abc import Callable
+
+import anyio
+import anyio.to_thread
+
+from ._command import Prepared
+from ._options import ResourceLimits
+from .exceptions import CommandNotFound, CwdNotFound, NotExecutable, SpawnError
+
+__all__ = ["Child", "spawn"]
+
+
+def _rlimit_setter(limits: ResourceLimits) -> Callable[[], None]:
+    """A ``preexec_fn`` that lowers the child's rlimits between fork and exec."""
+    pairs = [
+        (resource.RLIMIT_AS, limits.address_space),
+        (resource.RLIMIT_CPU, limits.cpu_time),
+        (resource.RLIMIT_FSIZE, limits.file_size),
+        (resource.RLIMIT_NOFILE, limits.open_files),
+    ]
+    wanted = [(which, value) for which, value in pairs if value is not None]
+
+    def apply() -> None:
+        for which, value in wanted:
+            _soft, hard = resource.getrlimit(which)
+            # An unprivileged process may lower but not raise its hard limit.
+            new_hard = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(which, (min(value, new_hard), new_hard))
+
+    return apply
+
+
+class Child:
+    """A spawned child leading its own process group (``pgid == pid``)."""
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self._popen = popen
+        self.pid = popen.pid
+        self.pgid = popen.pid
+        self.returncode: int | None = None
+        self._exited = anyio.Event()
+
+    @property
+    def exited(self) -> bool:
+        """True once the child has exited (it may still await reaping). Never blocks."""
+        if not self._exited.is_set() and self.returncode is None:
+            # WNOWAIT: look without reaping, so the pid (and group id) stays reserved.
+            info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            if info is not None and info.si_pid == self.pid:
+                self._exited.set()
+        return self._exited.is_set() or self.returncode is not None
+
+    def signal_group(self, sig: int) -> None:
+        """Send ``sig`` to the whole process group; a group that is already gone is fine."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pgid, sig)
+
+    async def wait_exited(self) -> None:
+        """Return once the child has exited, without reaping it."""
+        if self._exited.is_set():
+            return
+        if hasattr(os, "pidfd_open"):
+            fd = os.pidfd_open(self.pid)
+            try:
+                await anyio.wait_readable(fd)
+            finally:
+                os.close(fd)
+        else:
+            # macOS has no pidfd: block a worker thread in waitid(WNOWAIT) instead. The thread is
+            # abandoned on cancellation; it returns by itself once the child is killed.
+            await anyio.to_thread.run_sync(self._waitid_nowait, abandon_on_cancel=True)
+        self._exited.set()
+
+    def _waitid_nowait(self) -> None:
+        os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
+
+    async def wait_exited_for(self, seconds: float) -> bool:
+        """Wait at most ``seconds`` for the child to exit; True when it did."""
+        with anyio.move_on_after(seconds):
+            await self.wait_exited()
+        return self._exited.is_set()
+
+    def reap(self) -> int:
+        """Collect the exit status (blocking only if the child still runs).
+
+        The kernel's ``ru_maxrss`` from ``wait4`` is not used: it counts the parent's memory the
+        child had before ``exec`` (with vfork, the parent's own high-water mark).
+
+        Returns the status as :attr:`subprocess.Popen.returncode` does: ``-N`` for signal N.
+        """
+        if self.returncode is None:
+            _pid, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+            # Tell Popen, so it does not warn that the child is still running or wait again.
+            self._popen.returncode = self.returncode
+        return self.returncode
+
+
+def spawn(
+    prepared: Prepared, limits: ResourceLimits, stdin: int, stdout: int, stderr: int
+) -> Child:
+    """Start the child in a new session (its own process group), with the given fds."""
+    try:
+        popen = subprocess.Popen(
+            prepared.argv,
+            executable=prepared.executable,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            cwd=prepared.cwd,
+            env=prepared.env,
+            close_fds=True,
+            # A new session makes the child a group leader and detaches it from our terminal, so
+            # a Ctrl-C meant for us does not hit it behind our back and killpg reaches its tree.
+            start_new_session=True,
+            preexec_fn=_rlimit_setter(limits) if limits.any else None,
+        )
+    except FileNotFoundError as exc:
+        if prepared.cwd is not None and not os.path.isdir(prepared.cwd):
+            raise CwdNotFound(f"working directory vanished: {prepared.cwd}") from exc
+        raise CommandNotFound(f"command not found: {prepared.argv[0]}") from exc
+    except PermissionError as exc:
+        raise NotExecutable(f"cannot execute {prepared.argv[0]}: {exc.strerror}") from exc
+    except OSError as exc:
+        raise SpawnError(f"cannot start {prepared.argv[0]}: {exc}") from exc
+    except subprocess.SubprocessError as exc:  # preexec_fn failed: a limit could not be set
+        raise SpawnError(f"cannot start {prepared.argv[0]}: {exc}") from exc
+    return Child(popen)

@@ -1,0 +1,437 @@
+"""The stream API: start a command, yield its events, end with a truthful result.
+
+Inside, one supervisor task runs the two pipe pumps, the stdin feeder, the memory monitor and the
+timers; the caller's task only takes events from the bounded :class:`EventBuffer`. The pumps read
+both pipes concurrently in large fixed-size reads (never ``readline()``), so a child writing a
+20 MiB line or filling stderr while we wait on stdout never blocks on us.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from types import TracebackType
+
+import anyio
+import anyio.abc
+import anyio.lowlevel
+
+from ._buffer import EventBuffer
+from ._chunker import Chunker
+from ._command import Command, prepare
+from ._concurrency import current_limiter
+from ._events import Event, Exited, Started, StreamName
+from ._monitor import MemoryMonitor
+from ._options import Options
+from ._pipes import make_pipe
+from ._process import Child, spawn
+from ._result import Reason, Result, StreamStats
+from .exceptions import CCStreamError
+
+__all__ = ["Run", "stream"]
+
+log = logging.getLogger("ccstream")
+MB = 1024 * 1024
+
+# After the child was killed and its pipes still do not close (a descendant escaped the process
+# group with setsid and kept them), stop reading after this many seconds rather than hang.
+_ESCAPED_PIPE_GRACE = 1.0
+
+
+class _Counter:
+    """Bytes and newlines seen on one stream, and whether its last byte was a newline."""
+
+    __slots__ = ("bytes", "newlines", "open_line")
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.newlines = 0
+        self.open_line = False
+
+    def add(self, data: bytes) -> None:
+        self.bytes += len(data)
+        self.newlines += data.count(b"\n")
+        self.open_line = data[-1:] != b"\n"
+
+    def stats(self) -> StreamStats:
+        return StreamStats(bytes=self.bytes, lines=self.newlines + self.open_line)
+
+
+def stream(command: Command, options: Options | None = None) -> Run:
+    """Run ``command`` and stream its output::
+
+        async with ccstream.stream(["make", "-j8"]) as run:
+            async for event in run:
+                if isinstance(event, ccstream.Output):
+                    sink.write(event.data)
+        print(run.result.returncode)
+
+    ``command`` is an argv list, or a string for ``options.shell``. Entering the block validates
+    the command and spawns it; a bad command raises a :class:`ccstream.SpawnError` or
+    :class:`ccstream.InvalidOption` there, before any event. Leaving the block before the run ended
+    (``break``, an exception, a cancelled scope) kills the process group and the result's reason is
+    ``cancelled``.
+    """
+    return Run(command, options or Options())
+
+
+class Run:
+    """One running command; use it through :func:`stream`."""
+
+    def __init__(self, command: Command, options: Options) -> None:
+        if not isinstance(options, Options):
+            raise CCStreamError(f"options must be an Options, got {options!r}")
+        self.command = command
+        self.options = options
+        self._result: Result | None = None
+        self._reason: Reason | None = None
+        self._killing = False
+        self._lingering_killed = False
+        self._paused_at: float | None = None
+        self._last_output = 0.0
+        self._counters: dict[StreamName, _Counter] = {"stdout": _Counter(), "stderr": _Counter()}
+        self._done = anyio.Event()
+        self._kill_requested = anyio.Event()
+        self._child: Child | None = None
+        self._fds: list[int] = []
+        self._stdin_w: int | None = None
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._buffer = EventBuffer(options.buffer_limit)
+
+    # -- public surface -------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int:
+        """The child's process id (also its process group id)."""
+        return self._require_child().pid
+
+    @property
+    def result(self) -> Result:
+        """The final result; known once ``Exited`` was yielded or :meth:`wait` returned."""
+        if self._result is None:
+            raise CCStreamError("the run has not ended yet")
+        return self._result
+
+    @property
+    def done(self) -> bool:
+        """True once the result is known."""
+        return self._result is not None
+
+    def stats(self, name: StreamName) -> StreamStats:
+        """Bytes and lines read from stream ``name`` so far (final once the run ended)."""
+        return self._counters[name].stats()
+
+    @property
+    def paused(self) -> bool:
+        """True while the process group is stopped by :meth:`pause`."""
+        return self._paused_at is not None
+
+    def pause(self) -> None:
+        """Stop the whole process group (SIGSTOP). Paused time does not count as idle."""
+        if self._paused_at is None and not self.done:
+            self._require_child().signal_group(signal.SIGSTOP)
+            self._paused_at = time.monotonic()
+
+    def resume(self) -> None:
+        """Continue a paused process group (SIGCONT)."""
+        if self._paused_at is not None:
+            self._paused_at = None
+            self._last_output = max(self._last_output, time.monotonic())
+            self._require_child().signal_group(signal.SIGCONT)
+
+    def cancel(self) -> None:
+        """Kill the process group (SIGTERM, grace, SIGKILL); the reason becomes ``cancelled``."""
+        self._kill(Reason.CANCELLED)
+
+    async def wait(self) -> Result:
+        """Discard the remaining events and return the result."""
+        while await self._buffer.get() is not None:
+            pass
+        return self.result
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[Event]:
+        get = self._buffer.get
+        while (event := await get()) is not None:
+            yield event
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Run:
+        opts = self.options
+        prepared = prepare(self.command, opts)
+        self._limiter = current_limiter()
+        await self._limiter.acquire()
+        child_fds: list[int] = []
+        try:
+            out_r, out_w = make_pipe()
+            self._fds.append(out_r)
+            child_fds.append(out_w)
+            err_r, err_w = make_pipe()
+            self._fds.append(err_r)
+            child_fds.append(err_w)
+            if opts.stdin is None:
+                stdin_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+                child_fds.append(stdin_fd)
+                self._stdin_w = None
+            else:
+                stdin_fd, stdin_w = make_pipe(nonblocking_read=False, nonblocking_write=True)
+                child_fds.append(stdin_fd)
+                self._fds.append(stdin_w)
+                self._stdin_w = stdin_w
+            self._child = spawn(prepared, opts.limits, stdin_fd, out_w, err_w)
+        except BaseException:
+            self._close_fds()
+            self._limiter.release()
+            raise
+        finally:
+            for fd in child_fds:
+                os.close(fd)
+        child = self._child
+        self._argv = prepared.argv
+        self._t0 = time.monotonic()
+        self._last_output = self._t0
+        self._monitor = MemoryMonitor(
+            child.pid, interval=opts.monitor_interval, limit=opts.memory_limit
+        )
+        self._buffer.put(
+            Started(pid=child.pid, pgid=child.pgid, argv=prepared.argv, started_at=time.time())
+        )
+        log.debug("started pid %d: %s", child.pid, prepared.argv)
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        self._tg.start_soon(self._supervise, out_r, err_r)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        assert self._tg is not None
+        assert self._limiter is not None
+        try:
+            if not self._done.is_set():
+                self._kill(Reason.CANCELLED)
+                # Nobody will read the rest: let the pumps drain the pipes instead of waiting.
+                self._buffer.abandon()
+                # Shielded: even a cancelled caller must not leave the tree running behind it.
+                with anyio.CancelScope(shield=True):
+                    await self._done.wait()
+            # The supervisor has finished. The caller's own exception is not handed to the task
+            # group, which would wrap it in an ExceptionGroup; it propagates as it is.
+            await self._tg.__aexit__(None, None, None)
+            return None
+        finally:
+            self._limiter.release()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _require_child(self) -> Child:
+        if self._child is None:
+            raise CCStreamError("the run has not started; use it as 'async with stream(...)'")
+        return self._child
+
+    def _kill(self, reason: Reason) -> None:
+        """Record why the run is ending early (first reason wins) and ask the supervisor to kill."""
+        if self._reason is None and not self.done:
+            self._reason = reason
+        self._kill_requested.set()
+
+    async def _kill_tree(self) -> None:
+        await self._kill_requested.wait()
+        await self._terminate()
+
+    async def _terminate(self) -> None:
+        """SIGTERM the group, wait ``kill_grace`` for the child, then SIGKILL the group."""
+        child = self._require_child()
+        self._killing = True
+        child.signal_group(signal.SIGTERM)
+        # A stopped process does not act on SIGTERM until it is continued.
+        child.signal_group(signal.SIGCONT)
+        self._paused_at = None
+        await child.wait_exited_for(self.options.kill_grace)
+        child.signal_group(signal.SIGKILL)
+
+    async def _supervise(self, out_fd: int, err_fd: int) -> None:
+        opts = self.options
+        child = self._require_child()
+        pipes_closed = anyio.Event()
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._pump_both, out_fd, err_fd, pipes_closed)
+                tg.start_soon(self._kill_tree)
+                tg.start_soon(self._monitor.run)
+                tg.start_soon(self._watch_limits)
+                if self._stdin_w is not None:
+                    tg.start_soon(self._feed_stdin, self._stdin_w)
+                await child.wait_exited()
+                with anyio.move_on_after(opts.linger):
+                    await pipes_closed.wait()
+                if not pipes_closed.is_set():
+                    # The child is gone but something it started still holds the pipes.
+                    log.info("pid %d exited; killing the descendants holding its pipes", child.pid)
+                    self._lingering_killed = True
+                    child.signal_group(signal.SIGKILL)
+                    with anyio.move_on_after(_ESCAPED_PIPE_GRACE):
+                        await pipes_closed.wait()
+                tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                if not child.exited:
+                    # We were cancelled from outside (the caller's scope) while the child runs.
+                    self._kill(Reason.CANCELLED)
+                    await self._terminate()
+                elif self._killing:
+                    # The zombie leader keeps the group id reserved, so this cannot hit a stranger.
+                    child.signal_group(signal.SIGKILL)
+                self._close_fds()
+                await self._finish(child)
+
+    async def _finish(self, child: Child) -> None:
+        returncode = child.reap()
+        await self._monitor.sample_once()
+        peak_tree = self._monitor.peak_tree
+        reason = self._reason
+        if reason is None:
+            reason = Reason.SIGNALLED if returncode < 0 else Reason.EXITED
+        self._result = result = Result(
+            argv=self._argv,
+            pid=child.pid,
+            returncode=returncode,
+            reason=reason,
+            duration=time.monotonic() - self._t0,
+            stdout=self._counters["stdout"].stats(),
+            stderr=self._counters["stderr"].stats(),
+            peak_rss_tree=peak_tree,
+            host_rss_start=self._monitor.host_start,
+            peak_rss_host=self._monitor.peak_host,
+            lingering_killed=self._lingering_killed,
+        )
+        log.info(
+            "pid %d ended (%s, returncode %d) after %.3f s; host memory delta %.1f MB, "
+            "child tree peak %s",
+            child.pid,
+            reason.value,
+            returncode,
+            result.duration,
+            (result.peak_rss_host - result.host_rss_start) / MB,
+            "unknown" if peak_tree is None else f"{peak_tree / MB:.1f} MB",
+        )
+        self._buffer.put(Exited(result))
+        self._buffer.close()
+        self._done.set()
+
+    def _close_fds(self) -> None:
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds.clear()
+
+    async def _pump_both(self, out_fd: int, err_fd: int, closed: anyio.Event) -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._pump, out_fd, "stdout")
+            tg.start_soon(self._pump, err_fd, "stderr")
+        closed.set()
+
+    async def _pump(self, fd: int, name: StreamName) -> None:
+        """Read one pipe to its end in large reads, frame it and hand the frames over."""
+        opts = self.options
+        chunker = Chunker(name, chunk_size=opts.chunk_size, mode=opts.mode)
+        counter = self._counters[name]
+        put = self._buffer.put_output
+        read = os.read
+        size = opts.read_size
+        linger = opts.line_linger if opts.mode == "lines" else None
+        while True:
+            try:
+                data = read(fd, size)
+            except BlockingIOError:
+                if linger is not None and chunker.pending:
+                    # A partial line: give its end a moment to arrive, then send it as it is,
+                    # so a prompt without a newline still shows up promptly.
+                    with anyio.move_on_after(linger):
+                        await anyio.wait_readable(fd)
+                        continue
+                    await put(name, chunker.flush())
+                    continue
+                await anyio.wait_readable(fd)
+                continue
+            if not data:
+                break
+            self._last_output = time.monotonic()
+            counter.add(data)
+            frames = chunker.feed(data)
+            if frames:
+                await put(name, frames)
+                # The wait for the consumer is not the child being idle.
+                self._last_output = time.monotonic()
+            # A fast child never makes the read wait; yield anyway so timers, the monitor and
+            # the consumer get their turn.
+            await anyio.lowlevel.checkpoint()
+        rest = chunker.flush()
+        if rest:
+            await put(name, rest)
+
+    async def _feed_stdin(self, fd: int) -> None:
+        source = self.options.stdin
+        try:
+            if isinstance(source, bytes):
+                await self._write_all(fd, source)
+            elif source is not None:
+                async for block in source:
+                    await self._write_all(fd, block)
+        except BrokenPipeError:
+            log.info("pid %d closed its stdin before all input was written", self.pid)
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            with contextlib.suppress(ValueError):
+                self._fds.remove(fd)
+
+    @staticmethod
+    async def _write_all(fd: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.write(fd, view)
+            except BlockingIOError:
+                await anyio.wait_writable(fd)
+                continue
+            view = view[written:]
+
+    async def _watch_limits(self) -> None:
+        """Kill on the total timeout, the idle timeout or the memory ceiling, whichever is first."""
+        opts = self.options
+        deadline = self._t0 + opts.timeout if opts.timeout is not None else math.inf
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                self._kill(Reason.TIMEOUT)
+                return
+            idle_deadline = math.inf
+            # Neither a paused child nor one waiting for a slow consumer is idle.
+            if (
+                opts.idle_timeout is not None
+                and self._paused_at is None
+                and not self._buffer.blocked
+            ):
+                idle_deadline = self._last_output + opts.idle_timeout
+                if now >= idle_deadline:
+                    self._kill(Reason.IDLE_TIMEOUT)
+                    return
+            # Re-check at least every second: output and pause/resume move the idle deadline.
+            wake = min(deadline, idle_deadline, now + 1.0)
+            with anyio.move_on_after(max(0.0, wake - now)):
+                await self._monitor.tripped.wait()
+                self._kill(Reason.MEMORY_LIMIT)
+                return

@@ -1,0 +1,162 @@
+"""The ``ccstream`` command line: ``ccstream run [options] -- CMD...``.
+
+The child's stdout and stderr go to ours, live, and we exit with the child's status (128+N when it
+died of signal N), as a shell would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+from ._events import Output
+from ._options import ChunkMode, Options, ResourceLimits
+from ._result import Result
+from ._stream import stream
+from .exceptions import CCStreamError, CommandNotFound, NotExecutable
+
+__all__ = ["main", "parse_size"]
+
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """``"512"``, ``"64K"``, ``"8M"``, ``"2G"`` (binary units, optional trailing ``B``/``iB``)."""
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = t[-1:] if t[-1:] in _UNITS and t[-1:] else ""
+    number = t[: len(t) - len(unit)]
+    try:
+        value = float(number) * _UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"size must be positive: {text!r}")
+    return int(value)
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return key, value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ccstream", description=__doc__)
+    sub = parser.add_subparsers(dest="verb", required=True)
+    run = sub.add_parser("run", help="run a command and stream its output")
+    run.add_argument("argv", nargs="*", help="the command and its arguments (after --)")
+    run.add_argument("-c", "--command", help="a shell string to run instead of argv")
+    run.add_argument("--shell", default="/bin/sh", help="the shell for -c (default /bin/sh)")
+    run.add_argument("--cwd", help="working directory")
+    run.add_argument("--env", type=_env_pair, action="append", default=[], metavar="NAME=VALUE")
+    run.add_argument("--no-unbuffered", action="store_true", help="do not set PYTHONUNBUFFERED=1")
+    run.add_argument("--timeout", type=float, help="total timeout, seconds")
+    run.add_argument("--idle-timeout", type=float, help="kill after this many seconds of silence")
+    run.add_argument("--kill-grace", type=float, default=2.0, help="SIGTERM to SIGKILL, seconds")
+    run.add_argument("--memory-limit", type=parse_size, help="ceiling on the child tree's RSS")
+    run.add_argument("--rlimit-as", type=parse_size, help="address space limit (RLIMIT_AS)")
+    run.add_argument("--rlimit-cpu", type=int, help="CPU time limit, seconds (RLIMIT_CPU)")
+    run.add_argument("--rlimit-fsize", type=parse_size, help="file size limit (RLIMIT_FSIZE)")
+    run.add_argument("--rlimit-nofile", type=int, help="open files limit (RLIMIT_NOFILE)")
+    run.add_argument("--mode", choices=["binary", "text", "lines"], default="binary")
+    run.add_argument("--chunk-size", type=parse_size, default=64 * 1024)
+    run.add_argument("--stats", action="store_true", help="print a summary to stderr at the end")
+    return parser
+
+
+def _options(args: argparse.Namespace) -> Options:
+    mode: ChunkMode = args.mode
+    return Options(
+        shell=args.shell,
+        cwd=args.cwd,
+        env=dict(args.env) or None,
+        unbuffered=not args.no_unbuffered,
+        timeout=args.timeout,
+        idle_timeout=args.idle_timeout,
+        kill_grace=args.kill_grace,
+        memory_limit=args.memory_limit,
+        limits=ResourceLimits(
+            address_space=args.rlimit_as,
+            cpu_time=args.rlimit_cpu,
+            file_size=args.rlimit_fsize,
+            open_files=args.rlimit_nofile,
+        ),
+        mode=mode,
+        chunk_size=args.chunk_size,
+    )
+
+
+def _write(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def format_stats(result: Result) -> str:
+    """The ``--stats`` summary: one ``key: value`` line each."""
+    mb = 1024 * 1024
+    total = result.stdout.bytes + result.stderr.bytes
+    rate = total / mb / result.duration if result.duration > 0 else 0.0
+    status = (
+        f"exit code {result.exit_code}"
+        if result.exit_code is not None
+        else f"signal {result.signal} ({result.signal_name})"
+    )
+    tree = "unknown" if result.peak_rss_tree is None else f"{result.peak_rss_tree / mb:.1f} MiB"
+    lines = [
+        f"status: {status}, reason: {result.reason.value}"
+        + (", descendants holding the pipes were killed" if result.lingering_killed else ""),
+        f"stdout: {result.stdout.bytes} bytes, {result.stdout.lines} lines",
+        f"stderr: {result.stderr.bytes} bytes, {result.stderr.lines} lines",
+        f"duration: {result.duration:.3f} s, {rate:.1f} MiB/s",
+        f"host RSS: start {result.host_rss_start / mb:.1f} MiB, peak "
+        f"{result.peak_rss_host / mb:.1f} MiB "
+        f"(delta {(result.peak_rss_host - result.host_rss_start) / mb:+.1f} MiB)",
+        f"child tree peak RSS: {tree}",
+    ]
+    return "".join(f"ccstream: {line}\n" for line in lines)
+
+
+async def _run(args: argparse.Namespace) -> int:
+    command: str | list[str] = args.command if args.command is not None else args.argv
+    if not command:
+        print("ccstream run: give a command after --, or -c STRING", file=sys.stderr)
+        return 2
+    fds = {"stdout": sys.stdout.fileno(), "stderr": sys.stderr.fileno()}
+    sys.stdout.flush()
+    async with stream(command, _options(args)) as running:
+        async for event in running:
+            if isinstance(event, Output):
+                try:
+                    _write(fds[event.stream], event.data)
+                except BrokenPipeError:
+                    # Our reader is gone (``| head``): nobody sees the rest, so stop the child.
+                    running.cancel()
+    result = running.result
+    if args.stats:
+        sys.stderr.write(format_stats(result))
+    return result.shell_status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ccstream`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return anyio.run(_run, args)
+    except CCStreamError as exc:
+        print(f"ccstream: {exc}", file=sys.stderr)
+        # The statuses a shell uses: 127 not found, 126 not executable, 2 for usage errors.
+        if isinstance(exc, CommandNotFound):
+            return 127
+        return 126 if isinstance(exc, NotExecutable) else 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
