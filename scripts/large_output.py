@@ -1,6 +1,6 @@
 """The seed's large-output test: 1,000,000 lines (about 100 MB) on stdout, progress on stderr.
 
-Pass ``--no-sleep`` to drop the seed's 0.1 s pause every 10,000 lines, and ``--lines N`` to scale it.
+Pass ``--no-sleep`` to drop the seed's 0.1 s pause every 10,000 lines and ``--lines N`` to scale it.
 """
 
 import argparse

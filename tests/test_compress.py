@@ -160,7 +160,7 @@ def test_raw_frame_does_not_enter_the_streaming_history() -> None:
     # back-reference into bytes the decoder never saw. It must be judged alone, and go raw again.
     assert [packed.encoding for packed in sent] == ["gzip", None, None, "gzip"]
     decoder = Decompressor(mode="streaming")
-    for frame, packed in zip(sequence, sent):
+    for frame, packed in zip(sequence, sent, strict=True):
         assert decoder.decompress(packed.payload, packed.encoding) == frame
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from unittest import mock
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ccstream import _selector
 from ccstream._selector import LinePattern, Selection, Selector
 from ccstream.exceptions import InvalidOption
 
@@ -124,7 +127,7 @@ pattern_sets = st.sampled_from([(), (b"a",), (b"^b",), (b"x$",), (b"a", b"^$"), 
 
 def chunks_of(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
-    return [data[a:b] for a, b in zip(points, points[1:])]
+    return [data[a:b] for a, b in itertools.pairwise(points)]
 
 
 split_points = st.lists(st.integers(0, 60), max_size=8)
@@ -205,7 +208,9 @@ def test_head_omitted_tail_filtered_account_for_every_byte_and_line(
 def test_head_is_prefix_and_tail_is_suffix_of_selected_output(
     data: bytes, cuts: list[int], caps: Caps, include: tuple[bytes, ...], exclude: tuple[bytes, ...]
 ) -> None:
-    selected = b"".join(line for line in split_lines(data) if model_keep(line, include, exclude, 1 << 20))
+    selected = b"".join(
+        line for line in split_lines(data) if model_keep(line, include, exclude, 1 << 20)
+    )
     _, sel = run_selector(make(caps, include, exclude), chunks_of(data, cuts))
     assert selected.startswith(sel.head)
     assert selected.endswith(sel.tail)
@@ -238,6 +243,28 @@ def test_selection_equals_reference_model_for_any_split(
 ) -> None:
     _, sel = run_selector(make(caps, include, exclude, max_line_bytes), chunks_of(data, cuts))
     assert sel == model(data, caps, include, exclude, max_line_bytes)
+
+
+@given(
+    data=streams,
+    cuts=split_points,
+    caps=caps_strategy,
+    include=pattern_sets,
+    exclude=pattern_sets,
+    batch=st.integers(1, 8),
+)
+def test_selection_is_independent_of_the_filter_batch_size(
+    data: bytes,
+    cuts: list[int],
+    caps: Caps,
+    include: tuple[bytes, ...],
+    exclude: tuple[bytes, ...],
+    batch: int,
+) -> None:
+    # Real batches are 64 KiB; tiny ones make every example cross batch boundaries.
+    with mock.patch.object(_selector, "_BATCH", batch):
+        _, sel = run_selector(make(caps, include, exclude, 4), chunks_of(data, cuts))
+    assert sel == model(data, caps, include, exclude, 4)
 
 
 @given(data=streams, cuts=split_points, caps=caps_strategy, include=pattern_sets)

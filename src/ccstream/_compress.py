@@ -237,4 +237,3 @@ def _check_mode(mode: object) -> None:
 def _check_max_output(max_output: object) -> None:
     if not isinstance(max_output, int) or isinstance(max_output, bool) or max_output < 1:
         raise InvalidOption(f"max_output must be an int >= 1, not {max_output!r}")
-

@@ -40,8 +40,9 @@ class Output:
     ``seq`` counts this stream's frames from 0 and ``offset`` is the byte offset of ``data[0]`` in
     the stream, so frames of one stream tile it exactly: each frame's ``offset + len(data)`` is the
     next frame's ``offset``. ``invalid_bytes`` counts the bytes of ``data`` that are not valid
-    UTF-8; it is only computed in text and line mode (0 in binary mode). Invalid bytes are kept as they are in
-    ``data`` (nothing is rewritten, so offsets stay exact) and become U+FFFD in :attr:`text`.
+    UTF-8; it is only computed in text and line mode (0 in binary mode). Invalid bytes are kept
+    as they are in ``data`` (nothing is rewritten, so offsets stay exact) and become U+FFFD in
+    :attr:`text`.
     """
 
     stream: StreamName

@@ -29,10 +29,10 @@ class Reason(str, enum.Enum):
 @dataclass(frozen=True, slots=True)
 class StreamStats:
     """Totals for one stream: ``bytes`` read and ``lines`` (newlines, plus one for an unterminated
-    last line)."""
+    last line); ``lines`` is ``None`` when line counting was turned off (``count_lines=False``)."""
 
     bytes: int = 0
-    lines: int = 0
+    lines: int | None = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Selective output: keep the head and the tail of a stream, filter its lines, count what is dropped.
+"""Selective output: keep a stream's head and tail, filter its lines, count all that is dropped.
 
 Sans-I/O and synchronous: feed bytes with :meth:`Selector.feed` as they arrive and take back the
 bytes that belong to the head now; at end of input take the last head bytes with
@@ -20,10 +20,11 @@ belongs to the part that holds its end, so a line cut by a byte cap is counted o
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -40,6 +41,9 @@ from ``bytes``. It is searched for anywhere in the line, as with ``re.search``."
 
 # Stands in for "no cap" so the hot path does plain integer arithmetic instead of None checks.
 _UNLIMITED = sys.maxsize
+
+# Lines are filtered in batches of about this many bytes (see Selector._filter).
+_BATCH = 64 * 1024
 
 # Tail pieces smaller than this are merged on arrival. A piece costs about 100 bytes of bookkeeping
 # (bytes header, tuple, deque slot), so a stream fed in tiny reads would otherwise let the overhead
@@ -108,7 +112,8 @@ class Selector:
     consumers that forward what :meth:`feed` returns pass ``False`` so the head is not held twice.
 
     Memory held: at most the head (when kept) plus the tail caps plus ``max_line_bytes`` of one
-    partial line, plus the caller's current chunk.
+    partial line; while a chunk is fed, also that chunk and, with patterns, the line objects of
+    one batch of about 64 KiB.
     """
 
     __slots__ = (
@@ -127,6 +132,7 @@ class Selector:
         "_head_size",
         "_include",
         "_keep_head",
+        "_match",
         "_max_line",
         "_omitted_bytes",
         "_omitted_nl",
@@ -171,6 +177,7 @@ class Selector:
         self._include = _compile_all("include", include)
         self._exclude = _compile_all("exclude", exclude)
         self._patterns = bool(self._include or self._exclude)
+        self._match = _matcher(self._include, self._exclude)
         self._max_line = max_line_bytes
         self._keep_head = keep_head
 
@@ -280,10 +287,8 @@ class Selector:
 
     # -- patterns -------------------------------------------------------------------------------
 
-    def _keep(self, content: bytes | bytearray) -> bool:
-        if self._include and not any(p.search(content) for p in self._include):
-            return False
-        return not any(p.search(content) for p in self._exclude)
+    def _keep(self, content: bytes) -> bool:
+        return bool(self._match(content))
 
     def _filter(self, data: bytes) -> bytes:
         """Split ``data`` into lines, pass the kept ones on to the caps as one piece."""
@@ -301,43 +306,31 @@ class Selector:
                 return self._cap(kept[0]) if kept else b""
             self._deciding = None
             pos = stop
-
-        max_line = self._max_line
-        run = pos  # start of the current run of kept lines, passed on as one slice
-        while True:
-            nl = data.find(b"\n", pos)
-            if nl < 0:
-                break
-            if self._pending:
-                self._pending += data[pos : nl + 1]
-                line = bytes(self._pending)
+        elif self._pending:
+            nl = data.find(b"\n")
+            if nl >= 0:
+                line = bytes(self._pending) + data[: nl + 1]
                 self._pending.clear()
-                if self._keep(line[: min(len(line) - 1, max_line)]):
-                    kept.append(line)
-                else:
-                    self._filtered_bytes += len(line)
-                    self._filtered_lines += 1
-                pos = run = nl + 1
-                continue
-            if not self._keep(data[pos : min(nl, pos + max_line)]):
-                if run < pos:
-                    kept.append(data[run:pos])
-                self._filtered_bytes += nl + 1 - pos
-                self._filtered_lines += 1
-                run = nl + 1
-            pos = nl + 1
-        if run < pos:
-            kept.append(data[run:pos])
+                self._judge_lines(line, kept)
+                pos = nl + 1
+
+        last = data.rfind(b"\n", pos)
+        while pos <= last:
+            # Whole lines in batches of about _BATCH bytes: split() and map() run in C, and the
+            # per-line objects they make stay a bounded multiple of the batch, not of the chunk.
+            cut = data.find(b"\n", min(pos + _BATCH, last))
+            self._judge_lines(data[pos : cut + 1], kept)
+            pos = cut + 1
 
         if pos < end:
-            if len(self._pending) + end - pos < max_line:
+            if len(self._pending) + end - pos < self._max_line:
                 self._pending += data[pos:]
             else:
                 # The line reached max_line_bytes without an end: judge it on that prefix now and
                 # let the rest of it follow the verdict, rather than hold it.
                 start = bytes(self._pending) + data[pos:]
                 self._pending.clear()
-                self._deciding = self._keep(start[:max_line])
+                self._deciding = self._keep(start[: self._max_line])
                 if self._deciding:
                     kept.append(start)
                 else:
@@ -347,6 +340,25 @@ class Selector:
         if not kept:
             return b""
         return self._cap(kept[0] if len(kept) == 1 else b"".join(kept))
+
+    def _judge_lines(self, lines: bytes, kept: list[bytes]) -> None:
+        """Filter ``lines`` (whole lines, the last ending in b"\\n"); append what is kept."""
+        contents = lines.split(b"\n")
+        contents.pop()  # the empty piece after the final b"\n"
+        probes = contents
+        max_line = self._max_line
+        if len(lines) > max_line and max(map(len, contents)) > max_line:
+            probes = [content[:max_line] for content in contents]
+        passed = list(itertools.compress(contents, map(self._match, probes)))
+        if len(passed) == len(contents):
+            kept.append(lines)
+            return
+        passed_size = sum(map(len, passed)) + len(passed)
+        self._filtered_bytes += len(lines) - passed_size
+        self._filtered_lines += len(contents) - len(passed)
+        if passed:
+            passed.append(b"")  # so that join() ends the last kept line with its b"\n"
+            kept.append(b"\n".join(passed))
 
     # -- caps -----------------------------------------------------------------------------------
 
@@ -470,6 +482,35 @@ def _side(cap_bytes: int | None, cap_lines: int | None, max_line_bytes: int) -> 
     if cap_lines is None:
         return cap_bytes if cap_bytes is not None else _UNLIMITED, _UNLIMITED
     return (cap_bytes if cap_bytes is not None else cap_lines * max_line_bytes), cap_lines
+
+
+def _matcher(
+    include: Sequence[re.Pattern[bytes]], exclude: Sequence[re.Pattern[bytes]]
+) -> Callable[[bytes], object]:
+    """A function of a line's content that is truthy when the line is kept."""
+    # This runs once per line, so the common cases avoid layers of Python calls: a single include
+    # is its own search, and the loops below stop at the first pattern that decides.
+    if len(include) == 1 and not exclude:
+        return include[0].search
+    searches_in = tuple(p.search for p in include)
+    searches_out = tuple(p.search for p in exclude)
+    if not include and len(exclude) == 1:
+        search_out = searches_out[0]
+        return lambda content: search_out(content) is None
+
+    def keep(content: bytes) -> bool:
+        if searches_in:
+            for search in searches_in:
+                if search(content):
+                    break
+            else:
+                return False
+        for search in searches_out:  # noqa: SIM110 (a loop: no generator per line)
+            if search(content):
+                return False
+        return True
+
+    return keep
 
 
 def _is_int(value: object) -> bool:

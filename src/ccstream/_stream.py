@@ -25,7 +25,7 @@ from ._buffer import EventBuffer
 from ._chunker import Chunker
 from ._command import Command, prepare
 from ._concurrency import current_limiter
-from ._events import Event, Exited, Started, StreamName
+from ._events import Event, Exited, Output, Started, StreamName
 from ._monitor import MemoryMonitor
 from ._options import Options
 from ._pipes import make_pipe
@@ -46,20 +46,23 @@ _ESCAPED_PIPE_GRACE = 1.0
 class _Counter:
     """Bytes and newlines seen on one stream, and whether its last byte was a newline."""
 
-    __slots__ = ("bytes", "newlines", "open_line")
+    __slots__ = ("bytes", "lines", "newlines", "open_line")
 
-    def __init__(self) -> None:
+    def __init__(self, *, lines: bool) -> None:
         self.bytes = 0
+        self.lines = lines
         self.newlines = 0
         self.open_line = False
 
     def add(self, data: bytes) -> None:
         self.bytes += len(data)
-        self.newlines += data.count(b"\n")
-        self.open_line = data[-1:] != b"\n"
+        if self.lines:
+            self.newlines += data.count(b"\n")
+            self.open_line = data[-1:] != b"\n"
 
     def stats(self) -> StreamStats:
-        return StreamStats(bytes=self.bytes, lines=self.newlines + self.open_line)
+        lines = self.newlines + self.open_line if self.lines else None
+        return StreamStats(bytes=self.bytes, lines=lines)
 
 
 def stream(command: Command, options: Options | None = None) -> Run:
@@ -94,7 +97,10 @@ class Run:
         self._lingering_killed = False
         self._paused_at: float | None = None
         self._last_output = 0.0
-        self._counters: dict[StreamName, _Counter] = {"stdout": _Counter(), "stderr": _Counter()}
+        self._counters: dict[StreamName, _Counter] = {
+            "stdout": _Counter(lines=options.count_lines),
+            "stderr": _Counter(lines=options.count_lines),
+        }
         self._done = anyio.Event()
         self._kill_requested = anyio.Event()
         self._child: Child | None = None
@@ -344,40 +350,58 @@ class Run:
         closed.set()
 
     async def _pump(self, fd: int, name: StreamName) -> None:
-        """Read one pipe to its end in large reads, frame it and hand the frames over."""
+        """Read one pipe to its end, frame it and hand the frames over in batches.
+
+        Binary mode reads one frame's worth per ``os.read``: the kernel copies straight into the
+        frame's bytes, where one large read cut into frames would copy every byte twice. Text and
+        line mode read up to ``read_size`` at once, since their frames are cut by content anyway.
+        Reads continue until the pipe is empty or ``read_size`` bytes are batched, then the batch
+        goes to the buffer in one step.
+        """
         opts = self.options
         chunker = Chunker(name, chunk_size=opts.chunk_size, mode=opts.mode)
         counter = self._counters[name]
         put = self._buffer.put_output
         read = os.read
-        size = opts.read_size
+        batch_limit = opts.read_size
+        read_size = opts.chunk_size if opts.mode == "binary" else opts.read_size
         linger = opts.line_linger if opts.mode == "lines" else None
-        while True:
+        eof = False
+        while not eof:
+            batch: list[Output] = []
+            got = 0
             try:
-                data = read(fd, size)
+                while got < batch_limit:
+                    data = read(fd, read_size)
+                    if not data:
+                        eof = True
+                        break
+                    got += len(data)
+                    counter.add(data)
+                    batch += chunker.feed(data)
             except BlockingIOError:
-                if linger is not None and chunker.pending:
-                    # A partial line: give its end a moment to arrive, then send it as it is,
-                    # so a prompt without a newline still shows up promptly.
-                    with anyio.move_on_after(linger):
-                        await anyio.wait_readable(fd)
-                        continue
-                    await put(name, chunker.flush())
-                    continue
-                await anyio.wait_readable(fd)
-                continue
-            if not data:
-                break
-            self._last_output = time.monotonic()
-            counter.add(data)
-            frames = chunker.feed(data)
-            if frames:
-                await put(name, frames)
+                pass
+            if got:
+                self._last_output = time.monotonic()
+            if batch:
+                await put(name, batch)
                 # The wait for the consumer is not the child being idle.
                 self._last_output = time.monotonic()
-            # A fast child never makes the read wait; yield anyway so timers, the monitor and
-            # the consumer get their turn.
-            await anyio.lowlevel.checkpoint()
+            if eof:
+                break
+            if got:
+                # A fast child never makes the read wait; yield anyway so timers, the monitor
+                # and the consumer get their turn.
+                await anyio.lowlevel.checkpoint()
+            elif linger is not None and chunker.pending:
+                # A partial line: give its end a moment to arrive, then send it as it is, so a
+                # prompt without a newline still shows up promptly.
+                with anyio.move_on_after(linger):
+                    await anyio.wait_readable(fd)
+                    continue
+                await put(name, chunker.flush())
+            else:
+                await anyio.wait_readable(fd)
         rest = chunker.flush()
         if rest:
             await put(name, rest)

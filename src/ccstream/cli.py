@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rlimit-nofile", type=int, help="open files limit (RLIMIT_NOFILE)")
     run.add_argument("--mode", choices=["binary", "text", "lines"], default="binary")
     run.add_argument("--chunk-size", type=parse_size, default=64 * 1024)
+    run.add_argument("--no-line-count", action="store_true", help="skip counting lines (faster)")
     run.add_argument("--stats", action="store_true", help="print a summary to stderr at the end")
     return parser
 
@@ -88,6 +89,7 @@ def _options(args: argparse.Namespace) -> Options:
         ),
         mode=mode,
         chunk_size=args.chunk_size,
+        count_lines=not args.no_line_count,
     )
 
 
@@ -95,6 +97,10 @@ def _write(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def _lines(count: int | None) -> str:
+    return "lines not counted" if count is None else f"{count} lines"
 
 
 def format_stats(result: Result) -> str:
@@ -111,8 +117,8 @@ def format_stats(result: Result) -> str:
     lines = [
         f"status: {status}, reason: {result.reason.value}"
         + (", descendants holding the pipes were killed" if result.lingering_killed else ""),
-        f"stdout: {result.stdout.bytes} bytes, {result.stdout.lines} lines",
-        f"stderr: {result.stderr.bytes} bytes, {result.stderr.lines} lines",
+        f"stdout: {result.stdout.bytes} bytes, {_lines(result.stdout.lines)}",
+        f"stderr: {result.stderr.bytes} bytes, {_lines(result.stderr.lines)}",
         f"duration: {result.duration:.3f} s, {rate:.1f} MiB/s",
         f"host RSS: start {result.host_rss_start / mb:.1f} MiB, peak "
         f"{result.peak_rss_host / mb:.1f} MiB "
