@@ -256,7 +256,8 @@ async def test_memory_ceiling_kills_the_tree_and_says_so() -> None:
 
 
 async def test_peaks_are_reported() -> None:
-    _, _, result = await collect(["head", "-c", str(5 * MiB), "/dev/zero"])
+    # The child lives long enough for the monitor's first sample, taken in a worker thread.
+    _, _, result = await collect(f"head -c {5 * MiB} /dev/zero; sleep 0.3")
     assert result.stdout.bytes == 5 * MiB
     assert result.host_rss_start > 0
     assert result.peak_rss_host >= result.host_rss_start
