@@ -1,0 +1,84 @@
+"""The ``ccstream`` command line, run as a real subprocess."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import LARGE_OUTPUT, PY
+
+
+def ccstream(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "ccstream", *args], capture_output=True, timeout=timeout
+    )
+
+
+def test_streams_both_pipes_and_exits_with_the_childs_code() -> None:
+    done = ccstream("run", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert done.returncode == 3
+    assert done.stdout == b"out\n"
+    assert done.stderr == b"err\n"
+
+
+def test_signal_death_exits_128_plus_n() -> None:
+    done = ccstream("run", "--", "sh", "-c", "kill -TERM $$")
+    assert done.returncode == 128 + signal.SIGTERM
+
+
+def test_shell_string_and_stats_report() -> None:
+    done = ccstream("run", "--stats", "-c", "printf 'a\\nb\\n'")
+    assert done.returncode == 0
+    assert done.stdout == b"a\nb\n"
+    report = done.stderr.decode()
+    assert "status: exit code 0, reason: exited" in report
+    assert "stdout: 4 bytes, 2 lines" in report
+    assert "MiB/s" in report
+    assert "host RSS" in report
+    assert "child tree peak RSS" in report
+
+
+def test_seed_script_through_the_cli_reports_memory() -> None:
+    done = ccstream("run", "--stats", "--", PY, LARGE_OUTPUT, "--lines", "50000", "--no-sleep")
+    assert done.returncode == 0
+    assert done.stdout.count(b"\n") == 50_000
+    assert b"stdout: %d bytes, 50000 lines" % len(done.stdout) in done.stderr
+
+
+def test_timeout_is_reported_and_status_is_the_signal() -> None:
+    done = ccstream("run", "--stats", "--timeout", "0.3", "--", "sleep", "30")
+    assert done.returncode == 128 + signal.SIGTERM
+    assert b"reason: timeout" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (["run", "--", "no-such-command-ccs"], 127, b"command not found"),
+        (["run", "--", "/"], 126, b"not an executable"),
+        (["run", "--cwd", "/no/such/dir", "--", "true"], 2, b"working directory"),
+        (["run"], 2, b"give a command"),
+        (["run", "--chunk-size", "8", "--", "true"], 2, b"chunk_size"),
+        (["run", "--timeout", "x", "--", "true"], 2, b"invalid float"),
+    ],
+)
+def test_bad_input_is_a_clear_message_and_status(
+    args: list[str], status: int, message: bytes
+) -> None:
+    done = ccstream(*args)
+    assert done.returncode == status
+    assert message in done.stderr
+
+
+def test_broken_stdout_stops_the_child() -> None:
+    # ``| head -c 10``: our reader goes away; the endless child must not run on.
+    done = subprocess.run(
+        f"{sys.executable} -m ccstream run -- yes | head -c 10",
+        shell=True,
+        capture_output=True,
+        timeout=30,
+    )
+    assert done.stdout == b"y\ny\ny\ny\ny\n"
