@@ -64,9 +64,11 @@ def main() -> None:
             m = measure(size)
             growth[size].append((m["peak"] - m["base"]) / MiB)
             base[size].append(m["base"] / MiB)
-        print(f"  round {round_ + 1}: " + ", ".join(
-            f"{s // MiB} MiB +{growth[s][-1]:.1f} MiB" for s in sizes
-        ), flush=True)
+        print(
+            f"  round {round_ + 1}: "
+            + ", ".join(f"{s // MiB} MiB +{growth[s][-1]:.1f} MiB" for s in sizes),
+            flush=True,
+        )
     for size in sizes:
         print(
             f"{size // MiB:5d} MiB output: idle baseline {statistics.median(base[size]):.1f} MiB, "

@@ -19,7 +19,6 @@ from pathlib import Path
 import anyio
 
 import ccstream
-
 from _common import interleave, report
 
 SCRIPT = str(Path(__file__).resolve().parent.parent / "scripts" / "large_output.py")
@@ -57,8 +56,18 @@ def through_ccstream(backend: str, lines: int) -> float:
 def through_cli(lines: int) -> float:
     t0 = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "ccstream", "run", "--", sys.executable, SCRIPT]
-        + ["--lines", str(lines), "--no-sleep"],
+        [
+            sys.executable,
+            "-m",
+            "ccstream",
+            "run",
+            "--",
+            sys.executable,
+            SCRIPT,
+            "--lines",
+            str(lines),
+            "--no-sleep",
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -42,5 +42,5 @@ def test_events_and_results_are_frozen() -> None:
         ccstream.Options,
     ):
         assert dataclasses.is_dataclass(cls)
-        assert cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+        assert getattr(cls, "__dataclass_params__").frozen  # noqa: B009
         assert hasattr(cls, "__slots__")
