@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from tests._helpers import gone
 from tests.conftest import LARGE_OUTPUT, PY
 
 
@@ -82,3 +83,19 @@ def test_broken_stdout_stops_the_child() -> None:
         timeout=30,
     )
     assert done.stdout == b"y\ny\ny\ny\ny\n"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_the_cli_kills_the_childs_group(sig: int) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ccstream", "run", "--stats", "--", "sh", "-c", "echo $$; sleep 60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    child = int(proc.stdout.readline())
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert gone(child)
+    assert proc.returncode == 128 + signal.SIGTERM  # the child's own death, as a shell reports
+    assert b"reason: cancelled" in err

@@ -6,13 +6,10 @@ import math
 import os
 from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
-
+from ._chunker import ChunkMode
 from .exceptions import InvalidOption
 
 __all__ = ["ChunkMode", "Options", "ResourceLimits", "Stdin"]
-
-ChunkMode = Literal["binary", "text", "lines"]
 
 Stdin = bytes | AsyncIterable[bytes] | None
 """The child's standard input: ``None`` (``/dev/null``), bytes written then closed, or an async

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -16,7 +17,7 @@ import anyio
 from ._events import Output
 from ._options import ChunkMode, Options, ResourceLimits
 from ._result import Result
-from ._stream import stream
+from ._stream import Run, stream
 from .exceptions import CCStreamError, CommandNotFound, NotExecutable
 
 __all__ = ["main", "parse_size"]
@@ -128,6 +129,15 @@ def format_stats(result: Result) -> str:
     return "".join(f"ccstream: {line}\n" for line in lines)
 
 
+async def _cancel_on_signals(running: Run) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
+        async for signum in signals:
+            print(
+                f"ccstream: got {signal.Signals(signum).name}, stopping the child", file=sys.stderr
+            )
+            running.cancel()
+
+
 async def _run(args: argparse.Namespace) -> int:
     command: str | list[str] = args.command if args.command is not None else args.argv
     if not command:
@@ -135,7 +145,10 @@ async def _run(args: argparse.Namespace) -> int:
         return 2
     fds = {"stdout": sys.stdout.fileno(), "stderr": sys.stderr.fileno()}
     sys.stdout.flush()
-    async with stream(command, _options(args)) as running:
+    async with stream(command, _options(args)) as running, anyio.create_task_group() as tg:
+        # The child runs in its own session, so a signal meant for us would not reach it: pass
+        # the end on by cancelling the run, which kills its whole process group.
+        tg.start_soon(_cancel_on_signals, running)
         async for event in running:
             if isinstance(event, Output):
                 try:
@@ -143,6 +156,7 @@ async def _run(args: argparse.Namespace) -> int:
                 except BrokenPipeError:
                     # Our reader is gone (``| head``): nobody sees the rest, so stop the child.
                     running.cancel()
+        tg.cancel_scope.cancel()
     result = running.result
     if args.stats:
         sys.stderr.write(format_stats(result))
