@@ -88,6 +88,8 @@ def test_spawn_errors_are_oserrors_and_ccstream_errors() -> None:
         {"stdin": "text is not bytes"},
         {"shell": ""},
         {"limits": {"cpu_time": 1}},
+        {"coalesce": -0.1},
+        {"coalesce": 2},
     ],
 )
 def test_invalid_options_are_refused_when_made(kwargs: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 import ccstream
 from tests._helpers import collect, gone
-from tests.conftest import PY
+from tests.conftest import LARGE_OUTPUT, PY
 
 pytestmark = pytest.mark.anyio
 
@@ -294,3 +294,28 @@ async def test_an_exception_in_the_callers_block_propagates_unwrapped() -> None:
         async with ccstream.stream(["sleep", "60"]) as run:
             raise KeyError("mine")
     assert run.result.reason is ccstream.Reason.CANCELLED
+
+
+async def test_line_by_line_output_is_coalesced_into_full_frames() -> None:
+    frames = 0
+    async with ccstream.stream([PY, LARGE_OUTPUT, "--lines", "100000", "--no-sleep"]) as run:
+        async for event in run:
+            if isinstance(event, ccstream.Output) and event.stream == "stdout":
+                frames += 1
+    full = run.result.stdout.bytes / 65536
+    # The child writes every line on its own; without coalescing this is ~100,000 frames.
+    assert frames <= full * 1.5 + 10, (frames, full)
+
+
+@pytest.mark.parametrize("mode", ["binary", "text", "lines"])
+async def test_interactive_lines_arrive_promptly(mode: ccstream.ChunkMode) -> None:
+    script = "import time\nfor _ in range(5):\n    print(time.time())\n    time.sleep(0.1)\n"
+    delays = []
+    async with ccstream.stream([PY, "-c", script], ccstream.Options(mode=mode)) as run:
+        async for event in run:
+            if isinstance(event, ccstream.Output):
+                for line in event.data.splitlines():
+                    delays.append(time.time() - float(line))
+    assert len(delays) == 5
+    # Coalescing waits 2 ms at most; allow for a loaded CI machine.
+    assert sorted(delays)[2] < 0.05, delays

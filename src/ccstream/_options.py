@@ -6,6 +6,7 @@ import math
 import os
 from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass, field
+
 from ._chunker import ChunkMode
 from .exceptions import InvalidOption
 
@@ -79,6 +80,9 @@ class Options:
     partial line waits at most ``line_linger`` seconds for its end before it is sent as is).
     ``buffer_limit`` bounds the bytes read but not yet consumed, per stream (the seed's 8 MB):
     when a consumer is that far behind, reading that pipe pauses and the child sees a full pipe.
+    ``coalesce`` is how long a read shorter than a frame waits for more output to join it
+    (0 sends every read at once): a child printing line by line then yields full frames, not a
+    frame per line, for at most ``coalesce`` seconds of added latency.
     ``read_size`` is the most read from a pipe before the batch is handed over. ``count_lines``
     counts newlines for the statistics; it costs about 0.3 s per GiB (``bytes.count`` runs at
     about 3 GB/s), so bulk binary transfers that need no line counts can turn it off.
@@ -103,6 +107,7 @@ class Options:
     buffer_limit: int = 8 * MiB
     read_size: int = 1 * MiB
     count_lines: bool = True
+    coalesce: float = 0.002
 
     timeout: float | None = None
     idle_timeout: float | None = None
@@ -136,6 +141,12 @@ class Options:
         _positive_int("memory_limit", self.memory_limit)
         for name in ("timeout", "idle_timeout"):
             _positive(name, getattr(self, name))
+        if (
+            isinstance(self.coalesce, bool)
+            or not isinstance(self.coalesce, (int, float))
+            or not 0 <= self.coalesce <= 1
+        ):
+            raise InvalidOption(f"coalesce must be between 0 and 1 seconds, got {self.coalesce!r}")
         for name in ("line_linger", "kill_grace", "linger", "monitor_interval"):
             _positive(name, getattr(self, name), allow_none=False)
         if not isinstance(self.limits, ResourceLimits):

@@ -352,35 +352,56 @@ class Run:
     async def _pump(self, fd: int, name: StreamName) -> None:
         """Read one pipe to its end, frame it and hand the frames over in batches.
 
-        Binary mode reads one frame's worth per ``os.read``: the kernel copies straight into the
-        frame's bytes, where one large read cut into frames would copy every byte twice. Text and
-        line mode read up to ``read_size`` at once, since their frames are cut by content anyway.
-        Reads continue until the pipe is empty or ``read_size`` bytes are batched, then the batch
-        goes to the buffer in one step.
+        Each ``os.read`` asks for one frame's worth: the kernel copies straight into the bytes
+        object that becomes the frame, where one large read cut into frames would copy every byte
+        twice. Reads go on until the pipe is empty or ``read_size`` bytes are batched; then the
+        batch goes to the buffer in one step.
+
+        Short reads are coalesced: a child that prints line by line (``PYTHONUNBUFFERED=1``)
+        makes each read return a line or two, and a frame per read would be a message per line
+        for an adapter. A read shorter than a frame therefore waits up to ``coalesce`` seconds
+        for more, and only such short reads are joined (copied), into frames of exactly
+        ``chunk_size``.
         """
         opts = self.options
         chunker = Chunker(name, chunk_size=opts.chunk_size, mode=opts.mode)
+        feed = chunker.feed
         counter = self._counters[name]
         put = self._buffer.put_output
         read = os.read
+        chunk_size = opts.chunk_size
         batch_limit = opts.read_size
-        read_size = opts.chunk_size if opts.mode == "binary" else opts.read_size
         linger = opts.line_linger if opts.mode == "lines" else None
+        coalesce = opts.coalesce
+        short = bytearray()  # short reads gathering into one frame; never over chunk_size
+        short_since = 0.0
         eof = False
         while not eof:
             batch: list[Output] = []
             got = 0
             try:
                 while got < batch_limit:
-                    data = read(fd, read_size)
+                    data = read(fd, chunk_size - len(short))
                     if not data:
                         eof = True
                         break
                     got += len(data)
                     counter.add(data)
-                    batch += chunker.feed(data)
+                    if short:
+                        short += data
+                        if len(short) == chunk_size:
+                            batch += feed(bytes(short))
+                            short.clear()
+                    elif len(data) == chunk_size:
+                        batch += feed(data)
+                    else:
+                        short += data
+                        short_since = time.monotonic()
             except BlockingIOError:
                 pass
+            if short and (eof or time.monotonic() - short_since >= coalesce):
+                batch += feed(bytes(short))
+                short.clear()
             if got:
                 self._last_output = time.monotonic()
             if batch:
@@ -389,7 +410,11 @@ class Run:
                 self._last_output = time.monotonic()
             if eof:
                 break
-            if got:
+            if short:
+                # Give the rest of a burst a moment to arrive before sending a short frame.
+                with anyio.move_on_after(coalesce - (time.monotonic() - short_since)):
+                    await anyio.wait_readable(fd)
+            elif got:
                 # A fast child never makes the read wait; yield anyway so timers, the monitor
                 # and the consumer get their turn.
                 await anyio.lowlevel.checkpoint()
