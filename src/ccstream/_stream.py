@@ -249,7 +249,10 @@ class Run:
 
     def _kill(self, reason: Reason) -> None:
         """Record why the run is ending early (first reason wins) and ask the supervisor to kill."""
-        if self._reason is None and not self.done:
+        # A child that already exited by itself keeps its own reason, even if descendants
+        # holding its pipes are killed now.
+        exited = self._child is not None and self._child.exited
+        if self._reason is None and not self.done and not exited:
             self._reason = reason
         self._kill_requested.set()
 
