@@ -1,0 +1,389 @@
+"""The WebSocket adapter's benchmarks, by hand: throughput, the seed's workload, latency, many
+clients. Every server runs as its own process on loopback; contenders are interleaved.
+
+    .venv/bin/python benchmarks/bench_ws.py throughput [--size 1G] [--repeats 3]
+    .venv/bin/python benchmarks/bench_ws.py seed [--lines 1000000] [--repeats 3]
+    .venv/bin/python benchmarks/bench_ws.py latency [--lines 300]
+    .venv/bin/python benchmarks/bench_ws.py concurrent [--clients 64] [--size 16M]
+
+``throughput``: a file of --size bytes sent by ``cat`` to a loopback client in binary frames,
+through ccstream-ws, against the core's own throughput (in process, no network) and Debian's
+``websocketd --binary`` on the same file (skipped when not installed).
+``seed``: scripts/large_output.py --no-sleep in text frames, against the script piped into
+``cat > /dev/null``; also messages per MB.
+``latency``: a child writes a line every 10 ms; time from its write to the client's receipt.
+``concurrent``: N executions of --size bytes each to N clients at once; byte-exact, and the
+server's RSS growth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import psutil
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+import ccstream
+from _common import interleave, report
+from ccstream.cli import parse_size
+from ccstream_ws import Client, RemoteOutput
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = str(ROOT / "scripts" / "large_output.py")
+BIN = Path(sys.executable).parent
+MiB = 1 << 20
+# Bulk transfers use the largest frame the server allows: per-message costs dominate at 64 KiB.
+CHUNK = MiB
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+@contextlib.contextmanager
+def ws_server(*extra: str) -> Iterator[tuple[str, int]]:
+    """``ccstream-ws serve`` on a free port; yields (url, pid)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN / "ccstream-ws"), "serve", "--port", str(port), "--log-level", "warning", *extra],
+    )
+    try:
+        wait_port(port, proc)
+        yield f"ws://127.0.0.1:{port}/ws", proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def make_file(size: int) -> str:
+    fd, path = tempfile.mkstemp(prefix="bench_ws_")
+    block = os.urandom(MiB)
+    with os.fdopen(fd, "wb") as f:
+        for _ in range(size // MiB):
+            f.write(block)
+        f.write(block[: size % MiB])
+    return path
+
+
+# -- throughput ---------------------------------------------------------------------------------
+
+
+def core_cat(path: str, size: int) -> float:
+    async def main() -> None:
+        total = 0
+        options = ccstream.Options(count_lines=False)
+        async with ccstream.stream(["cat", path], options) as run:
+            async for event in run:
+                if isinstance(event, ccstream.Output):
+                    total += len(event.data)
+        assert total == size
+
+    t0 = time.perf_counter()
+    anyio.run(main)
+    return time.perf_counter() - t0
+
+
+def ws_cat(url: str, path: str, size: int) -> float:
+    async def main() -> None:
+        total = 0
+        async with Client(url, compression=None) as client:
+            execution = await client.execute(
+                ["cat", path], output_options={"encoding": "binary", "chunk_size": CHUNK}
+            )
+            async for event in execution:
+                if isinstance(event, RemoteOutput):
+                    total += len(event.data)
+        assert total == size, (total, size)
+
+    t0 = time.perf_counter()
+    asyncio.run(main())
+    return time.perf_counter() - t0
+
+
+def websocketd_cat(port: int, size: int) -> float:
+    async def main() -> None:
+        total = 0
+        async with connect(f"ws://127.0.0.1:{port}/", compression=None, max_size=None) as ws:
+            with contextlib.suppress(ConnectionClosed):
+                async for message in ws:
+                    total += len(message)
+        assert total == size, (total, size)
+
+    t0 = time.perf_counter()
+    asyncio.run(main())
+    return time.perf_counter() - t0
+
+
+def throughput(args: argparse.Namespace) -> None:
+    size = args.size
+    path = make_file(size)
+    print(f"throughput: {size / MiB:.0f} MiB of random bytes from cat, binary frames of 64 KiB")
+    try:
+        with contextlib.ExitStack() as stack:
+            url, _ = stack.enter_context(ws_server())
+            contenders = [
+                ("core in-process (no network)", lambda: core_cat(path, size)),
+                ("ccstream-ws binary frames", lambda: ws_cat(url, path, size)),
+            ]
+            websocketd = shutil.which("websocketd")
+            if websocketd:
+                port = free_port()
+                proc = subprocess.Popen(
+                    [
+                        websocketd,
+                        "--binary",
+                        "--port",
+                        str(port),
+                        "--address",
+                        "127.0.0.1",
+                        "--loglevel",
+                        "error",
+                        "cat",
+                        path,
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                stack.callback(proc.wait, 10)
+                stack.callback(proc.terminate)
+                wait_port(port, proc)
+                contenders.append(("websocketd --binary", lambda: websocketd_cat(port, size)))
+            else:
+                print("  websocketd not installed: skipped")
+            times = interleave(contenders, args.repeats)
+        report(times, "ccstream-ws binary frames", size)
+    finally:
+        os.unlink(path)
+
+
+# -- the seed's workload -------------------------------------------------------------------------
+
+
+def piped_to_cat(lines: int) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(
+        f"{sys.executable} {SCRIPT} --lines {lines} --no-sleep | cat > /dev/null",
+        shell=True,
+        check=True,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    return time.perf_counter() - t0
+
+
+def ws_seed(url: str, lines: int, counts: list[float]) -> float:
+    async def main() -> None:
+        total = 0
+        async with Client(url, compression=None) as client:
+            execution = await client.execute(
+                [sys.executable, SCRIPT, "--lines", str(lines), "--no-sleep"]
+            )
+            async for event in execution:
+                if isinstance(event, RemoteOutput):
+                    total += len(event.data)
+        assert execution.completion is not None
+        assert execution.completion.status == "completed"
+        stats = execution.completion.params
+        assert stats["stdout"]["lines"] == lines
+        counts.append(
+            stats["messages"] / ((stats["stdout"]["bytes"] + stats["stderr"]["bytes"]) / 1e6)
+        )
+
+    t0 = time.perf_counter()
+    asyncio.run(main())
+    return time.perf_counter() - t0
+
+
+def seed(args: argparse.Namespace) -> None:
+    print(f"seed: scripts/large_output.py --lines {args.lines} --no-sleep, text frames")
+    counts: list[float] = []
+    with ws_server() as (url, _):
+        times = interleave(
+            [
+                ("piped into cat > /dev/null", lambda: piped_to_cat(args.lines)),
+                ("ccstream-ws text frames", lambda: ws_seed(url, args.lines, counts)),
+            ],
+            args.repeats,
+        )
+    report(times, "piped into cat > /dev/null")
+    ratios = [
+        w / c
+        for w, c in zip(
+            times["ccstream-ws text frames"], times["piped into cat > /dev/null"], strict=True
+        )
+    ]
+    print(
+        f"wall time ccstream-ws / piped: median {statistics.median(ratios):.2f}x "
+        f"(target <= 1.3x); messages per MB: median {statistics.median(counts):.1f} "
+        f"(target <= 20)"
+    )
+
+
+# -- latency --------------------------------------------------------------------------------------
+
+LATENCY_CHILD = """
+import sys, time
+for i in range({lines}):
+    sys.stdout.write(f"{{time.monotonic():.6f}}\\n"); sys.stdout.flush()
+    time.sleep(0.01)
+"""
+
+
+def latency(args: argparse.Namespace) -> None:
+    async def main(url: str) -> list[float]:
+        delays: list[float] = []
+        async with Client(url, compression=None) as client:
+            execution = await client.execute(
+                [sys.executable, "-c", LATENCY_CHILD.format(lines=args.lines)]
+            )
+            pending = b""
+            async for event in execution:
+                if isinstance(event, RemoteOutput):
+                    now = time.monotonic()  # CLOCK_MONOTONIC is system-wide on Linux
+                    pending += event.data
+                    *done, pending = pending.split(b"\n")
+                    delays += [now - float(line) for line in done]
+        return delays
+
+    with ws_server() as (url, _):
+        delays = asyncio.run(main(url))
+    delays.sort()
+    ms = [d * 1000 for d in delays]
+    print(
+        f"latency over {len(ms)} lines, one every 10 ms: median {statistics.median(ms):.2f} ms, "
+        f"p90 {ms[int(len(ms) * 0.9)]:.2f} ms, max {ms[-1]:.2f} ms (target: median <= 5 ms)"
+    )
+
+
+# -- many clients ---------------------------------------------------------------------------------
+
+CONCURRENT_CHILD = """
+import hashlib, sys
+size = {size}
+block = hashlib.sha256(b"%d" % {n}).digest() * 2048
+out = sys.stdout.buffer
+while size > 0:
+    out.write(block[:size]); size -= len(block)
+"""
+
+
+def expected_digest(n: int, size: int) -> str:
+    block = hashlib.sha256(b"%d" % n).digest() * 2048
+    digest = hashlib.sha256()
+    left = size
+    while left > 0:
+        digest.update(block[:left])
+        left -= len(block)
+    return digest.hexdigest()
+
+
+def concurrent(args: argparse.Namespace) -> None:
+    clients, size = args.clients, args.size
+
+    async def one(url: str, n: int) -> bool:
+        digest = hashlib.sha256()
+        async with Client(url, compression=None) as client:
+            execution = await client.execute(
+                [sys.executable, "-c", CONCURRENT_CHILD.format(size=size, n=n)],
+                output_options={"encoding": "binary"},
+            )
+            async for event in execution:
+                if isinstance(event, RemoteOutput):
+                    digest.update(event.data)
+        return digest.hexdigest() == expected_digest(n, size)
+
+    async def main(url: str) -> list[bool]:
+        return list(await asyncio.gather(*(one(url, n) for n in range(clients))))
+
+    with ws_server("--max-executions", str(clients), "--max-connections", str(clients + 8)) as (
+        url,
+        pid,
+    ):
+        server = psutil.Process(pid)
+        time.sleep(0.5)
+        base = server.memory_info().rss
+        peak = base
+        stop = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not stop.is_set():
+                with contextlib.suppress(psutil.Error):
+                    peak = max(peak, server.memory_info().rss)
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        t0 = time.perf_counter()
+        try:
+            results = asyncio.run(main(url))
+        finally:
+            stop.set()
+            sampler.join()
+        elapsed = time.perf_counter() - t0
+    total = clients * size
+    print(
+        f"concurrent: {clients} executions x {size / MiB:.0f} MiB to {clients} clients: "
+        f"{sum(results)}/{clients} byte-exact, {elapsed:.2f} s "
+        f"({total / MiB / elapsed:.0f} MiB/s); server RSS {base / MiB:.0f} -> peak "
+        f"{peak / MiB:.0f} MiB, growth {(peak - base) / MiB:.1f} MiB (target <= 128 MiB)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("which", choices=["throughput", "seed", "latency", "concurrent"])
+    parser.add_argument("--size", type=parse_size, default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--lines", type=int, default=None)
+    parser.add_argument("--clients", type=int, default=64)
+    args = parser.parse_args()
+    if args.which == "throughput":
+        args.size = args.size or 1 << 30
+        throughput(args)
+    elif args.which == "seed":
+        args.lines = args.lines or 1_000_000
+        seed(args)
+    elif args.which == "latency":
+        args.lines = args.lines or 300
+        latency(args)
+    else:
+        args.size = args.size or 16 * MiB
+        concurrent(args)
+
+
+if __name__ == "__main__":
+    main()

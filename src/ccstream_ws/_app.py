@@ -1,0 +1,171 @@
+"""The ASGI application: WebSocket endpoints, ``/healthz`` and the lifespan that hosts runs.
+
+Mount it in Starlette or FastAPI, or serve it with any ASGI server::
+
+    app = ccstream_ws.App(ccstream_ws.ServerConfig())
+    # uvicorn module:app   |   hypercorn -k trio module:app
+
+Routes (relative to where it is mounted): WebSocket ``/ws`` and ``/ws/mcp`` (the original
+executor's path; same protocol), HTTP ``GET /healthz``. Anything else is a 404, or for a
+WebSocket a refused handshake (HTTP 403).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import anyio
+
+import ccstream
+
+from ._asgi import Receive, Scope, Send
+from ._auth import admit
+from ._codes import CloseCode
+from ._config import ServerConfig
+from ._registry import Registry
+from ._session import Session
+from ._version import VERSION
+
+__all__ = ["App"]
+
+log = logging.getLogger("ccstream_ws")
+
+WS_PATHS = ("/ws", "/ws/mcp")
+
+
+def _route(scope: Scope) -> str:
+    path = str(scope.get("path", "/"))
+    root = str(scope.get("root_path", ""))
+    # Starlette's Mount keeps the full path and sets root_path; other hosts strip it already.
+    if root and path.startswith(root):
+        path = path[len(root) :] or "/"
+    return path.rstrip("/") or "/"
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    if client:
+        return f"{client[0]}:{client[1]}"
+    return "unknown"
+
+
+class App:
+    """The ccstream WebSocket adapter as an ASGI 3 application.
+
+    ``config`` holds every policy and limit (:class:`ServerConfig`). Runs live in a task group
+    that the ASGI lifespan opens; when the host does not run the lifespan (a mount without
+    lifespan forwarding), each run lives in the task group of the connection that started it,
+    and that connection's handler returns only once its detached runs are released.
+    """
+
+    def __init__(self, config: ServerConfig | None = None) -> None:
+        self.config = config or ServerConfig()
+        self.registry = Registry(self.config)
+        if ccstream.get_max_concurrent_runs() < self.config.max_executions:
+            # The core's own process-wide limit would queue runs we have admitted.
+            ccstream.set_max_concurrent_runs(self.config.max_executions)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "websocket":
+            await self._websocket(scope, receive, send)
+        elif kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    # -- lifespan -----------------------------------------------------------------------------
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "lifespan.startup":
+            return
+        async with anyio.create_task_group() as host:
+            self.registry.host = host
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+            # Shutdown: every run still going is killed (its process group, not just the child).
+            self.registry.host = None
+            host.cancel_scope.cancel()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    # -- WebSocket ----------------------------------------------------------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        client = _client(scope)
+        if _route(scope) not in WS_PATHS:
+            log.info("refused WebSocket from %s: no endpoint at %s", client, scope.get("path"))
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": CloseCode.POLICY_VIOLATION,
+                    "reason": "no such endpoint",
+                }
+            )
+            return
+        refusal = admit(scope, self.config)
+        if refusal is None and self.registry.connections >= self.config.max_connections:
+            refusal = CloseCode.TRY_AGAIN_LATER, "too many connections"
+        await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        if refusal is not None:
+            code, reason = refusal
+            log.warning("refused WebSocket from %s: %s (close code %d)", client, reason, code)
+            await send({"type": "websocket.close", "code": int(code), "reason": reason})
+            return
+        self.registry.connections += 1
+        session = Session(self.registry, send, client=client)
+        log.info("session %s: connected from %s", session.id, client)
+        try:
+            await session.serve(receive)
+        finally:
+            self.registry.connections -= 1
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = _route(scope)
+        if route == "/healthz" and scope.get("method") in ("GET", "HEAD"):
+            await _json(send, 200, self.health())
+        else:
+            await _json(
+                send, 404, {"error": "not found", "endpoints": ["/ws", "/ws/mcp", "/healthz"]}
+            )
+
+    def health(self) -> dict[str, Any]:
+        """What ``/healthz`` answers: the server's state."""
+        executions = list(self.registry)
+        running = [e for e in executions if e.running]
+        return {
+            "status": "ok",
+            "version": VERSION,
+            "uptime": time.time() - self.registry.started_at,
+            "connections": self.registry.connections,
+            "executions": {
+                "running": len(running),
+                "retained": len(executions) - len(running),
+                "detached": sum(e.detached for e in executions),
+                "limit": self.config.max_executions,
+            },
+            "spool": None,
+        }
+
+
+async def _json(send: Send, status: int, body: dict[str, Any]) -> None:
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})

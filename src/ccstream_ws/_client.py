@@ -1,0 +1,505 @@
+"""A Python client for the adapter, on the websockets library (asyncio)::
+
+    async with ccstream_ws.Client("ws://127.0.0.1:8765/ws") as client:
+        execution = await client.execute(["make", "-j8"])
+        async for event in execution:
+            if isinstance(event, ccstream_ws.RemoteOutput):
+                sys.stdout.buffer.write(event.data)
+        print(execution.completion.exit_code)
+
+One task reads the connection and hands each execution's events to a bounded queue; a consumer
+that stops reading makes that task wait, which stops reading the socket, which slows the server's
+sends to this client (the server reads behind from its spool; the command is not slowed). So
+consume the events of every execution you start or subscribe to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+import ccstream
+from ccstream import StreamName
+
+from ._wire import unpack_binary
+from .exceptions import ConnectionLost, ProtocolViolation, RPCError
+
+__all__ = ["Client", "Completion", "RemoteEvent", "RemoteExecution", "RemoteOutput"]
+
+log = logging.getLogger("ccstream_ws.client")
+
+_DEFAULT_MAX_SIZE = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteOutput:
+    """Output bytes of ``stream``; ``offset`` is the byte offset of ``data[0]`` in the stream
+    (``None`` when the server did not say, as the original executor did not)."""
+
+    stream: StreamName
+    offset: int | None
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Any other notification about an execution (``process.truncated``, ``process.gap``,
+    ``process.paused``...): ``method`` and its ``params``."""
+
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """``process.completed``: ``status`` (``completed``, ``failed``, ``canceled``, ``timeout``),
+    ``exit_code`` (negative for a signal, as the original executor reported), ``reason``,
+    ``execution_time`` in seconds, and every field the server sent in ``params``."""
+
+    status: str
+    exit_code: int | None
+    reason: str | None
+    execution_time: float | None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shell_status(self) -> int:
+        """The status a shell would report: the exit code, or 128 + N for signal N; 1 when the
+        server gave no exit code."""
+        if self.exit_code is None:
+            return 1
+        return self.exit_code if self.exit_code >= 0 else 128 - self.exit_code
+
+
+RemoteEvent = RemoteOutput | Notice | Completion
+"""What iterating a :class:`RemoteExecution` yields."""
+
+_END = object()
+
+
+class RemoteExecution:
+    """An execution on the server, as one client sees it. Iterate it for its events; the
+    iteration ends after the :class:`Completion` (or raises :class:`ConnectionLost`).
+
+    ``offsets`` are the bytes received so far per stream: give them to
+    :meth:`Client.subscribe` after a reconnect to receive exactly the rest.
+    """
+
+    def __init__(self, client: Client, queue_size: int) -> None:
+        self.client = client
+        self.id = ""
+        self.pid: int | None = None
+        self.offsets: dict[StreamName, int] = {"stdout": 0, "stderr": 0}
+        self.completion: Completion | None = None
+        self._queue: asyncio.Queue[RemoteEvent | object] = asyncio.Queue(queue_size)
+        self._error: BaseException | None = None
+        self._decompress = ccstream.Decompressor("gzip")
+
+    def __aiter__(self) -> AsyncIterator[RemoteEvent]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[RemoteEvent]:
+        while self.completion is None or not self._queue.empty():
+            item = await self._queue.get()
+            if item is _END:
+                if self._error is not None:
+                    raise self._error
+                return
+            assert isinstance(item, (RemoteOutput, Notice, Completion))
+            yield item
+            if isinstance(item, Completion):
+                return
+
+    async def wait(self) -> Completion:
+        """Discard the remaining events; return the completion."""
+        async for _ in self:
+            pass
+        if self.completion is None:
+            raise ConnectionLost(None, "the execution's events ended without a completion")
+        return self.completion
+
+    async def collect(self) -> tuple[bytes, bytes, Completion]:
+        """All remaining output in memory (for small outputs and tests) and the completion."""
+        chunks: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
+        async for event in self:
+            if isinstance(event, RemoteOutput):
+                chunks[event.stream].append(event.data)
+        assert self.completion is not None
+        return b"".join(chunks["stdout"]), b"".join(chunks["stderr"]), self.completion
+
+    async def cancel(self) -> None:
+        """Kill the remote process group."""
+        await self.client.call("cancel", {"execution_id": self.id})
+
+    async def pause(self) -> None:
+        """SIGSTOP the remote process group."""
+        await self.client.call("control", {"type": "PAUSE", "execution_id": self.id})
+
+    async def resume(self) -> None:
+        """SIGCONT the remote process group."""
+        await self.client.call("control", {"type": "RESUME", "execution_id": self.id})
+
+    async def write(self, data: bytes, *, eof: bool = False) -> None:
+        """Send ``data`` to the child's stdin (the execution must have been started with
+        ``stdin=True``); ``eof`` closes it after. Retries while the server says it is busy."""
+        params = {
+            "execution_id": self.id,
+            "data": base64.b64encode(data).decode("ascii"),
+            "encoding": "base64",
+            "eof": eof,
+        }
+        delay = 0.005
+        while True:
+            try:
+                await self.client.call("stdin", params)
+                return
+            except RPCError as exc:
+                if exc.code != -32010:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    async def page(self, line: int = 0, count: int = 1000, stream: StreamName = "stdout") -> Any:
+        """``count`` lines of ``stream`` from line ``line`` (0-based); see ``page`` in the
+        protocol."""
+        return await self.client.page(self.id, line=line, count=count, stream=stream)
+
+    # -- fed by the client's reader task --------------------------------------------------------
+
+    async def _put(self, item: RemoteEvent) -> None:
+        if isinstance(item, RemoteOutput) and item.offset is not None:
+            self.offsets[item.stream] = item.offset + len(item.data)
+        elif isinstance(item, Completion):
+            self.completion = item
+        await self._queue.put(item)
+
+    def _decode(self, params: Mapping[str, Any]) -> RemoteOutput:
+        stream = params.get("type")
+        if stream not in ("stdout", "stderr"):
+            raise ProtocolViolation(f"process.output with type {stream!r}")
+        data = params.get("data", "")
+        if not isinstance(data, str):
+            raise ProtocolViolation("process.output data is not a string")
+        encoding = params.get("encoding", "text")
+        compressed = params.get("compression") == "gzip"
+        raw = base64.b64decode(data) if encoding == "base64" or compressed else data.encode()
+        if compressed:
+            raw = self._decompress.decompress(raw, "gzip")
+        offset = params.get("offset")
+        if offset is not None and encoding == "text" and "size" in params:
+            # Text frames are decoded on the server; "size" is the frame's length in bytes.
+            self.offsets[stream] = int(offset) + int(params["size"])
+            return RemoteOutput(stream, None, raw)
+        return RemoteOutput(stream, offset if isinstance(offset, int) else None, raw)
+
+    def _close(self, error: BaseException | None) -> None:
+        self._error = error
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(_END)
+
+
+class Client:
+    """A connection to a ccstream-ws server; use it as ``async with Client(url) as client``.
+
+    ``token`` is sent as ``Authorization: Bearer``; ``origin`` sets the Origin header.
+    ``compression="deflate"`` offers permessage-deflate (good on slow links; on loopback or for
+    binary bulk it costs more CPU than it saves, so ``None`` there). ``max_size`` bounds an
+    inbound message, bytes. ``queue_size`` bounds each execution's queue of events.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        origin: str | None = None,
+        compression: Literal["deflate"] | None = "deflate",
+        max_size: int = _DEFAULT_MAX_SIZE,
+        queue_size: int = 64,
+        open_timeout: float = 10.0,
+    ) -> None:
+        self.url = url
+        self._token = token
+        self._origin = origin
+        self._compression = compression
+        self._max_size = max_size
+        self._queue_size = queue_size
+        self._open_timeout = open_timeout
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._next_id = 0
+        self._pending: dict[int, tuple[asyncio.Future[Any], RemoteExecution | None]] = {}
+        self._executions: dict[str, RemoteExecution] = {}
+        self._greeting: asyncio.Future[dict[str, Any]] | None = None
+        self._closed: ConnectionLost | None = None
+        self.session_id = ""
+        self.capabilities: list[str] = []
+        self.server_version = ""
+
+    async def __aenter__(self) -> Client:
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
+        try:
+            self._ws = await connect(
+                self.url,
+                additional_headers=headers,
+                origin=self._origin,  # type: ignore[arg-type]
+                compression=self._compression,
+                max_size=self._max_size,
+                open_timeout=self._open_timeout,
+            )
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+            raise ConnectionLost(None, f"cannot connect to {self.url}: {exc}") from exc
+        self._greeting = asyncio.get_running_loop().create_future()
+        self._reader = asyncio.create_task(self._read())
+        try:
+            hello = await self._greeting
+        except BaseException:
+            await self.aclose()
+            raise
+        self.session_id = str(hello.get("session_id", ""))
+        self.capabilities = list(hello.get("capabilities", []))
+        self.server_version = str(hello.get("version", ""))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection (attached remote executions are cancelled by the server)."""
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    async def drop(self) -> None:
+        """Break the connection without a close handshake, as a network failure would (for
+        testing resume)."""
+        if self._ws is not None:
+            self._ws.transport.abort()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    # -- requests -------------------------------------------------------------------------------
+
+    async def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Send a request; return its result or raise :class:`RPCError`."""
+        return await self._request(method, params or {}, None)
+
+    async def _request(
+        self, method: str, params: Mapping[str, Any], execution: RemoteExecution | None
+    ) -> Any:
+        if self._closed is not None:
+            raise self._closed
+        assert self._ws is not None
+        self._next_id += 1
+        request_id = self._next_id
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = (future, execution)
+        message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": dict(params)}
+        try:
+            await self._ws.send(json.dumps(message))
+        except ConnectionClosed as exc:
+            self._pending.pop(request_id, None)
+            raise _lost(exc) from exc
+        return await future
+
+    async def execute(
+        self,
+        command: str | Sequence[str],
+        *,
+        timeout: float | None = None,
+        idle_timeout: float | None = None,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        stdin: bool = False,
+        detach: bool = False,
+        retention: float | None = None,
+        output_options: Mapping[str, Any] | None = None,
+    ) -> RemoteExecution:
+        """Start ``command`` (a shell string, or an argv list) on the server."""
+        params: dict[str, Any] = {"timeout": timeout}
+        if isinstance(command, str):
+            params["command"] = command
+        else:
+            params["argv"] = list(command)
+        for name, value in (("idle_timeout", idle_timeout), ("cwd", cwd), ("retention", retention)):
+            if value is not None:
+                params[name] = value
+        if env is not None:
+            params["env"] = dict(env)
+        if stdin:
+            params["stdin"] = True
+        if detach:
+            params["detach"] = True
+        if output_options is not None:
+            params["output_options"] = dict(output_options)
+        execution = RemoteExecution(self, self._queue_size)
+        result = await self._request("execute", params, execution)
+        execution.pid = result.get("pid")
+        return execution
+
+    async def subscribe(
+        self,
+        execution_id: str,
+        offsets: Mapping[str, int] | None = None,
+        *,
+        output_options: Mapping[str, Any] | None = None,
+    ) -> RemoteExecution:
+        """Attach to ``execution_id``: its output from ``offsets`` (bytes per stream) on, replayed
+        then live, then its completion."""
+        params: dict[str, Any] = {"execution_id": execution_id, "offsets": dict(offsets or {})}
+        if output_options is not None:
+            params["output_options"] = dict(output_options)
+        execution = RemoteExecution(self, self._queue_size)
+        for name in ("stdout", "stderr"):
+            if offsets and name in offsets:
+                execution.offsets[name] = int(offsets[name])
+        await self._request("subscribe", params, execution)
+        return execution
+
+    async def page(
+        self,
+        execution_id: str,
+        *,
+        line: int = 0,
+        count: int = 1000,
+        stream: StreamName = "stdout",
+    ) -> Any:
+        """One page of lines; see ``page`` in the protocol."""
+        return await self.call(
+            "page", {"execution_id": execution_id, "line": line, "count": count, "stream": stream}
+        )
+
+    async def status(self, execution_id: str | None = None) -> Any:
+        """The server's view of one execution, or of all of this connection's."""
+        return await self.call(
+            "status", {} if execution_id is None else {"execution_id": execution_id}
+        )
+
+    # -- the reader task --------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        error: ConnectionLost
+        try:
+            async for message in self._ws:
+                if isinstance(message, bytes):
+                    await self._binary(message)
+                else:
+                    await self._text(message)
+            error = _lost_from(self._ws)
+        except ConnectionClosed as exc:
+            error = _lost(exc)
+        except (ProtocolViolation, ccstream.DecompressionError, ValueError) as exc:
+            log.error("closing: the server broke the protocol: %s", exc)
+            error = ConnectionLost(None, f"protocol violation: {exc}")
+            await self._ws.close(1002, "protocol violation")
+        self._closed = error
+        if self._greeting is not None and not self._greeting.done():
+            self._greeting.set_exception(error)
+        for future, _ in self._pending.values():
+            if not future.done():
+                future.set_exception(error)
+        self._pending.clear()
+        for execution in self._executions.values():
+            execution._close(None if execution.completion is not None else error)
+
+    async def _binary(self, message: bytes) -> None:
+        frame = unpack_binary(message)
+        execution = self._executions.get(frame.execution_id)
+        if execution is None:
+            return
+        data = frame.payload
+        if frame.gzip:
+            data = execution._decompress.decompress(data, "gzip")
+        await execution._put(RemoteOutput(frame.stream, frame.offset, data))
+
+    async def _text(self, text: str) -> None:
+        message = json.loads(text)
+        if not isinstance(message, dict):
+            raise ProtocolViolation("a message that is not a JSON object")
+        if "method" not in message:
+            self._answer(message)
+            return
+        method = message["method"]
+        params = message.get("params") or {}
+        if method == "connected":
+            if self._greeting is not None and not self._greeting.done():
+                self._greeting.set_result(params)
+            return
+        execution = self._executions.get(str(params.get("execution_id", "")))
+        if execution is None:
+            return
+        if method == "process.output":
+            await execution._put(execution._decode(params))
+        elif method == "process.completed":
+            exit_code = params.get("exit_code")
+            execution_time = params.get("execution_time")
+            await execution._put(
+                Completion(
+                    status=str(params.get("status")),
+                    exit_code=exit_code if isinstance(exit_code, int) else None,
+                    reason=params.get("reason"),
+                    execution_time=execution_time
+                    if isinstance(execution_time, (int, float))
+                    else None,
+                    params=params,
+                )
+            )
+            execution._close(None)
+            self._executions.pop(execution.id, None)
+        else:
+            await execution._put(Notice(method, params))
+
+    def _answer(self, message: dict[str, Any]) -> None:
+        request_id = message.get("id")
+        entry = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
+        if entry is None:
+            error = message.get("error")
+            if error:
+                log.warning("server error without a pending request: %s", error)
+            return
+        future, execution = entry
+        if "error" in message:
+            error = message["error"] or {}
+            future.set_exception(
+                RPCError(
+                    int(error.get("code", 0)), str(error.get("message", "")), error.get("data")
+                )
+            )
+            return
+        result = message.get("result")
+        if execution is not None and isinstance(result, dict) and "execution_id" in result:
+            # Registered here, before the next message is read, so no notification is missed.
+            execution.id = str(result["execution_id"])
+            self._executions[execution.id] = execution
+        if not future.done():
+            future.set_result(result)
+
+
+def _lost(exc: ConnectionClosed) -> ConnectionLost:
+    close = exc.rcvd
+    if close is None:
+        return ConnectionLost(None, "the connection broke without a close frame")
+    return ConnectionLost(close.code, close.reason)
+
+
+def _lost_from(ws: ClientConnection) -> ConnectionLost:
+    return ConnectionLost(ws.close_code, ws.close_reason or "")

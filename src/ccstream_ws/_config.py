@@ -1,0 +1,131 @@
+"""The server's settings, validated once when they are made.
+
+Sizes are in bytes, times in seconds. Safe defaults: the server is meant for loopback; a host
+beyond loopback needs a token, and there shell strings are off unless turned on.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+from dataclasses import dataclass
+
+from .exceptions import ConfigError
+
+__all__ = ["ServerConfig", "is_loopback"]
+
+KiB = 1024
+MiB = 1024 * KiB
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (``127.0.0.0/8``, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _count(name: str, value: int, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _seconds(name: str, value: float) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ConfigError(f"{name} must be a number of seconds >= 0, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Everything the ASGI app enforces.
+
+    Access: ``host`` is where the server listens (the app only uses it for the rules below);
+    ``token`` is required by every connection when set (``Authorization: Bearer TOKEN`` or
+    ``?token=TOKEN``) and must be set when ``host`` is not loopback. ``allowed_origins`` lists the
+    browser origins (``"https://app.example"``, or ``"*"``) that may connect; a request without an
+    ``Origin`` header (not a browser) is not affected.
+
+    Commands: ``allow_shell`` allows shell strings (``command``); ``None`` means on for a loopback
+    host, off otherwise. ``allowed_executables`` (names or absolute paths) limits argv[0]; for a
+    shell string it is checked against the first word, which is a convenience, not a boundary.
+    ``shell`` runs shell strings. ``cwd`` is the default working directory; ``allow_cwd`` lets
+    clients choose one.
+
+    Environment: the child inherits the server's variables whose names match ``env_inherit``
+    (fnmatch patterns), and a client may set the variables matching ``env_allow`` and not
+    ``env_deny``. ``CCSTREAM_WS_TOKEN`` is never passed on.
+
+    Limits: ``max_message_size`` per inbound message; ``max_connections``;
+    ``max_executions`` at once in total and ``max_executions_per_connection``; ``max_chunk_size``
+    for a client's ``chunk_size``; ``stdin_queue`` inbound ``stdin`` messages waiting for the
+    child per execution. ``retention`` keeps an ended or detached execution for ``subscribe`` and
+    ``page`` after its connection closed (a client may ask for up to ``max_retention``).
+
+    Spool: ``spool_directory`` (``None``: the system's temporary directory) and ``spool_quota``
+    (bytes per execution, ``None``: no quota).
+    """
+
+    host: str = "127.0.0.1"
+    token: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+
+    allow_shell: bool | None = None
+    allowed_executables: frozenset[str] | None = None
+    shell: str = "/bin/sh"
+    cwd: str | None = None
+    allow_cwd: bool = True
+
+    env_inherit: tuple[str, ...] = ("*",)
+    env_allow: tuple[str, ...] = ("*",)
+    env_deny: tuple[str, ...] = ("LD_*", "DYLD_*", "CCSTREAM_WS_TOKEN")
+
+    max_message_size: int = 1 * MiB
+    max_connections: int = 256
+    max_executions: int = 64
+    max_executions_per_connection: int = 16
+    max_chunk_size: int = 1 * MiB
+    stdin_queue: int = 16
+    retention: float = 300.0
+    max_retention: float = 3600.0
+    kill_grace: float = 2.0
+
+    spool_directory: str | None = None
+    spool_quota: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.token is not None and (not isinstance(self.token, str) or len(self.token) < 16):
+            raise ConfigError("token must be a string of at least 16 characters")
+        if not is_loopback(self.host) and self.token is None:
+            raise ConfigError(
+                f"refusing to serve on {self.host!r} (beyond loopback) without a token; "
+                "set one with --token or CCSTREAM_WS_TOKEN"
+            )
+        for origin in self.allowed_origins:
+            if not isinstance(origin, str) or not origin:
+                raise ConfigError(f"allowed_origins entries must be strings, got {origin!r}")
+        if self.cwd is not None and not os.path.isdir(self.cwd):
+            raise ConfigError(f"cwd is not a directory: {self.cwd}")
+        _count("max_message_size", self.max_message_size, 1024)
+        _count("max_connections", self.max_connections)
+        _count("max_executions", self.max_executions)
+        _count("max_executions_per_connection", self.max_executions_per_connection)
+        _count("max_chunk_size", self.max_chunk_size, 1024)
+        _count("stdin_queue", self.stdin_queue)
+        if self.spool_quota is not None:
+            _count("spool_quota", self.spool_quota, 1024)
+        for name in ("retention", "max_retention", "kill_grace"):
+            _seconds(name, getattr(self, name))
+
+    @property
+    def shell_allowed(self) -> bool:
+        """Whether shell strings are accepted: ``allow_shell``, or loopback when unset."""
+        return is_loopback(self.host) if self.allow_shell is None else self.allow_shell

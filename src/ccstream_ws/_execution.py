@@ -1,0 +1,223 @@
+"""One remote execution: a :func:`ccstream.stream` run, its readers and how long it is kept.
+
+The run lives in a task of its own, in the server's task group when the ASGI lifespan started one
+(else in the task group of the connection that started it, which then waits for it). Readers
+never live in that task: each client reads in its own connection's tasks, so a slow client costs
+the run nothing beyond what :mod:`ccstream_ws._feed` allows.
+
+After the run ended it is kept so clients can still ``page`` and ``subscribe``: while its owner
+connection is open, and, when it was started detached, for ``retention`` seconds after both the
+run ended and the owner left. A run that is not detached is cancelled when its owner leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import anyio
+import anyio.abc
+from anyio.streams.memory import MemoryObjectSendStream
+
+import ccstream
+from ccstream import Gap, Output, Reason, Result, Started
+
+from ._feed import LiveFeed
+from ._params import ExecuteParams
+
+__all__ = ["Execution", "completed_status"]
+
+log = logging.getLogger("ccstream_ws")
+
+State = Literal["starting", "running", "ended"]
+
+
+def completed_status(result: Result) -> str:
+    """``process.completed``'s ``status``: the original executor's words, plus ``timeout``."""
+    if result.reason is Reason.CANCELLED:
+        return "canceled"
+    if result.reason in (Reason.TIMEOUT, Reason.IDLE_TIMEOUT):
+        return "timeout"
+    return "completed" if result.ok else "failed"
+
+
+class Execution:
+    """A command started by a client; see the module docstring."""
+
+    def __init__(
+        self,
+        execution_id: str,
+        params: ExecuteParams,
+        options: ccstream.Options,
+        *,
+        owner: str,
+        retention: float,
+        stdin: MemoryObjectSendStream[bytes] | None,
+    ) -> None:
+        self.id = execution_id
+        self.params = params
+        self.options = options
+        self.owner = owner
+        self.detached = params.detach
+        self.retention = retention
+        self.stdin = stdin
+        self.state: State = "starting"
+        self.pid = 0
+        self.argv: tuple[str, ...] = ()
+        self.started_at = 0.0
+        self.result: Result | None = None
+        self.ended = anyio.Event()
+        self.feed = LiveFeed()
+        self.run: ccstream.Run | None = None
+        self.readers = 0
+        self._ended_at: float | None = None
+        self._owner_gone_at: float | None = None
+        self._wake = anyio.Event()
+
+    # -- control ------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """True until the run ended."""
+        return self.state != "ended"
+
+    def pause(self) -> None:
+        """SIGSTOP the process group."""
+        if self.run is not None and self.running:
+            self.run.pause()
+
+    def resume(self) -> None:
+        """SIGCONT the process group."""
+        if self.run is not None and self.running:
+            self.run.resume()
+
+    def cancel(self) -> None:
+        """Kill the process group; the result's reason becomes ``cancelled``."""
+        if self.run is not None and self.running:
+            self.run.cancel()
+
+    @property
+    def paused(self) -> bool:
+        """True while the process group is stopped."""
+        return self.run is not None and self.running and self.run.paused
+
+    def owner_left(self) -> None:
+        """The owner connection closed: cancel unless detached; start the retention clock."""
+        self._owner_gone_at = time.monotonic()
+        if not self.detached:
+            self.cancel()
+        self._poke()
+
+    def reader_joined(self) -> None:
+        """A client started reading; the execution is kept while anyone reads."""
+        self.readers += 1
+
+    def reader_left(self) -> None:
+        """A client stopped reading."""
+        self.readers -= 1
+        self._poke()
+
+    # -- output -------------------------------------------------------------------------------
+
+    def follow(self) -> AsyncIterator[Output | Gap]:
+        """The frames from now (this call) until the run ended."""
+        return self.feed.subscribe()
+
+    def describe(self) -> dict[str, Any]:
+        """The ``status`` view of this execution."""
+        out: dict[str, Any] = {
+            "execution_id": self.id,
+            "state": "paused" if self.paused else self.state,
+            "pid": self.pid,
+            "pgid": self.pid,
+            "argv": list(self.argv),
+            "detached": self.detached,
+            "started_at": self.started_at,
+        }
+        if self.run is not None:
+            out["stdout"] = _stats(self.run.stats("stdout"))
+            out["stderr"] = _stats(self.run.stats("stderr"))
+        if self.result is not None:
+            out["result"] = result_fields(self.result)
+        return out
+
+    # -- the run's task -----------------------------------------------------------------------
+
+    async def run_task(
+        self, command: ccstream.Command, *, task_status: anyio.abc.TaskStatus[None]
+    ) -> None:
+        """Run the command; report the start through ``task_status`` (a spawn error raises
+        from ``TaskGroup.start`` instead), then keep the execution while it is wanted."""
+        try:
+            async with ccstream.stream(command, self.options) as run:
+                self.run = run
+                self.pid = run.pid
+                self.state = "running"
+                self.started_at = time.time()
+                task_status.started()
+                async for event in run:
+                    if isinstance(event, (Output, Gap)):
+                        await self.feed.put(event)
+                    elif isinstance(event, Started):
+                        self.argv = event.argv
+                        self.started_at = event.started_at
+            self.result = run.result
+        except Exception:
+            if self.run is None:
+                raise  # not started: the caller of TaskGroup.start() reports it
+            # Started: this task runs in the server's task group, which must not die with it.
+            log.exception("execution %s failed inside the adapter", self.id)
+        finally:
+            self.state = "ended"
+            self._ended_at = time.monotonic()
+            self.feed.close()
+            self.ended.set()
+            if self.stdin is not None:
+                self.stdin.close()
+        await self._linger()
+
+    async def _linger(self) -> None:
+        while True:
+            expires = self._expires_at()
+            now = time.monotonic()
+            if expires is not None and now >= expires and self.readers == 0:
+                return
+            wait = math.inf if expires is None else max(expires - now, 0.0)
+            if self.readers:
+                wait = math.inf
+            with anyio.move_on_after(wait):
+                await self._wake.wait()
+            self._wake = anyio.Event()
+
+    def _expires_at(self) -> float | None:
+        if self._owner_gone_at is None or self._ended_at is None:
+            return None
+        if not self.detached:
+            return self._owner_gone_at
+        return max(self._owner_gone_at, self._ended_at) + self.retention
+
+    def _poke(self) -> None:
+        self._wake.set()
+
+
+def _stats(stats: ccstream.StreamStats) -> dict[str, Any]:
+    return {"bytes": stats.bytes, "lines": stats.lines}
+
+
+def result_fields(result: Result) -> dict[str, Any]:
+    """The result as ``process.completed`` and ``status`` report it."""
+    return {
+        "status": completed_status(result),
+        "reason": result.reason.value,
+        # The original executor reported asyncio's returncode here: negative for a signal.
+        "exit_code": result.returncode,
+        "returncode": result.returncode,
+        "signal": result.signal_name,
+        "execution_time": result.duration,
+        "stdout": _stats(result.stdout),
+        "stderr": _stats(result.stderr),
+        "peak_rss_tree": result.peak_rss_tree,
+    }

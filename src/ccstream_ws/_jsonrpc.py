@@ -1,0 +1,102 @@
+"""JSON-RPC 2.0 messages, sans-I/O: text in, a validated :class:`Request` (or an
+:class:`~ccstream_ws.RPCError`) out; results, errors and notifications out as compact JSON text.
+
+Hostile input is expected here: deep nesting, huge numbers, ``NaN``, batches, wrong types. Each is
+answered with an error from the table in :mod:`ccstream_ws._codes` and never raises anything else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ._codes import ErrorCode
+from .exceptions import RPCError
+
+__all__ = ["BadRequest", "Id", "Request", "error", "notification", "parse", "response"]
+
+Id = str | int | float | None
+"""A request id: a string, a number, or ``None`` for a notification."""
+
+_NO_ID = object()
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; Python's parser accepts them unless told otherwise.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One JSON-RPC request. ``notification`` is True when it had no ``id`` member (the client
+    wants no result)."""
+
+    method: str
+    params: dict[str, Any]
+    id: Id
+    notification: bool
+
+
+class BadRequest(RPCError):
+    """A message that :func:`parse` refused; ``request_id`` is its id when one could be read."""
+
+    def __init__(self, code: int, message: str, data: Any = None, request_id: Id = None) -> None:
+        super().__init__(code, message, data)
+        self.request_id = request_id
+
+
+def parse(text: str) -> Request:
+    """Validate one inbound message; raise :class:`BadRequest` with the code to answer."""
+    try:
+        message = _decoder.decode(text)
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError, the NaN refusal and over-long integers.
+        raise BadRequest(ErrorCode.PARSE_ERROR, "Parse error", str(exc)[:200]) from None
+    if isinstance(message, list):
+        raise BadRequest(ErrorCode.INVALID_REQUEST, "Batch requests are not supported")
+    if not isinstance(message, dict):
+        raise BadRequest(ErrorCode.INVALID_REQUEST, "A request must be a JSON object")
+    raw_id = message.get("id", _NO_ID)
+    notification = raw_id is _NO_ID
+    if notification or raw_id is None:
+        request_id: Id = None
+    elif isinstance(raw_id, bool) or not isinstance(raw_id, (str, int, float)):
+        raise BadRequest(ErrorCode.INVALID_REQUEST, "id must be a string, a number or null")
+    else:
+        request_id = raw_id
+    if message.get("jsonrpc") != "2.0":
+        raise BadRequest(ErrorCode.INVALID_REQUEST, 'jsonrpc must be "2.0"', None, request_id)
+    method = message.get("method")
+    if not isinstance(method, str) or not method:
+        raise BadRequest(
+            ErrorCode.INVALID_REQUEST, "method must be a non-empty string", None, request_id
+        )
+    params = message.get("params", {})
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise BadRequest(ErrorCode.INVALID_PARAMS, "params must be an object", None, request_id)
+    return Request(method=method, params=params, id=request_id, notification=notification)
+
+
+def response(request_id: Id, result: Any) -> str:
+    """A result for request ``request_id``."""
+    return _dumps({"jsonrpc": "2.0", "result": result, "id": request_id})
+
+
+def error(request_id: Id, code: int, message: str, data: Any = None) -> str:
+    """An error answer; ``data`` is left out when ``None``."""
+    body: dict[str, Any] = {"code": int(code), "message": message}
+    if data is not None:
+        body["data"] = data
+    return _dumps({"jsonrpc": "2.0", "error": body, "id": request_id})
+
+
+def notification(method: str, params: dict[str, Any]) -> str:
+    """A server notification (no id)."""
+    return _dumps({"jsonrpc": "2.0", "method": method, "params": params})

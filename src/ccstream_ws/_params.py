@@ -1,0 +1,341 @@
+"""Typed parameters of each method, parsed from a request's ``params`` object.
+
+Sans-I/O. Unknown members are ignored (the original executor's clients send extra ones, such as
+``id`` inside ``params``); every known member is checked for type and range, and a bad one is an
+``INVALID_PARAMS`` error naming it. Sizes are in bytes, times in seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from ccstream import StreamName
+
+from ._codes import ErrorCode
+from .exceptions import RPCError
+
+__all__ = [
+    "ControlParams",
+    "Encoding",
+    "ExecuteParams",
+    "OutputOptions",
+    "PageParams",
+    "StdinParams",
+    "SubscribeParams",
+    "parse_control",
+    "parse_execute",
+    "parse_execution_id",
+    "parse_page",
+    "parse_stdin",
+    "parse_subscribe",
+]
+
+Encoding = Literal["text", "base64", "binary"]
+"""How output bytes travel: JSON text, base64 in JSON, or binary WebSocket messages."""
+
+ControlType = Literal["PAUSE", "RESUME", "CANCEL"]
+
+STREAMS: tuple[StreamName, ...] = ("stdout", "stderr")
+MAX_PAGE_LINES = 100_000
+_MAX_ID = 128
+
+
+def _bad(name: str, expected: str, value: object) -> RPCError:
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return RPCError(ErrorCode.INVALID_PARAMS, f"{name} must be {expected}, got {shown}")
+
+
+def _int(p: Mapping[str, Any], name: str, default: int | None, lo: int, hi: int) -> int | None:
+    value = p.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise _bad(name, f"an integer from {lo} to {hi}", value)
+    return value
+
+
+def _seconds(p: Mapping[str, Any], name: str) -> float | None:
+    value = p.get(name)
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise _bad(name, "a positive number of seconds or null", value)
+    return float(value)
+
+
+def _bool(p: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = p.get(name, default)
+    if not isinstance(value, bool):
+        raise _bad(name, "true or false", value)
+    return value
+
+
+def _str(p: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = p.get(name)
+    if value is None:
+        if required:
+            raise RPCError(ErrorCode.INVALID_PARAMS, f"{name} is required")
+        return None
+    if not isinstance(value, str) or "\0" in value:
+        raise _bad(name, "a string without NUL", value)
+    return value
+
+
+def _choice(p: Mapping[str, Any], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = p.get(name, default)
+    if value not in choices:
+        raise _bad(name, "one of " + ", ".join(choices), value)
+    return str(value)
+
+
+def parse_execution_id(p: Mapping[str, Any], *, required: bool = True) -> str | None:
+    """``execution_id``: a string of at most 128 characters."""
+    value = _str(p, "execution_id", required=required)
+    if value is not None and (not value or len(value) > _MAX_ID):
+        raise _bad("execution_id", f"a string of 1 to {_MAX_ID} characters", value)
+    return value
+
+
+def _stream(p: Mapping[str, Any], name: str = "stream") -> StreamName:
+    value = p.get(name, "stdout")
+    if value not in STREAMS:
+        raise _bad(name, '"stdout" or "stderr"', value)
+    return value  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputOptions:
+    """How output is sent to one client (see ``output_options`` in ``docs/protocol.md``).
+
+    ``chunk_size``: largest frame, bytes. ``encoding``: ``text``, ``base64`` or ``binary``.
+    ``compression``: ``"gzip"`` sends a frame gzipped when that saves at least 20%.
+    ``streams``: which streams to send. Caps per stream: ``head_lines``/``head_bytes`` send only
+    the start, ``tail_lines``/``tail_bytes`` send the end after the run; what lies between is
+    counted, never dropped silently. ``max_lines`` is ``head_lines`` by the seed's name; with
+    ``pagination`` the client pages through the rest with ``page``.
+    """
+
+    chunk_size: int = 64 * 1024
+    encoding: Encoding = "text"
+    compression: Literal["gzip"] | None = None
+    streams: frozenset[StreamName] = frozenset(STREAMS)
+    head_lines: int | None = None
+    head_bytes: int | None = None
+    tail_lines: int | None = None
+    tail_bytes: int | None = None
+    pagination: bool = False
+
+    @property
+    def capped(self) -> bool:
+        """True when a head or tail cap applies."""
+        return any(
+            v is not None
+            for v in (self.head_lines, self.head_bytes, self.tail_lines, self.tail_bytes)
+        )
+
+
+_BIG = 1 << 62
+
+
+def parse_output_options(raw: object, max_chunk_size: int) -> OutputOptions:
+    """``output_options`` (absent or null: the defaults)."""
+    if raw is None:
+        return OutputOptions()
+    if not isinstance(raw, dict):
+        raise _bad("output_options", "an object", raw)
+    chunk_size = _int(raw, "chunk_size", 64 * 1024, 1024, max_chunk_size)
+    assert chunk_size is not None
+    encoding = _choice(raw, "encoding", get_args(Encoding), "text")
+    compression = raw.get("compression")
+    if compression not in (None, "gzip", "none"):
+        raise _bad("output_options.compression", '"gzip" or null', compression)
+    streams_raw = raw.get("streams", list(STREAMS))
+    if (
+        not isinstance(streams_raw, list)
+        or not streams_raw
+        or any(s not in STREAMS for s in streams_raw)
+    ):
+        raise _bad("output_options.streams", 'a non-empty list of "stdout", "stderr"', streams_raw)
+    max_lines = _int(raw, "max_lines", None, 0, _BIG)
+    head_lines = _int(raw, "head_lines", None, 0, _BIG)
+    if max_lines is not None:
+        if head_lines is not None and head_lines != max_lines:
+            raise RPCError(ErrorCode.INVALID_PARAMS, "max_lines and head_lines disagree")
+        head_lines = max_lines
+    pagination = _bool(raw, "pagination", False)
+    return OutputOptions(
+        chunk_size=chunk_size,
+        encoding=encoding,  # type: ignore[arg-type]
+        compression="gzip" if compression == "gzip" else None,
+        streams=frozenset(streams_raw),
+        head_lines=head_lines,
+        head_bytes=_int(raw, "head_bytes", None, 0, _BIG),
+        tail_lines=_int(raw, "tail_lines", None, 0, _BIG),
+        tail_bytes=_int(raw, "tail_bytes", None, 0, _BIG),
+        pagination=pagination,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ExecuteParams:
+    """``execute``: exactly one of ``command`` (a shell string) and ``argv``."""
+
+    command: str | None
+    argv: tuple[str, ...] | None
+    timeout: float | None
+    idle_timeout: float | None
+    cwd: str | None
+    env: dict[str, str] | None
+    stdin: bool
+    detach: bool
+    retention: float | None
+    output: OutputOptions = field(default_factory=OutputOptions)
+
+
+def parse_execute(p: Mapping[str, Any], max_chunk_size: int) -> ExecuteParams:
+    """Parse ``execute`` params."""
+    command = _str(p, "command")
+    argv_raw = p.get("argv")
+    argv: tuple[str, ...] | None = None
+    if argv_raw is not None:
+        if (
+            not isinstance(argv_raw, list)
+            or not argv_raw
+            or any(not isinstance(a, str) or "\0" in a for a in argv_raw)
+            or not argv_raw[0]
+        ):
+            raise _bad("argv", "a non-empty list of strings without NUL", argv_raw)
+        argv = tuple(argv_raw)
+    if (command is None) == (argv is None):
+        raise RPCError(ErrorCode.INVALID_PARAMS, "give exactly one of command and argv")
+    if command is not None and not command.strip():
+        raise RPCError(ErrorCode.INVALID_PARAMS, "command is empty")
+    env_raw = p.get("env")
+    env: dict[str, str] | None = None
+    if env_raw is not None:
+        if not isinstance(env_raw, dict) or any(
+            not isinstance(k, str)
+            or not k
+            or "=" in k
+            or "\0" in k
+            or not isinstance(v, str)
+            or "\0" in v
+            for k, v in env_raw.items()
+        ):
+            raise _bad("env", "an object of names (no '=' or NUL) to strings", env_raw)
+        env = dict(env_raw)
+    return ExecuteParams(
+        command=command,
+        argv=argv,
+        timeout=_seconds(p, "timeout"),
+        idle_timeout=_seconds(p, "idle_timeout"),
+        cwd=_str(p, "cwd"),
+        env=env,
+        stdin=_bool(p, "stdin", False),
+        detach=_bool(p, "detach", False),
+        retention=_seconds(p, "retention"),
+        output=parse_output_options(p.get("output_options"), max_chunk_size),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ControlParams:
+    """``control``: PAUSE, RESUME or CANCEL; ``execution_id`` may be left out (the original
+    protocol had one process per connection)."""
+
+    type: ControlType
+    execution_id: str | None
+
+
+def parse_control(p: Mapping[str, Any]) -> ControlParams:
+    """Parse ``control`` params."""
+    kind = _choice(p, "type", get_args(ControlType), "")
+    return ControlParams(kind, parse_execution_id(p, required=False))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class PageParams:
+    """``page``: ``count`` lines of ``stream`` from line ``line`` (0-based)."""
+
+    execution_id: str
+    stream: StreamName
+    line: int
+    count: int
+    encoding: Literal["text", "base64"]
+
+
+def parse_page(p: Mapping[str, Any]) -> PageParams:
+    """Parse ``page`` params."""
+    eid = parse_execution_id(p)
+    assert eid is not None
+    line = _int(p, "line", 0, 0, _BIG)
+    count = _int(p, "count", 1000, 1, MAX_PAGE_LINES)
+    assert line is not None
+    assert count is not None
+    encoding = _choice(p, "encoding", ("text", "base64"), "text")
+    return PageParams(eid, _stream(p), line, count, encoding)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeParams:
+    """``subscribe``: send ``execution_id``'s output from these byte offsets on, then live."""
+
+    execution_id: str
+    offsets: dict[StreamName, int]
+    output: OutputOptions
+
+
+def parse_subscribe(p: Mapping[str, Any], max_chunk_size: int) -> SubscribeParams:
+    """Parse ``subscribe`` params."""
+    eid = parse_execution_id(p)
+    assert eid is not None
+    raw = p.get("offsets", {})
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict) or any(k not in STREAMS for k in raw):
+        raise _bad("offsets", 'an object with "stdout" and "stderr" byte offsets', raw)
+    offsets: dict[StreamName, int] = {}
+    for name in STREAMS:
+        value = _int(raw, name, 0, 0, _BIG)
+        assert value is not None
+        offsets[name] = value
+    return SubscribeParams(
+        eid, offsets, parse_output_options(p.get("output_options"), max_chunk_size)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StdinParams:
+    """``stdin``: bytes for the child's standard input, then maybe its end (``eof``)."""
+
+    execution_id: str | None
+    data: bytes
+    eof: bool
+
+
+def parse_stdin(p: Mapping[str, Any]) -> StdinParams:
+    """Parse ``stdin`` params (``data`` as text, or base64 with ``encoding: "base64"``)."""
+    data_raw = p.get("data", "")
+    if not isinstance(data_raw, str):
+        raise _bad("data", "a string", data_raw)
+    encoding = _choice(p, "encoding", ("text", "base64"), "text")
+    if encoding == "base64":
+        try:
+            data = base64.b64decode(data_raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise _bad("data", "valid base64", data_raw) from None
+    else:
+        data = data_raw.encode("utf-8", "replace")
+    return StdinParams(parse_execution_id(p, required=False), data, _bool(p, "eof", False))

@@ -1,0 +1,110 @@
+"""All executions of one app, the limits on them, and where their tasks live."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Iterator
+
+import anyio
+import anyio.abc
+
+import ccstream
+
+from ._codes import ErrorCode
+from ._config import ServerConfig
+from ._execution import Execution
+from .exceptions import RPCError
+
+__all__ = ["Registry"]
+
+log = logging.getLogger("ccstream_ws")
+
+
+def new_id() -> str:
+    """An execution id: 128 random bits, so knowing one is as good as having been told it."""
+    return secrets.token_hex(16)
+
+
+class Registry:
+    """The executions of one app, by id. ``host`` is the server-wide task group the lifespan
+    opened; without one, runs live in the task group of the connection that started them."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.host: anyio.abc.TaskGroup | None = None
+        self.connections = 0
+        self.started_at = time.time()
+        self._executions: dict[str, Execution] = {}
+
+    def __iter__(self) -> Iterator[Execution]:
+        return iter(list(self._executions.values()))
+
+    def get(self, execution_id: str) -> Execution:
+        """The execution, or ``EXECUTION_NOT_FOUND``."""
+        execution = self._executions.get(execution_id)
+        if execution is None:
+            raise RPCError(
+                ErrorCode.EXECUTION_NOT_FOUND,
+                f"no execution {execution_id!r} (never started here, or expired)",
+            )
+        return execution
+
+    def owned_by(self, owner: str) -> list[Execution]:
+        """The executions the connection ``owner`` started, oldest first."""
+        return [e for e in self._executions.values() if e.owner == owner]
+
+    @property
+    def running(self) -> int:
+        """Executions whose run has not ended."""
+        return sum(e.running for e in self._executions.values())
+
+    def check_capacity(self, owner: str) -> None:
+        """Refuse with ``LIMIT_REACHED`` when one more run would exceed a limit."""
+        config = self.config
+        if self.running >= config.max_executions:
+            raise RPCError(
+                ErrorCode.LIMIT_REACHED,
+                f"the server runs its limit of {config.max_executions} executions",
+            )
+        mine = sum(e.running for e in self.owned_by(owner))
+        if mine >= config.max_executions_per_connection:
+            raise RPCError(
+                ErrorCode.LIMIT_REACHED,
+                f"this connection runs its limit of {config.max_executions_per_connection} "
+                "executions",
+            )
+
+    async def start(
+        self,
+        execution: Execution,
+        command: ccstream.Command,
+        fallback: anyio.abc.TaskGroup,
+    ) -> None:
+        """Start ``execution``'s run; raises what spawning raised."""
+        self._executions[execution.id] = execution
+        group = self.host if self.host is not None else fallback
+        try:
+            await group.start(self._host, execution, command)
+        except BaseException:
+            self._executions.pop(execution.id, None)
+            raise
+
+    async def _host(
+        self,
+        execution: Execution,
+        command: ccstream.Command,
+        *,
+        task_status: anyio.abc.TaskStatus[None],
+    ) -> None:
+        try:
+            await execution.run_task(command, task_status=task_status)
+        finally:
+            self._executions.pop(execution.id, None)
+            log.debug("execution %s released", execution.id)
+
+    def connection_closed(self, owner: str) -> None:
+        """Cancel the connection's attached executions; start the clock on detached ones."""
+        for execution in self.owned_by(owner):
+            execution.owner_left()

@@ -1,0 +1,459 @@
+"""One WebSocket connection: read requests, answer them, stream output to the client.
+
+The receive loop handles one request at a time (each is quick: a spawn, a signal, a page read);
+output goes out from one reader task per execution the client reads. All sends pass one lock, so
+a reply waits behind at most one frame per reader.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import anyio
+import anyio.abc
+
+import ccstream
+from ccstream import Gap, Output
+
+from . import _jsonrpc as rpc
+from ._asgi import Receive, Send
+from ._codes import ErrorCode
+from ._config import ServerConfig
+from ._execution import Execution, result_fields
+from ._params import (
+    OutputOptions,
+    parse_control,
+    parse_execute,
+    parse_execution_id,
+    parse_page,
+    parse_stdin,
+    parse_subscribe,
+)
+from ._policy import check_command, child_env
+from ._registry import Registry, new_id
+from ._version import VERSION
+from ._wire import Message, OutputEncoder
+from .exceptions import RPCError
+
+__all__ = ["CAPABILITIES", "Session"]
+
+log = logging.getLogger("ccstream_ws")
+
+CAPABILITIES = [
+    "execute",
+    "control",
+    "stream",
+    "cancel",
+    "status",
+    "stdin",
+    "page",
+    "subscribe",
+    "detach",
+    "argv",
+    "binary",
+    "base64",
+    "gzip",
+    "pagination",
+]
+
+_ANSWERED = object()
+_BUFFER_MIN = 256 * 1024
+_CONTROL_STATUS = {"PAUSE": "paused", "RESUME": "resumed", "CANCEL": "canceled"}
+
+
+class _Gone(Exception):
+    """The client is gone; a sender stops quietly."""
+
+
+class Session:
+    """The server side of one accepted connection."""
+
+    def __init__(self, registry: Registry, send: Send, *, client: str) -> None:
+        self.id = new_id()
+        self.registry = registry
+        self.config: ServerConfig = registry.config
+        self.client = client
+        self._send = send
+        self._lock = anyio.Lock()
+        self._gone = False
+        self._readers: anyio.abc.TaskGroup | None = None
+        self._runs: anyio.abc.TaskGroup | None = None
+        self._methods: dict[str, Callable[[rpc.Request], Awaitable[Any]]] = {
+            "execute": self._execute,
+            "control": self._control,
+            "cancel": self._cancel,
+            "status": self._status,
+            "stdin": self._stdin,
+            "page": self._page,
+            "subscribe": self._subscribe,
+            "ping": self._ping,
+            "pong": self._pong,
+        }
+
+    # -- sending ------------------------------------------------------------------------------
+
+    async def send(self, message: Message) -> None:
+        """Send one message; raises :class:`_Gone` once the client is gone."""
+        if self._gone:
+            raise _Gone
+        event: dict[str, Any] = {"type": "websocket.send"}
+        event["text" if isinstance(message, str) else "bytes"] = message
+        async with self._lock:
+            try:
+                await self._send(event)
+            except Exception as exc:
+                # Each server says "gone" its own way (uvicorn ClientDisconnected, hypercorn
+                # an unexpected-message error after the close): all mean the same here.
+                log.debug("session %s: send failed: %r", self.id, exc)
+                self._gone = True
+                raise _Gone from exc
+
+    async def _answer(self, request: rpc.Request, result: Any) -> None:
+        if not request.notification:
+            await self.send(rpc.response(request.id, result))
+
+    async def _refuse(self, request_id: rpc.Id, exc: RPCError, method: str = "") -> None:
+        log.info(
+            "session %s (%s): refused %s: %s (code %d)",
+            self.id,
+            self.client,
+            method or "message",
+            exc.message,
+            exc.code,
+        )
+        await self.send(rpc.error(request_id, exc.code, exc.message, exc.data))
+
+    # -- the connection -----------------------------------------------------------------------
+
+    async def serve(self, receive: Receive) -> None:
+        """Greet the client, then serve it until it disconnects."""
+        try:
+            async with anyio.create_task_group() as runs:
+                self._runs = runs
+                try:
+                    async with anyio.create_task_group() as readers:
+                        self._readers = readers
+                        await self.send(self._greeting())
+                        await self._receive_loop(receive)
+                        readers.cancel_scope.cancel()
+                finally:
+                    self._gone = True
+                    self.registry.connection_closed(self.id)
+        except _Gone:
+            pass
+
+    def _greeting(self) -> str:
+        config = self.config
+        limits = {
+            "max_message_size": config.max_message_size,
+            "max_chunk_size": config.max_chunk_size,
+            "max_executions_per_connection": config.max_executions_per_connection,
+        }
+        return rpc.notification(
+            "connected",
+            {
+                "session_id": self.id,
+                "version": VERSION,
+                "capabilities": CAPABILITIES,
+                "limits": limits,
+            },
+        )
+
+    async def _receive_loop(self, receive: Receive) -> None:
+        limit = self.config.max_message_size
+        while True:
+            message = await receive()
+            kind = message.get("type")
+            if kind == "websocket.disconnect":
+                log.info(
+                    "session %s (%s): disconnected (code %s)",
+                    self.id,
+                    self.client,
+                    message.get("code"),
+                )
+                return
+            if kind != "websocket.receive":
+                continue
+            text = message.get("text")
+            if text is None:
+                await self._refuse(
+                    None,
+                    RPCError(
+                        ErrorCode.INVALID_REQUEST,
+                        "binary messages are not accepted; send JSON text",
+                    ),
+                )
+                continue
+            if len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit:
+                await self._refuse(
+                    None,
+                    RPCError(ErrorCode.MESSAGE_TOO_LARGE, f"message larger than {limit} bytes"),
+                )
+                continue
+            await self._handle(text)
+
+    async def _handle(self, text: str) -> None:
+        try:
+            request = rpc.parse(text)
+        except rpc.BadRequest as exc:
+            await self._refuse(exc.request_id, exc)
+            return
+        method = self._methods.get(request.method)
+        try:
+            if method is None:
+                raise RPCError(ErrorCode.METHOD_NOT_FOUND, f"Unknown method: {request.method[:64]}")
+            result = await method(request)
+        except RPCError as exc:
+            await self._refuse(request.id, exc, request.method[:64])
+        except (_Gone, anyio.get_cancelled_exc_class()):
+            raise
+        except Exception as exc:
+            log.exception("session %s: %s failed", self.id, request.method)
+            await self.send(
+                rpc.error(
+                    request.id, ErrorCode.INTERNAL_ERROR, "Internal error", type(exc).__name__
+                )
+            )
+        else:
+            if result is not _ANSWERED:
+                await self._answer(request, result)
+
+    # -- methods ------------------------------------------------------------------------------
+
+    async def _execute(self, request: rpc.Request) -> Any:
+        config = self.config
+        p = parse_execute(request.params, config.max_chunk_size)
+        check_command(config, p.command, p.argv)
+        if p.cwd is not None and not config.allow_cwd:
+            raise RPCError(ErrorCode.COMMAND_NOT_ALLOWED, "choosing cwd is not allowed here")
+        env = child_env(config, p.env)
+        self.registry.check_capacity(self.id)
+        stdin_send = stdin_iter = None
+        if p.stdin:
+            stdin_send, stdin_receive = anyio.create_memory_object_stream[bytes](config.stdin_queue)
+            stdin_iter = _drain(stdin_receive)
+        try:
+            options = ccstream.Options(
+                shell=config.shell,
+                cwd=p.cwd if p.cwd is not None else config.cwd,
+                env=env,
+                inherit_env=False,
+                stdin=stdin_iter,
+                chunk_size=p.output.chunk_size,
+                mode="text" if p.output.encoding == "text" else "binary",
+                timeout=p.timeout,
+                idle_timeout=p.idle_timeout,
+                kill_grace=config.kill_grace,
+                # Counting newlines costs about a third of the server's CPU on bulk binary
+                # output; binary clients without line caps get byte counts only.
+                count_lines=p.output.encoding != "binary" or p.output.capped,
+                # What the core holds for a client that reads slower than the child writes; the
+                # core's 8 MiB default times 64 executions would be half a GiB of server memory.
+                buffer_limit=max(2 * p.output.chunk_size, _BUFFER_MIN),
+                read_size=max(p.output.chunk_size, _BUFFER_MIN),
+            )
+        except ccstream.InvalidOption as exc:
+            raise RPCError(ErrorCode.INVALID_PARAMS, str(exc)) from None
+        retention = min(
+            p.retention if p.retention is not None else config.retention, config.max_retention
+        )
+        execution = Execution(
+            new_id(), p, options, owner=self.id, retention=retention, stdin=stdin_send
+        )
+        command: ccstream.Command = p.command if p.command is not None else list(p.argv or ())
+        execution.argv = (
+            (config.shell, "-c", p.command) if p.command is not None else tuple(p.argv or ())
+        )
+        # Join the output before the child can write any, so the first byte is not missed.
+        source = execution.follow()
+        assert self._runs is not None
+        assert self._readers is not None
+        try:
+            await self.registry.start(execution, command, self._runs)
+        except ccstream.SpawnError as exc:
+            raise RPCError(ErrorCode.SPAWN_FAILED, str(exc)) from None
+        except ccstream.InvalidOption as exc:
+            raise RPCError(ErrorCode.INVALID_PARAMS, str(exc)) from None
+        log.info(
+            "session %s (%s): started %s pid %d: %.200r%s",
+            self.id,
+            self.client,
+            execution.id,
+            execution.pid,
+            command,
+            " (detached)" if p.detach else "",
+        )
+        await self._answer(
+            request,
+            {
+                "status": "started",
+                "pid": execution.pid,
+                "pgid": execution.pid,
+                "execution_id": execution.id,
+            },
+        )
+        self._readers.start_soon(self._reader, execution, p.output, source, None, True)
+        return _ANSWERED
+
+    def _find(self, execution_id: str | None) -> Execution:
+        if execution_id is not None:
+            return self.registry.get(execution_id)
+        mine = [e for e in self.registry.owned_by(self.id) if e.running]
+        if not mine:
+            raise RPCError(ErrorCode.EXECUTION_NOT_FOUND, "No process is running")
+        return mine[-1]
+
+    async def _control(self, request: rpc.Request) -> Any:
+        p = parse_control(request.params)
+        execution = self._find(p.execution_id)
+        if not execution.running:
+            raise RPCError(ErrorCode.INVALID_STATE, f"execution {execution.id} already ended")
+        if p.type == "PAUSE":
+            execution.pause()
+        elif p.type == "RESUME":
+            execution.resume()
+        else:
+            execution.cancel()
+        status = _CONTROL_STATUS[p.type]
+        log.info("session %s: %s %s", self.id, status, execution.id)
+        await self._answer(request, {"status": status, "execution_id": execution.id})
+        await self.send(
+            rpc.notification(
+                f"process.{status}",
+                {
+                    "status": status,
+                    "pid": execution.pid,
+                    "pgid": execution.pid,
+                    "execution_id": execution.id,
+                },
+            )
+        )
+        return _ANSWERED
+
+    async def _cancel(self, request: rpc.Request) -> Any:
+        execution = self.registry.get(_required_id(request))
+        if not execution.running:
+            raise RPCError(ErrorCode.INVALID_STATE, f"execution {execution.id} already ended")
+        execution.cancel()
+        return {"status": "canceled", "execution_id": execution.id}
+
+    async def _status(self, request: rpc.Request) -> Any:
+        eid = parse_execution_id(request.params, required=False)
+        if eid is not None:
+            return self.registry.get(eid).describe()
+        return {"executions": [e.describe() for e in self.registry.owned_by(self.id)]}
+
+    async def _stdin(self, request: rpc.Request) -> Any:
+        p = parse_stdin(request.params)
+        execution = self._find(p.execution_id)
+        channel = execution.stdin
+        if channel is None:
+            raise RPCError(
+                ErrorCode.INVALID_STATE, "stdin is not open: start the execution with stdin: true"
+            )
+        if not execution.running:
+            raise RPCError(ErrorCode.INVALID_STATE, f"execution {execution.id} already ended")
+        try:
+            if p.data:
+                channel.send_nowait(p.data)
+        except anyio.WouldBlock:
+            raise RPCError(
+                ErrorCode.BUSY, "the child has not read earlier input yet; retry", {"accepted": 0}
+            ) from None
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            raise RPCError(ErrorCode.INVALID_STATE, "stdin was already closed") from None
+        if p.eof:
+            channel.close()
+        return {"status": "ok", "bytes": len(p.data), "eof": p.eof}
+
+    async def _page(self, request: rpc.Request) -> Any:
+        p = parse_page(request.params)
+        self.registry.get(p.execution_id)
+        raise RPCError(ErrorCode.OUTPUT_UNAVAILABLE, "this server keeps no spool to page from")
+
+    async def _subscribe(self, request: rpc.Request) -> Any:
+        p = parse_subscribe(request.params, self.config.max_chunk_size)
+        self.registry.get(p.execution_id)
+        raise RPCError(ErrorCode.OUTPUT_UNAVAILABLE, "this server keeps no spool to replay from")
+
+    async def _ping(self, request: rpc.Request) -> Any:
+        return {"pong": True, "time": time.time()}
+
+    async def _pong(self, request: rpc.Request) -> Any:
+        # Older clients answer a JSON heartbeat with a JSON pong; it needs nothing back.
+        return {"status": "ok"}
+
+    # -- output -------------------------------------------------------------------------------
+
+    async def _reader(
+        self,
+        execution: Execution,
+        options: OutputOptions,
+        source: AsyncIterator[Output | Gap],
+        offsets: dict[str, int] | None,
+        announce: bool,
+    ) -> None:
+        """Send ``execution``'s output from ``source`` to this client, then its completion."""
+        encoder = OutputEncoder(execution.id, options, offsets)  # type: ignore[arg-type]
+        execution.reader_joined()
+        try:
+            if announce:
+                await self.send(
+                    rpc.notification(
+                        "process.started",
+                        {
+                            "status": "started",
+                            "pid": execution.pid,
+                            "pgid": execution.pid,
+                            "execution_id": execution.id,
+                            "argv": list(execution.argv),
+                        },
+                    )
+                )
+            send = self.send
+            async for item in source:
+                for message in (
+                    encoder.output(item) if isinstance(item, Output) else encoder.gap(item)
+                ):
+                    await send(message)
+            await execution.ended.wait()
+            for message in encoder.finish():
+                await send(message)
+            await send(rpc.notification("process.completed", self._completed(execution, encoder)))
+        except _Gone:
+            pass
+        finally:
+            execution.reader_left()
+
+    def _completed(self, execution: Execution, encoder: OutputEncoder) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "execution_id": execution.id,
+            "pid": execution.pid,
+            "pgid": execution.pid,
+        }
+        if execution.result is None:
+            params.update(
+                status="failed", reason="internal_error", exit_code=None, execution_time=None
+            )
+        else:
+            params.update(result_fields(execution.result))
+        account = encoder.account()
+        if account:
+            params["output"] = account
+        params["messages"] = encoder.messages
+        return params
+
+
+def _required_id(request: rpc.Request) -> str:
+    eid = parse_execution_id(request.params)
+    assert eid is not None
+    return eid
+
+
+async def _drain(receive: anyio.abc.ObjectReceiveStream[bytes]) -> AsyncIterator[bytes]:
+    async with receive:
+        async for block in receive:
+            yield block

@@ -1,0 +1,288 @@
+"""Output on the wire, sans-I/O: :class:`~ccstream.Output` frames in, WebSocket messages out.
+
+One :class:`OutputEncoder` per client and execution applies that client's ``output_options``:
+the stream choice, head/tail caps (every omission counted), the frame size, the encoding (JSON
+text, base64 in JSON, or binary messages with the header below) and gzip when it saves at least
+20%. With no caps and no compression a frame becomes exactly one message, without copies beyond
+the encoding itself.
+
+Binary messages carry a fixed header, then the execution id, then the payload (network order)::
+
+    offset  size  field
+    0       1     version: 1
+    1       1     flags: bit 0 set = stderr (else stdout), bit 1 set = payload is gzip
+    2       2     n: length of the execution id in bytes
+    4       8     offset: byte offset in the stream of the frame's first (uncompressed) byte
+    12      n     execution id, ASCII
+    12+n    ...   payload: the frame's bytes, or one gzip member holding them
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from ccstream import Compressor, Gap, Output, Selector, StreamName
+
+from ._jsonrpc import notification
+from ._params import STREAMS, OutputOptions
+
+__all__ = [
+    "BINARY_VERSION",
+    "BinaryFrame",
+    "Message",
+    "OutputEncoder",
+    "pack_binary",
+    "unpack_binary",
+]
+
+Message = str | bytes
+"""A WebSocket message: text (JSON) or binary."""
+
+BINARY_VERSION = 1
+_HEADER = struct.Struct("!BBHQ")
+_STDERR = 0x01
+_GZIP = 0x02
+
+
+def pack_binary(
+    execution_id: bytes, stream: StreamName, offset: int, payload: bytes, *, gzip: bool = False
+) -> bytes:
+    """One binary output message (see the module docstring)."""
+    flags = (_STDERR if stream == "stderr" else 0) | (_GZIP if gzip else 0)
+    return b"".join(
+        (_HEADER.pack(BINARY_VERSION, flags, len(execution_id), offset), execution_id, payload)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BinaryFrame:
+    """A decoded binary message; ``payload`` is still gzip when ``gzip`` is True."""
+
+    execution_id: str
+    stream: StreamName
+    offset: int
+    gzip: bool
+    payload: bytes
+
+
+def unpack_binary(message: bytes) -> BinaryFrame:
+    """Decode a binary output message; raises ``ValueError`` when it is malformed."""
+    if len(message) < _HEADER.size:
+        raise ValueError("binary message shorter than its header")
+    version, flags, id_len, offset = _HEADER.unpack_from(message)
+    if version != BINARY_VERSION:
+        raise ValueError(f"unknown binary frame version {version}")
+    end = _HEADER.size + id_len
+    if len(message) < end:
+        raise ValueError("binary message shorter than its execution id")
+    return BinaryFrame(
+        execution_id=message[_HEADER.size : end].decode("ascii"),
+        stream="stderr" if flags & _STDERR else "stdout",
+        offset=offset,
+        gzip=bool(flags & _GZIP),
+        payload=message[end:],
+    )
+
+
+class _StreamState:
+    """What one stream of one client has been sent and held back."""
+
+    __slots__ = ("base", "decoder", "head_lines", "head_sent", "selector", "truncated")
+
+    def __init__(self, base: int, options: OutputOptions) -> None:
+        self.base = base  # byte offset of the first byte this client is sent
+        self.head_sent = 0
+        self.head_lines = 0
+        self.truncated = False
+        self.selector = (
+            Selector(
+                head_lines=options.head_lines,
+                head_bytes=options.head_bytes,
+                tail_lines=options.tail_lines,
+                tail_bytes=options.tail_bytes,
+                keep_head=False,
+            )
+            if options.capped
+            else None
+        )
+        # Frames may be cut anywhere (a spool reader does not know code points), so text is
+        # decoded incrementally: at most 3 bytes of a split character wait for the next frame.
+        self.decoder = (
+            codecs.getincrementaldecoder("utf-8")("replace") if options.encoding == "text" else None
+        )
+
+
+class OutputEncoder:
+    """Turns one execution's frames into one client's messages.
+
+    ``offsets`` are the byte offsets each stream starts at for this client (0, or where a
+    ``subscribe`` resumes). Call :meth:`output` and :meth:`gap` in arrival order, then
+    :meth:`finish` once at the end of the run for the tails and the account of omissions.
+    """
+
+    def __init__(
+        self,
+        execution_id: str,
+        options: OutputOptions,
+        offsets: dict[StreamName, int] | None = None,
+    ) -> None:
+        self.execution_id = execution_id
+        self._id_bytes = execution_id.encode("ascii")
+        self.options = options
+        offsets = offsets or {}
+        self._streams = {name: _StreamState(offsets.get(name, 0), options) for name in STREAMS}
+        self._compressor = Compressor("gzip") if options.compression == "gzip" else None
+        self.messages = 0
+        self.bytes = 0
+
+    def output(self, frame: Output) -> list[Message]:
+        """The messages for one frame (none when its stream is not wanted or is capped off)."""
+        name = frame.stream
+        if name not in self.options.streams:
+            return []
+        state = self._streams[name]
+        data = frame.data
+        offset = frame.offset
+        if state.selector is not None:
+            head = state.selector.feed(data)
+            offset = state.base + state.head_sent
+            state.head_sent += len(head)
+            state.head_lines += head.count(b"\n")
+            out: list[Message] = []
+            if len(head) < len(data) and not state.truncated:
+                state.truncated = True
+                out.append(self._truncated(name, state))
+            if head:
+                out[:0] = self._frames(name, offset, head)
+            return out
+        return self._frames(name, offset, data)
+
+    def gap(self, gap: Gap) -> list[Message]:
+        """A notice that the spool dropped output this client would have been sent."""
+        if gap.stream not in self.options.streams:
+            return []
+        return [
+            notification(
+                "process.gap",
+                {
+                    "execution_id": self.execution_id,
+                    "type": gap.stream,
+                    "offset": gap.offset,
+                    "bytes": gap.bytes,
+                    "lines": gap.lines,
+                    "reason": gap.reason,
+                },
+            )
+        ]
+
+    def finish(self) -> list[Message]:
+        """End of the run: a held-back partial character, then each capped stream's tail."""
+        out: list[Message] = []
+        for name in STREAMS:
+            if name not in self.options.streams:
+                continue
+            state = self._streams[name]
+            if state.decoder is not None:
+                rest = state.decoder.decode(b"", final=True)
+                if rest:
+                    out.append(self._text_message(name, -1, 0, rest))
+            if state.selector is not None:
+                selection = state.selector.finish()
+                if selection.tail:
+                    total = state.base + selection.total_bytes
+                    out += self._frames(name, total - len(selection.tail), selection.tail)
+        return out
+
+    def account(self) -> dict[str, Any]:
+        """Per stream, what capping withheld: for ``process.completed``."""
+        result: dict[str, Any] = {}
+        for name in STREAMS:
+            state = self._streams[name]
+            if state.selector is None or name not in self.options.streams:
+                continue
+            s = state.selector.finish()
+            result[name] = {
+                "head_bytes": s.head_size,
+                "head_lines": s.head_lines,
+                "tail_bytes": len(s.tail),
+                "tail_lines": s.tail_lines,
+                "omitted_bytes": s.omitted_bytes,
+                "omitted_lines": s.omitted_lines,
+                "next_line": state.head_lines,
+                "paginated": self.options.pagination,
+            }
+        return result
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _truncated(self, name: StreamName, state: _StreamState) -> str:
+        return notification(
+            "process.truncated",
+            {
+                "execution_id": self.execution_id,
+                "type": name,
+                "sent_bytes": state.head_sent,
+                "sent_lines": state.head_lines,
+                "next_line": state.head_lines,
+                "next_offset": state.base + state.head_sent,
+                "paginated": self.options.pagination,
+            },
+        )
+
+    def _frames(self, name: StreamName, offset: int, data: bytes) -> list[Message]:
+        size = self.options.chunk_size
+        if len(data) <= size:
+            return [self._one(name, offset, data)]
+        return [self._one(name, offset + i, data[i : i + size]) for i in range(0, len(data), size)]
+
+    def _one(self, name: StreamName, offset: int, data: bytes) -> Message:
+        self.messages += 1
+        self.bytes += len(data)
+        encoding = self.options.encoding
+        decoder = self._streams[name].decoder
+        payload = data
+        text: str | None = None
+        if decoder is not None:
+            # Every text frame passes the decoder, compressed or not, so a character split across
+            # frames comes out whole and in order.
+            text = decoder.decode(data)
+            payload = text.encode("utf-8")
+        gzip = False
+        if self._compressor is not None:
+            packed = self._compressor.compress(payload)
+            if packed.encoding is not None:
+                gzip = True
+                payload = packed.payload
+        if encoding == "binary":
+            return pack_binary(self._id_bytes, name, offset, payload, gzip=gzip)
+        if text is not None and not gzip:
+            return self._text_message(name, offset, len(data), text)
+        params: dict[str, Any] = {
+            "execution_id": self.execution_id,
+            "type": name,
+            "data": base64.b64encode(payload).decode("ascii"),
+            "encoding": "base64",
+            "offset": offset,
+            "size": len(data),
+        }
+        if gzip:
+            params["compression"] = "gzip"
+            if text is not None:
+                params["encoding"] = "text"
+        return notification("process.output", params)
+
+    def _text_message(self, name: StreamName, offset: int, size: int, text: str) -> str:
+        params: dict[str, Any] = {
+            "execution_id": self.execution_id,
+            "type": name,
+            "data": text,
+            "encoding": "text",
+        }
+        if offset >= 0:
+            params["offset"] = offset
+            params["size"] = size
+        return notification("process.output", params)

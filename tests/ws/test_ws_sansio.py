@@ -1,0 +1,128 @@
+"""The adapter's sans-I/O pieces: JSON-RPC parsing, params, binary frames, the encoder."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import ccstream_ws
+from ccstream import Output
+from ccstream_ws import ErrorCode, RPCError, pack_binary, unpack_binary
+from ccstream_ws._jsonrpc import BadRequest, parse
+from ccstream_ws._params import OutputOptions, parse_execute, parse_output_options
+from ccstream_ws._wire import OutputEncoder
+
+
+def test_public_all_is_complete() -> None:
+    public = {name for name in dir(ccstream_ws) if not name.startswith("_")}
+    modules = {"cli", "exceptions"}
+    assert public - modules - {"annotations"} <= set(ccstream_ws.__all__)
+    for name in ccstream_ws.__all__:
+        assert hasattr(ccstream_ws, name)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("{", ErrorCode.PARSE_ERROR),
+        ("NaN", ErrorCode.PARSE_ERROR),
+        ("[" * 100_000, ErrorCode.PARSE_ERROR),
+        ("9" * 10_000, ErrorCode.PARSE_ERROR),
+        ("[]", ErrorCode.INVALID_REQUEST),
+        ("3", ErrorCode.INVALID_REQUEST),
+        ('{"jsonrpc":"1.0","method":"x","id":1}', ErrorCode.INVALID_REQUEST),
+        ('{"jsonrpc":"2.0","method":"x","id":true}', ErrorCode.INVALID_REQUEST),
+        ('{"jsonrpc":"2.0","method":"","id":1}', ErrorCode.INVALID_REQUEST),
+        ('{"jsonrpc":"2.0","method":"x","params":[1],"id":1}', ErrorCode.INVALID_PARAMS),
+    ],
+)
+def test_bad_messages_get_their_code(text: str, code: ErrorCode) -> None:
+    with pytest.raises(BadRequest) as info:
+        parse(text)
+    assert info.value.code == code
+
+
+@given(st.text(max_size=200))
+def test_parse_raises_only_bad_request(text: str) -> None:
+    codes = {int(c) for c in ErrorCode}
+    try:
+        parse(text)
+    except BadRequest as exc:
+        code = exc.code
+    else:
+        code = ErrorCode.PARSE_ERROR
+    assert code in codes
+
+
+def test_notification_and_id() -> None:
+    assert parse('{"jsonrpc":"2.0","method":"pong"}').notification
+    request = parse('{"jsonrpc":"2.0","method":"ping","id":"a"}')
+    assert (request.id, request.notification) == ("a", False)
+
+
+def test_execute_params() -> None:
+    with pytest.raises(RPCError):
+        parse_execute({"command": "ls", "argv": ["ls"]}, 1 << 20)
+    with pytest.raises(RPCError):
+        parse_execute({"argv": []}, 1 << 20)
+    with pytest.raises(RPCError):
+        parse_execute({"command": "ls", "timeout": -1}, 1 << 20)
+    p = parse_execute({"command": "ls", "timeout": None, "id": 5}, 1 << 20)  # extra keys ignored
+    assert p.command == "ls"
+    options = parse_output_options({"max_lines": 10, "pagination": True}, 1 << 20)
+    assert options.head_lines == 10
+    assert options.pagination
+
+
+@given(
+    st.binary(max_size=300),
+    st.sampled_from(["stdout", "stderr"]),
+    st.integers(0, 2**63 - 1),
+    st.booleans(),
+)
+def test_binary_frame_round_trips(payload: bytes, stream: str, offset: int, gz: bool) -> None:
+    message = pack_binary(b"abc123", stream, offset, payload, gzip=gz)  # type: ignore[arg-type]
+    frame = unpack_binary(message)
+    assert (frame.execution_id, frame.stream, frame.offset, frame.gzip, frame.payload) == (
+        "abc123",
+        stream,
+        offset,
+        gz,
+        payload,
+    )
+
+
+def test_encoder_text_never_splits_a_character() -> None:
+    encoder = OutputEncoder("e", OutputOptions())
+    data = "héllo wörld €".encode()
+    texts = []
+    for i in range(len(data)):
+        for message in encoder.output(Output("stdout", i, i, data[i : i + 1])):
+            assert isinstance(message, str)
+            texts.append(json.loads(message)["params"]["data"])
+    assert "".join(texts) == "héllo wörld €"
+
+
+def test_encoder_gzip_only_when_it_saves() -> None:
+    encoder = OutputEncoder("e", OutputOptions(encoding="binary", compression="gzip"))
+    [zipped] = encoder.output(Output("stdout", 0, 0, b"a" * 10000))
+    frame = unpack_binary(zipped)  # type: ignore[arg-type]
+    assert frame.gzip
+    assert gzip.decompress(frame.payload) == b"a" * 10000
+    [raw] = encoder.output(Output("stdout", 1, 10000, os.urandom(4096)))
+    assert not unpack_binary(raw).gzip  # type: ignore[arg-type]
+
+
+def test_encoder_caps_and_pagination_notice() -> None:
+    encoder = OutputEncoder("e", OutputOptions(head_lines=2, pagination=True))
+    messages = encoder.output(Output("stdout", 0, 0, b"a\nb\nc\nd\n"))
+    parsed = [json.loads(m) for m in messages]
+    assert parsed[0]["params"]["data"] == "a\nb\n"
+    assert parsed[1]["method"] == "process.truncated"
+    assert parsed[1]["params"]["next_line"] == 2
+    assert encoder.account()["stdout"]["omitted_lines"] == 2
