@@ -25,8 +25,8 @@ demo: $(STAMP)
 	$(BIN)/ccstream run --stats -- $(BIN)/python scripts/large_output.py > /dev/null
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts examples
+	$(BIN)/ruff format --check src tests benchmarks scripts examples
 	$(BIN)/mypy
 
 # The browser tests drive Debian's Chromium; install it when it is missing and we may.

@@ -18,15 +18,15 @@ from pathlib import Path
 import anyio
 
 import ccstream
-
 from _common import interleave, report
+from ccstream._compress import Mode
 
 SCRIPT = str(Path(__file__).resolve().parent.parent / "scripts" / "large_output.py")
 sent: dict[str, tuple[int, int, int]] = {}
 stdout_frame_sizes: list[list[int]] = []
 
 
-def contender(name: str, mode: str | None, lines: int) -> float:
+def contender(name: str, mode: Mode | None, lines: int) -> float:
     async def main() -> None:
         raw = wire = compressed = 0
         compressors: dict[str, ccstream.Compressor] = {}
@@ -44,9 +44,8 @@ def contender(name: str, mode: str | None, lines: int) -> float:
                     continue
                 compressor = compressors.get(event.stream)
                 if compressor is None:
-                    compressor = compressors[event.stream] = ccstream.Compressor(
-                        "gzip", mode=mode  # type: ignore[arg-type]
-                    )
+                    compressor = ccstream.Compressor("gzip", mode=mode)
+                    compressors[event.stream] = compressor
                 packed = compressor.compress(event.data)
                 wire += len(packed.payload)
                 compressed += packed.encoding is not None
@@ -81,8 +80,9 @@ def main() -> None:
     data = b"".join(f"Line {i}: ".encode() + b"x" * 100 + b"\n" for i in range(n))
     assert sum(sizes) == len(data), (sum(sizes), len(data))
     print(f"stdout as one live run framed it: {len(sizes)} frames, {len(data)} bytes")
-    for mode in ("independent", "streaming"):
-        compressor = ccstream.Compressor("gzip", mode=mode)  # type: ignore[arg-type]
+    modes: tuple[Mode, ...] = ("independent", "streaming")
+    for mode in modes:
+        compressor = ccstream.Compressor("gzip", mode=mode)
         wire = compressed = pos = 0
         for size in sizes:
             packed = compressor.compress(data[pos : pos + size])
