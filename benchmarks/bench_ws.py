@@ -5,6 +5,7 @@ clients. Every server runs as its own process on loopback; contenders are interl
     .venv/bin/python benchmarks/bench_ws.py seed [--lines 1000000] [--repeats 3]
     .venv/bin/python benchmarks/bench_ws.py latency [--lines 300]
     .venv/bin/python benchmarks/bench_ws.py concurrent [--clients 64] [--size 16M]
+    .venv/bin/python benchmarks/bench_ws.py slow [--size 200M] [--rate 1M]
 
 ``throughput``: a file of --size bytes sent by ``cat`` to a loopback client in binary frames,
 through ccstream-ws, against the core's own throughput (in process, no network) and Debian's
@@ -14,6 +15,10 @@ through ccstream-ws, against the core's own throughput (in process, no network) 
 ``latency``: a child writes a line every 10 ms; time from its write to the client's receipt.
 ``concurrent``: N executions of --size bytes each to N clients at once; byte-exact, and the
 server's RSS growth.
+``slow``: a child writes --size bytes while its client reads --rate bytes per second: the child's
+run time against the same child with no consumer (piped into ``cat > /dev/null``) and with a
+fast client, how much the slow client had when the run ended, the server's RSS growth,
+byte-exact.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import shlex
 import shutil
 import socket
 import statistics
@@ -361,15 +367,108 @@ def concurrent(args: argparse.Namespace) -> None:
     )
 
 
+# -- a slow client -------------------------------------------------------------------------------
+
+
+class RssPeak:
+    """Samples a process's RSS in a thread while the ``with`` block runs."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.base = self.peak = self.process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(psutil.Error):
+                self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(0.02)
+
+    def __enter__(self) -> RssPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+async def _read_at(url: str, command: list[str], size: int, rate: float | None) -> dict[str, float]:
+    """Run ``command`` and read its stdout at ``rate`` bytes/s (None: as fast as it comes)."""
+    digest = hashlib.sha256()
+    received = 0
+    at_end: list[int] = []
+    t0 = time.perf_counter()
+
+    async def watch(execution_id: str) -> None:
+        # From a second connection: how much the client had when the run ended.
+        async with Client(url) as watcher:
+            while (await watcher.status(execution_id))["state"] != "ended":  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        at_end.append(received)
+
+    async with Client(url, compression=None, queue_size=2) as client:
+        execution = await client.execute(
+            command, output_options={"encoding": "binary", "chunk_size": 65536}
+        )
+        watcher = asyncio.create_task(watch(execution.id))
+        async for event in execution:
+            if isinstance(event, RemoteOutput):
+                digest.update(event.data)
+                received += len(event.data)
+                if rate is not None:
+                    await asyncio.sleep(max(0.0, received / rate - (time.perf_counter() - t0)))
+        await watcher
+    completion = execution.completion
+    assert completion is not None
+    assert completion.status == "completed", completion
+    assert received == size, (received, size)
+    return {
+        "child": float(completion.execution_time or 0),
+        "client": time.perf_counter() - t0,
+        "at_end": float(at_end[0]),
+        "exact": float(digest.hexdigest() == expected_digest(0, size)),
+    }
+
+
+def slow(args: argparse.Namespace) -> None:
+    size, rate = args.size, args.rate
+    command = [sys.executable, "-c", CONCURRENT_CHILD.format(size=size, n=0)]
+    print(
+        f"slow client: a child writes {size / MiB:.0f} MiB, its client reads "
+        f"{rate / MiB:.2f} MiB/s (about {size / rate:.0f} s)"
+    )
+    t0 = time.perf_counter()
+    subprocess.run(shlex.join(command) + " | cat > /dev/null", shell=True, check=True)
+    alone = time.perf_counter() - t0
+    with ws_server() as (url, pid):
+        fast = asyncio.run(_read_at(url, command, size, None))
+        time.sleep(0.5)
+        with RssPeak(pid) as rss:
+            slow_run = asyncio.run(_read_at(url, command, size, rate))
+    print(
+        f"  no consumer (piped into cat > /dev/null): {alone:.2f} s; with a fast client: child "
+        f"{fast['child']:.2f} s\n"
+        f"  with the slow client: child {slow_run['child']:.2f} s "
+        f"({slow_run['child'] / alone:.2f}x no consumer), client {slow_run['client']:.1f} s; "
+        f"the client had {slow_run['at_end'] / MiB:.1f} MiB when the run ended\n"
+        f"  byte-exact: {'yes' if slow_run['exact'] and fast['exact'] else 'NO'}; server RSS "
+        f"{rss.base / MiB:.0f} -> peak {rss.peak / MiB:.0f} MiB, growth "
+        f"{(rss.peak - rss.base) / MiB:.1f} MiB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("which", choices=["throughput", "seed", "latency", "concurrent"])
+    parser.add_argument("which", choices=["throughput", "seed", "latency", "concurrent", "slow"])
     parser.add_argument("--size", type=parse_size, default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--lines", type=int, default=None)
     parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--rate", type=parse_size, default=MiB, help="slow: bytes per second")
     args = parser.parse_args()
     if args.which == "throughput":
         args.size = args.size or 1 << 30
@@ -380,6 +479,9 @@ def main() -> None:
     elif args.which == "latency":
         args.lines = args.lines or 300
         latency(args)
+    elif args.which == "slow":
+        args.size = args.size or 200 * MiB
+        slow(args)
     else:
         args.size = args.size or 16 * MiB
         concurrent(args)

@@ -6,11 +6,12 @@ import math
 import os
 from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ._chunker import ChunkMode
 from .exceptions import InvalidOption
 
-__all__ = ["ChunkMode", "Options", "ResourceLimits", "Stdin"]
+__all__ = ["ChunkMode", "DiskErrorPolicy", "Options", "ResourceLimits", "SpoolOptions", "Stdin"]
 
 Stdin = bytes | AsyncIterable[bytes] | None
 """The child's standard input: ``None`` (``/dev/null``), bytes written then closed, or an async
@@ -67,6 +68,48 @@ class ResourceLimits:
         )
 
 
+DiskErrorPolicy = Literal["continue", "stop"]
+"""What a run does when its spool cannot be written: go on unspooled, or be stopped."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolOptions:
+    """Spool every byte of a run's output to disk (sizes in bytes).
+
+    ``directory``: where the spool lives; ``None`` makes a fresh temporary directory. A given
+    directory is created if missing and must be empty. ``keep``: leave the files after the run
+    closes (otherwise they are removed then). ``quota``: disk budget of the run's output; over it,
+    whole middle segments are dropped (the first segment of each stream and the newest are kept)
+    and each drop is reported as a :class:`~ccstream.Gap`. It must be at least four segments.
+    ``segment_size``: bytes per segment file. ``index_every`` and ``index_bytes``: a line
+    checkpoint is recorded at the first frame after this many lines or bytes since the last one,
+    so finding a line reads at most about ``index_bytes`` plus one frame. ``on_disk_error``:
+    ``"stop"`` kills the run when the spool cannot be written (reason ``spool_error``);
+    ``"continue"`` lets it go on unspooled. Either way the result says what was not spooled.
+    """
+
+    directory: str | os.PathLike[str] | None = None
+    keep: bool = False
+    quota: int | None = None
+    segment_size: int = 64 * MiB
+    index_every: int = 1000
+    index_bytes: int = 1 * MiB
+    on_disk_error: DiskErrorPolicy = "stop"
+
+    def __post_init__(self) -> None:
+        if self.directory is not None and not isinstance(self.directory, (str, os.PathLike)):
+            raise InvalidOption(f"spool directory must be a path, got {self.directory!r}")
+        _positive_int("SpoolOptions.segment_size", self.segment_size, minimum=16)
+        _positive_int("SpoolOptions.index_every", self.index_every)
+        _positive_int("SpoolOptions.index_bytes", self.index_bytes)
+        # A head and a tail segment per stream must always fit, or nothing could be kept.
+        _positive_int("SpoolOptions.quota", self.quota, minimum=4 * self.segment_size)
+        if self.on_disk_error not in ("continue", "stop"):
+            raise InvalidOption(
+                f"on_disk_error must be 'continue' or 'stop', got {self.on_disk_error!r}"
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class Options:
     """How to run a command and stream its output. Times in seconds, sizes in bytes.
@@ -92,6 +135,11 @@ class Options:
     but descendants keep its pipes open, the group is killed after ``linger``. ``limits`` are
     rlimits for the child; ``memory_limit`` is a ceiling on the RSS of the child's process tree,
     checked every ``monitor_interval`` by the monitor.
+
+    Spool: with ``spool`` set, every byte also goes to an on-disk log that can be paged and
+    followed (see :class:`SpoolOptions`); the child then never waits for the consumer of events,
+    who reads behind it, and ``buffer_limit`` only applies if the spool fails. Spooling counts
+    lines whatever ``count_lines`` says (its index needs them).
     """
 
     shell: str = "/bin/sh"
@@ -117,6 +165,8 @@ class Options:
     limits: ResourceLimits = field(default_factory=ResourceLimits)
     memory_limit: int | None = None
     monitor_interval: float = 0.25
+
+    spool: SpoolOptions | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.shell, str) or not self.shell:
@@ -151,3 +201,5 @@ class Options:
             _positive(name, getattr(self, name), allow_none=False)
         if not isinstance(self.limits, ResourceLimits):
             raise InvalidOption(f"limits must be a ResourceLimits, got {self.limits!r}")
+        if self.spool is not None and not isinstance(self.spool, SpoolOptions):
+            raise InvalidOption(f"spool must be a SpoolOptions or None, got {self.spool!r}")

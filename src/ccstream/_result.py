@@ -6,6 +6,8 @@ import enum
 import signal as _signal
 from dataclasses import dataclass
 
+from ._events import Gap
+
 __all__ = ["Reason", "Result", "StreamStats"]
 
 
@@ -24,6 +26,9 @@ class Reason(str, enum.Enum):
     """The caller cancelled or left the run early; ccstream killed the process group."""
     MEMORY_LIMIT = "memory_limit"
     """The child tree's RSS went over the memory ceiling; ccstream killed the process group."""
+    SPOOL_ERROR = "spool_error"
+    """The spool could not be written (disk full, I/O error) and the policy was ``"stop"``;
+    ccstream killed the process group."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,12 @@ class Result:
     ``peak_rss_host`` are this process's RSS when the run started and the largest seen during it.
     ``lingering_killed`` is True when the child exited but descendants kept its pipes open, so the
     group was killed after ``linger`` seconds of grace.
+
+    Spooled runs also say what reached the disk: ``spool_path`` is the spool's directory (removed
+    when the run closes unless it was kept); ``gaps`` lists output the spool does not hold, each
+    with its bytes and lines (``"quota"``: middle segments dropped over the disk budget;
+    ``"disk_error"``: output after the spool failed); ``unspooled_bytes`` is the total of the
+    ``"disk_error"`` gaps and ``spool_error`` the failure's description.
     """
 
     argv: tuple[str, ...]
@@ -59,6 +70,10 @@ class Result:
     host_rss_start: int
     peak_rss_host: int
     lingering_killed: bool = False
+    spool_path: str | None = None
+    gaps: tuple[Gap, ...] = ()
+    unspooled_bytes: int = 0
+    spool_error: str | None = None
 
     @property
     def exit_code(self) -> int | None:

@@ -4,6 +4,11 @@ Inside, one supervisor task runs the two pipe pumps, the stdin feeder, the memor
 timers; the caller's task only takes events from the bounded :class:`EventBuffer`. The pumps read
 both pipes concurrently in large fixed-size reads (never ``readline()``), so a child writing a
 20 MiB line or filling stderr while we wait on stdout never blocks on us.
+
+With a spool, the pumps hand every batch to the :class:`SpoolWriter` instead, which never waits
+for a consumer, and the caller's events come from a :class:`Follower` of the spool: the same
+frames, in the same order, read behind the child. Only ``Started`` and ``Exited`` (and, if the
+disk fails and the run goes on, the frames after that) pass through the buffer.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ from ._options import Options
 from ._pipes import make_pipe
 from ._process import Child, spawn
 from ._result import Reason, Result, StreamStats
+from ._spool_follow import Follower
+from ._spool_format import STREAMS
+from ._spool_reader import Spool
+from ._spool_writer import BACKLOG_BYTES, SpoolWriter
 from .exceptions import CCStreamError
 
 __all__ = ["Run", "stream"]
@@ -59,6 +68,11 @@ class _Counter:
         if self.lines:
             self.newlines += data.count(b"\n")
             self.open_line = data[-1:] != b"\n"
+
+    def add_bytes(self, data: bytes) -> None:
+        """Count the bytes of a read whose newlines someone else counts (the spool)."""
+        self.bytes += len(data)
+        self.open_line = data[-1:] != b"\n"
 
     def stats(self) -> StreamStats:
         lines = self.newlines + self.open_line if self.lines else None
@@ -97,9 +111,11 @@ class Run:
         self._lingering_killed = False
         self._paused_at: float | None = None
         self._last_output = 0.0
+        # The spool counts lines anyway (its index needs them), so a spooled run reports them.
+        count_lines = options.count_lines or options.spool is not None
         self._counters: dict[StreamName, _Counter] = {
-            "stdout": _Counter(lines=options.count_lines),
-            "stderr": _Counter(lines=options.count_lines),
+            "stdout": _Counter(lines=count_lines),
+            "stderr": _Counter(lines=count_lines),
         }
         self._done = anyio.Event()
         self._kill_requested = anyio.Event()
@@ -109,6 +125,11 @@ class Run:
         self._tg: anyio.abc.TaskGroup | None = None
         self._limiter: anyio.CapacityLimiter | None = None
         self._buffer = EventBuffer(options.buffer_limit)
+        self._spool_writer: SpoolWriter | None = None
+        self._spool: Spool | None = None
+        self._follower: Follower | None = None
+        self._started_taken = False
+        self._spool_failed = False
 
     # -- public surface -------------------------------------------------------------------------
 
@@ -132,6 +153,20 @@ class Run:
     def stats(self, name: StreamName) -> StreamStats:
         """Bytes and lines read from stream ``name`` so far (final once the run ended)."""
         return self._counters[name].stats()
+
+    @property
+    def spool(self) -> Spool:
+        """The reader handle of this run's spool: pages, tail, byte ranges and ``follow``, while
+        the run goes on and after it ended (until the ``async with`` block closes the run, which
+        removes the spool unless ``SpoolOptions(keep=True)``).
+
+        Raises :class:`~ccstream.CCStreamError` when the run is not spooled.
+        """
+        if self._spool is None:
+            raise CCStreamError(
+                "this run has no spool; pass Options(spool=ccstream.SpoolOptions()) to make one"
+            )
+        return self._spool
 
     @property
     def paused(self) -> bool:
@@ -166,6 +201,21 @@ class Run:
 
     async def _events(self) -> AsyncIterator[Event]:
         get = self._buffer.get
+        if self._follower is not None:
+            if not self._started_taken:
+                self._started_taken = True
+                started = await get()
+                if started is not None:
+                    yield started
+            while (follower := self._follower) is not None:
+                frame = await follower.next()
+                if frame is None:
+                    # The spool holds no more: the rest (Exited, and frames that came after a
+                    # disk failure) is in the buffer.
+                    self._follower = None
+                    follower.close()
+                    break
+                yield frame
         while (event := await get()) is not None:
             yield event
 
@@ -178,6 +228,14 @@ class Run:
         await self._limiter.acquire()
         child_fds: list[int] = []
         try:
+            if opts.spool is not None:
+                writer = self._spool_writer = SpoolWriter(
+                    opts.spool, argv=prepared.argv, mode=opts.mode
+                )
+                self._spool = Spool._of_writer(writer, remove_on_close=not opts.spool.keep)
+                self._follower = Follower(
+                    self._spool, None, STREAMS, poll_interval=0.05, handed=True
+                )
             out_r, out_w = make_pipe()
             self._fds.append(out_r)
             child_fds.append(out_w)
@@ -196,6 +254,7 @@ class Run:
             self._child = spawn(prepared, opts.limits, stdin_fd, out_w, err_w)
         except BaseException:
             self._close_fds()
+            self._discard_spool()
             self._limiter.release()
             raise
         finally:
@@ -238,9 +297,28 @@ class Run:
             await self._tg.__aexit__(None, None, None)
             return None
         finally:
+            if self._follower is not None:
+                self._follower.close()
+                self._follower = None
+            if self._spool is not None:
+                self._spool.close()
             self._limiter.release()
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _discard_spool(self) -> None:
+        """Nothing ran: stop the spool's thread and remove its files."""
+        writer = self._spool_writer
+        if writer is None:
+            return
+        if self._follower is not None:
+            self._follower.close()
+            self._follower = None
+        if self._spool is not None:
+            self._spool.close()
+        writer.close()
+        writer.remove()
+        self._spool_writer = self._spool = None
 
     def _require_child(self) -> Child:
         if self._child is None:
@@ -283,6 +361,8 @@ class Run:
                 tg.start_soon(self._watch_limits)
                 if self._stdin_w is not None:
                     tg.start_soon(self._feed_stdin, self._stdin_w)
+                if self._spool_writer is not None:
+                    tg.start_soon(self._watch_spool, self._spool_writer)
                 await child.wait_exited()
                 with anyio.move_on_after(opts.linger):
                     await pipes_closed.wait()
@@ -313,18 +393,32 @@ class Run:
         reason = self._reason
         if reason is None:
             reason = Reason.SIGNALLED if returncode < 0 else Reason.EXITED
+        duration = time.monotonic() - self._t0
+        spooled = {}
+        writer = self._spool_writer
+        if writer is not None:
+            # What the pumps read, so that what never reached the disk is counted as a gap.
+            totals = [(c.bytes, c.newlines) for c in self._counters.values()]
+            final = await writer.aclose(totals, returncode=returncode, reason=reason.value)
+            spooled = {
+                "spool_path": str(writer.path),
+                "gaps": final.gaps,
+                "unspooled_bytes": sum(g.bytes for g in final.gaps if g.reason == "disk_error"),
+                "spool_error": final.error,
+            }
         self._result = result = Result(
             argv=self._argv,
             pid=child.pid,
             returncode=returncode,
             reason=reason,
-            duration=time.monotonic() - self._t0,
+            duration=duration,
             stdout=self._counters["stdout"].stats(),
             stderr=self._counters["stderr"].stats(),
             peak_rss_tree=peak_tree,
             host_rss_start=self._monitor.host_start,
             peak_rss_host=self._monitor.peak_host,
             lingering_killed=self._lingering_killed,
+            **spooled,  # type: ignore[arg-type]
         )
         log.info(
             "pid %d ended (%s, returncode %d) after %.3f s; host memory delta %.1f MB, "
@@ -370,7 +464,11 @@ class Run:
         chunker = Chunker(name, chunk_size=opts.chunk_size, mode=opts.mode)
         feed = chunker.feed
         counter = self._counters[name]
-        put = self._buffer.put_output
+        spooled = self._spool_writer is not None
+        put = self._hand_over if spooled else self._buffer.put_output
+        add = counter.add_bytes if spooled else counter.add
+        # The spool gathers batches for its disk thread; before waiting for the pipe, send them.
+        flush = self._spool_writer.flush if self._spool_writer is not None else None
         read = os.read
         chunk_size = opts.chunk_size
         batch_limit = opts.read_size
@@ -389,7 +487,7 @@ class Run:
                         eof = True
                         break
                     got += len(data)
-                    counter.add(data)
+                    add(data)
                     if short:
                         short += data
                         if len(short) == chunk_size:
@@ -413,6 +511,8 @@ class Run:
                 self._last_output = time.monotonic()
             if eof:
                 break
+            if flush is not None and not got:
+                flush()
             if short:
                 # Give the rest of a burst a moment to arrive before sending a short frame.
                 with anyio.move_on_after(coalesce - (time.monotonic() - short_since)):
@@ -433,6 +533,39 @@ class Run:
         rest = chunker.flush()
         if rest:
             await put(name, rest)
+
+    async def _hand_over(self, name: StreamName, frames: list[Output]) -> None:
+        """Spool a batch; if the spool cannot take it, fall back to the bounded buffer."""
+        writer = self._spool_writer
+        assert writer is not None
+        newlines = writer.append(name, frames)
+        if newlines is not None:
+            self._counters[name].newlines += newlines
+            if writer.backlog > BACKLOG_BYTES:
+                await writer.wait_backlog()  # the disk is behind: the one thing worth waiting for
+            return
+        if not self._spool_failed:
+            self._spool_failed = True
+            self._on_spool_error()
+        self._counters[name].newlines += sum(f.data.count(b"\n") for f in frames)
+        await self._buffer.put_output(name, frames)
+
+    async def _watch_spool(self, writer: SpoolWriter) -> None:
+        # The disk may fail while the child is quiet: act then, not at its next output.
+        await writer.wait_failed()
+        if not self._spool_failed:
+            self._spool_failed = True
+            self._on_spool_error()
+
+    def _on_spool_error(self) -> None:
+        writer = self._spool_writer
+        assert writer is not None
+        assert self.options.spool is not None
+        if self.options.spool.on_disk_error == "stop":
+            log.error("pid %d: stopping the run: %s", self.pid, writer.error)
+            self._kill(Reason.SPOOL_ERROR)
+        else:
+            log.warning("pid %d: going on unspooled: %s", self.pid, writer.error)
 
     async def _feed_stdin(self, fd: int) -> None:
         source = self.options.stdin
@@ -470,6 +603,7 @@ class Run:
             if now >= deadline:
                 self._kill(Reason.TIMEOUT)
                 return
+
             idle_deadline = math.inf
             # Neither a paused child nor one waiting for a slow consumer is idle.
             if (

@@ -1,7 +1,8 @@
 """The ``ccstream`` command line: ``ccstream run [options] -- CMD...``.
 
 The child's stdout and stderr go to ours, live, and we exit with the child's status (128+N when it
-died of signal N), as a shell would.
+died of signal N), as a shell would. With ``--spool DIR`` every byte is also kept in a spool,
+which ``ccstream page``, ``tail`` and ``follow`` read (see :mod:`ccstream._cli_spool`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,14 @@ from collections.abc import Sequence
 
 import anyio
 
+from ._cli_spool import (
+    SPOOL_VERBS,
+    add_run_options,
+    add_spool_commands,
+    format_spool_stats,
+    run_spool_command,
+    spool_options,
+)
 from ._events import Output
 from ._options import ChunkMode, Options, ResourceLimits
 from ._result import Result
@@ -68,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--chunk-size", type=parse_size, default=64 * 1024)
     run.add_argument("--no-line-count", action="store_true", help="skip counting lines (faster)")
     run.add_argument("--stats", action="store_true", help="print a summary to stderr at the end")
+    add_run_options(run, parse_size)
+    add_spool_commands(sub)
     return parser
 
 
@@ -91,6 +102,7 @@ def _options(args: argparse.Namespace) -> Options:
         mode=mode,
         chunk_size=args.chunk_size,
         count_lines=not args.no_line_count,
+        spool=spool_options(args),
     )
 
 
@@ -125,6 +137,7 @@ def format_stats(result: Result) -> str:
         f"{result.peak_rss_host / mb:.1f} MiB "
         f"(delta {(result.peak_rss_host - result.host_rss_start) / mb:+.1f} MiB)",
         f"child tree peak RSS: {tree}",
+        *format_spool_stats(result),
     ]
     return "".join(f"ccstream: {line}\n" for line in lines)
 
@@ -167,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ccstream`` command; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
+        if args.verb in SPOOL_VERBS:
+            return run_spool_command(args)
         return anyio.run(_run, args)
     except CCStreamError as exc:
         print(f"ccstream: {exc}", file=sys.stderr)

@@ -6,8 +6,10 @@ Mount it in Starlette or FastAPI, or serve it with any ASGI server::
     # uvicorn module:app   |   hypercorn -k trio module:app
 
 Routes (relative to where it is mounted): WebSocket ``/ws`` and ``/ws/mcp`` (the original
-executor's path; same protocol), HTTP ``GET /healthz``. Anything else is a 404, or for a
-WebSocket a refused handshake (HTTP 403).
+executor's path; same protocol), HTTP ``GET /healthz``, the browser viewer at ``/`` (with its
+files under ``/static/``) and downloads of spooled output at ``/executions/{id}/stdout``,
+``stderr`` and ``merged``. Anything else is a 404, or for a WebSocket a refused handshake (HTTP
+403).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import anyio
 
 import ccstream
 
+from . import _downloads, _viewer
 from ._asgi import Receive, Scope, Send
 from ._auth import admit
 from ._codes import CloseCode
@@ -34,6 +37,7 @@ __all__ = ["App"]
 log = logging.getLogger("ccstream_ws")
 
 WS_PATHS = ("/ws", "/ws/mcp")
+ENDPOINTS = ["/", "/ws", "/ws/mcp", "/healthz", "/executions/{id}/{stdout,stderr,merged}"]
 
 
 def _route(scope: Scope) -> str:
@@ -132,10 +136,12 @@ class App:
         route = _route(scope)
         if route == "/healthz" and scope.get("method") in ("GET", "HEAD"):
             await _json(send, 200, self.health())
+        elif _viewer.handles(route):
+            await _viewer.serve(scope, send, route)
+        elif _downloads.handles(route):
+            await _downloads.serve(scope, receive, send, route, self.registry)
         else:
-            await _json(
-                send, 404, {"error": "not found", "endpoints": ["/ws", "/ws/mcp", "/healthz"]}
-            )
+            await _json(send, 404, {"error": "not found", "endpoints": ENDPOINTS})
 
     def health(self) -> dict[str, Any]:
         """What ``/healthz`` answers: the server's state."""

@@ -91,8 +91,10 @@ class RemoteExecution:
     """An execution on the server, as one client sees it. Iterate it for its events; the
     iteration ends after the :class:`Completion` (or raises :class:`ConnectionLost`).
 
-    ``offsets`` are the bytes received so far per stream: give them to
-    :meth:`Client.subscribe` after a reconnect to receive exactly the rest.
+    ``offsets`` are, per stream, the offset just past the output this iteration has yielded
+    (and past any ``process.gap`` it yielded): give them to :meth:`Client.subscribe` after a
+    reconnect to receive exactly the rest. Output that arrived but was not yet taken from the
+    iteration does not count until it is, so nothing is skipped when a connection breaks.
     """
 
     def __init__(self, client: Client, queue_size: int) -> None:
@@ -101,7 +103,9 @@ class RemoteExecution:
         self.pid: int | None = None
         self.offsets: dict[StreamName, int] = {"stdout": 0, "stderr": 0}
         self.completion: Completion | None = None
-        self._queue: asyncio.Queue[RemoteEvent | object] = asyncio.Queue(queue_size)
+        # Each event with the offset just past it in its stream (-1: it moves no offset).
+        self._queue: asyncio.Queue[tuple[RemoteEvent, int] | object] = asyncio.Queue(queue_size)
+        self._closed = False
         self._error: BaseException | None = None
         self._decompress = ccstream.Decompressor("gzip")
 
@@ -109,15 +113,21 @@ class RemoteExecution:
         return self._events()
 
     async def _events(self) -> AsyncIterator[RemoteEvent]:
-        while self.completion is None or not self._queue.empty():
-            item = await self._queue.get()
-            if item is _END:
+        while True:
+            if self._closed and self._queue.empty():
                 if self._error is not None:
                     raise self._error
                 return
-            assert isinstance(item, (RemoteOutput, Notice, Completion))
-            yield item
-            if isinstance(item, Completion):
+            item = await self._queue.get()
+            if item is _END:
+                continue  # only wakes a reader of an empty queue: the check above decides
+            assert isinstance(item, tuple)
+            event, end = item
+            if end >= 0:
+                stream = event.stream if isinstance(event, RemoteOutput) else event.params["type"]
+                self.offsets[stream] = end
+            yield event
+            if isinstance(event, Completion):
                 return
 
     async def wait(self) -> Completion:
@@ -176,14 +186,27 @@ class RemoteExecution:
 
     # -- fed by the client's reader task --------------------------------------------------------
 
-    async def _put(self, item: RemoteEvent) -> None:
-        if isinstance(item, RemoteOutput) and item.offset is not None:
-            self.offsets[item.stream] = item.offset + len(item.data)
+    async def _put(self, item: RemoteEvent, end: int = -1) -> None:
+        if end < 0 and isinstance(item, RemoteOutput) and item.offset is not None:
+            end = item.offset + len(item.data)
         elif isinstance(item, Completion):
             self.completion = item
-        await self._queue.put(item)
+        elif isinstance(item, Notice) and item.method == "process.gap":
+            offset, size = item.params.get("offset"), item.params.get("bytes")
+            if (
+                isinstance(offset, int)
+                and isinstance(size, int)
+                and item.params.get("type")
+                in (
+                    "stdout",
+                    "stderr",
+                )
+            ):
+                end = offset + size
+        await self._queue.put((item, end))
 
-    def _decode(self, params: Mapping[str, Any]) -> RemoteOutput:
+    def _decode(self, params: Mapping[str, Any]) -> tuple[RemoteOutput, int]:
+        """The output and the offset just past it (-1 when the server did not say)."""
         stream = params.get("type")
         if stream not in ("stdout", "stderr"):
             raise ProtocolViolation(f"process.output with type {stream!r}")
@@ -198,12 +221,15 @@ class RemoteExecution:
         offset = params.get("offset")
         if offset is not None and encoding == "text" and "size" in params:
             # Text frames are decoded on the server; "size" is the frame's length in bytes.
-            self.offsets[stream] = int(offset) + int(params["size"])
-            return RemoteOutput(stream, None, raw)
-        return RemoteOutput(stream, offset if isinstance(offset, int) else None, raw)
+            return RemoteOutput(stream, None, raw), int(offset) + int(params["size"])
+        return RemoteOutput(stream, offset if isinstance(offset, int) else None, raw), -1
 
     def _close(self, error: BaseException | None) -> None:
+        if self._closed:
+            return
+        self._closed = True
         self._error = error
+        # Wakes an iteration waiting on an empty queue; a full one finds _closed once drained.
         with contextlib.suppress(asyncio.QueueFull):
             self._queue.put_nowait(_END)
 
@@ -283,16 +309,20 @@ class Client:
         """Close the connection (attached remote executions are cancelled by the server)."""
         if self._ws is not None:
             await self._ws.close()
-        if self._reader is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+        await self._stop_reader()
 
     async def drop(self) -> None:
         """Break the connection without a close handshake, as a network failure would (for
         testing resume)."""
         if self._ws is not None:
             self._ws.transport.abort()
+        await self._stop_reader()
+
+    async def _stop_reader(self) -> None:
+        # Cancelled, not awaited alone: it may wait on a full queue nobody reads any more. What
+        # it had not queued is lost with the connection; offsets count only what was yielded.
         if self._reader is not None:
+            self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
 
@@ -358,7 +388,7 @@ class Client:
     async def subscribe(
         self,
         execution_id: str,
-        offsets: Mapping[str, int] | None = None,
+        offsets: Mapping[StreamName, int] | Mapping[str, int] | None = None,
         *,
         output_options: Mapping[str, Any] | None = None,
     ) -> RemoteExecution:
@@ -397,7 +427,7 @@ class Client:
 
     async def _read(self) -> None:
         assert self._ws is not None
-        error: ConnectionLost
+        error = ConnectionLost(None, "the connection was closed or dropped by this client")
         try:
             async for message in self._ws:
                 if isinstance(message, bytes):
@@ -411,6 +441,11 @@ class Client:
             log.error("closing: the server broke the protocol: %s", exc)
             error = ConnectionLost(None, f"protocol violation: {exc}")
             await self._ws.close(1002, "protocol violation")
+        finally:
+            self._shut(error)
+
+    def _shut(self, error: ConnectionLost) -> None:
+        """The connection is over: fail what waits for an answer, end the iterations."""
         self._closed = error
         if self._greeting is not None and not self._greeting.done():
             self._greeting.set_exception(error)
@@ -448,7 +483,7 @@ class Client:
         if execution is None:
             return
         if method == "process.output":
-            await execution._put(execution._decode(params))
+            await execution._put(*execution._decode(params))
         elif method == "process.completed":
             exit_code = params.get("exit_code")
             execution_time = params.get("execution_time")

@@ -17,6 +17,7 @@ __all__ = ["ServerConfig", "is_loopback"]
 
 KiB = 1024
 MiB = 1024 * KiB
+GiB = 1024 * MiB
 
 
 def is_loopback(host: str) -> bool:
@@ -52,7 +53,9 @@ class ServerConfig:
     ``token`` is required by every connection when set (``Authorization: Bearer TOKEN`` or
     ``?token=TOKEN``) and must be set when ``host`` is not loopback. ``allowed_origins`` lists the
     browser origins (``"https://app.example"``, or ``"*"``) that may connect; a request without an
-    ``Origin`` header (not a browser) is not affected.
+    ``Origin`` header (not a browser) is not affected. ``allow_same_origin`` also admits pages this
+    server served itself (the viewer at ``/``): an origin equal to the request's ``Host``, and
+    without a token only for loopback names (see :func:`ccstream_ws._auth.same_origin`).
 
     Commands: ``allow_shell`` allows shell strings (``command``); ``None`` means on for a loopback
     host, off otherwise. ``allowed_executables`` (names or absolute paths) limits argv[0]; for a
@@ -70,13 +73,18 @@ class ServerConfig:
     child per execution. ``retention`` keeps an ended or detached execution for ``subscribe`` and
     ``page`` after its connection closed (a client may ask for up to ``max_retention``).
 
-    Spool: ``spool_directory`` (``None``: the system's temporary directory) and ``spool_quota``
-    (bytes per execution, ``None``: no quota).
+    Spool: every execution's output is spooled to disk and every client reads it from there.
+    ``spool_directory``: each execution's spool is ``spool_directory/<execution_id>`` (``None``:
+    a fresh directory per execution in the system's temporary directory). ``spool_quota``: disk
+    bytes per execution (default 1 GiB, at least 1 MiB; ``None``: no quota); over it the middle of
+    the output is dropped, the head and the newest output are kept, and readers are told
+    (``process.gap``). A spool is removed when its execution is dropped (after ``retention``).
     """
 
     host: str = "127.0.0.1"
     token: str | None = None
     allowed_origins: tuple[str, ...] = ()
+    allow_same_origin: bool = True
 
     allow_shell: bool | None = None
     allowed_executables: frozenset[str] | None = None
@@ -99,7 +107,7 @@ class ServerConfig:
     kill_grace: float = 2.0
 
     spool_directory: str | None = None
-    spool_quota: int | None = None
+    spool_quota: int | None = 1 * GiB
 
     def __post_init__(self) -> None:
         if self.token is not None and (not isinstance(self.token, str) or len(self.token) < 16):
@@ -121,7 +129,7 @@ class ServerConfig:
         _count("max_chunk_size", self.max_chunk_size, 1024)
         _count("stdin_queue", self.stdin_queue)
         if self.spool_quota is not None:
-            _count("spool_quota", self.spool_quota, 1024)
+            _count("spool_quota", self.spool_quota, 1 * MiB)
         for name in ("retention", "max_retention", "kill_grace"):
             _seconds(name, getattr(self, name))
 

@@ -1,13 +1,15 @@
-"""One remote execution: a :func:`ccstream.stream` run, its readers and how long it is kept.
+"""One remote execution: a spooled :func:`ccstream.stream` run, and how long it is kept.
 
 The run lives in a task of its own, in the server's task group when the ASGI lifespan started one
-(else in the task group of the connection that started it, which then waits for it). Readers
-never live in that task: each client reads in its own connection's tasks, so a slow client costs
-the run nothing beyond what :mod:`ccstream_ws._feed` allows.
+(else in the task group of the connection that started it, which then waits for it). That task
+only waits for the run: the output goes to the spool on disk, and every client reads it from
+there in its own connection's tasks (:attr:`Execution.spool`), so the child never waits for a
+client, however slow.
 
-After the run ended it is kept so clients can still ``page`` and ``subscribe``: while its owner
-connection is open, and, when it was started detached, for ``retention`` seconds after both the
-run ended and the owner left. A run that is not detached is cancelled when its owner leaves.
+After the run ended it is kept so clients can still ``page``, ``subscribe`` and download it:
+while its owner connection is open, while anyone reads it, and, when it was started detached,
+for ``retention`` seconds after both the run ended and the owner left. A run that is not
+detached is cancelled when its owner leaves. The spool is removed when the execution is dropped.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import anyio
@@ -23,10 +24,10 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectSendStream
 
 import ccstream
-from ccstream import Gap, Output, Reason, Result, Started
+from ccstream import Reason, Result
 
-from ._feed import LiveFeed
 from ._params import ExecuteParams
+from ._spool import ExecutionSpool
 
 __all__ = ["Execution", "completed_status"]
 
@@ -70,8 +71,8 @@ class Execution:
         self.started_at = 0.0
         self.result: Result | None = None
         self.ended = anyio.Event()
-        self.feed = LiveFeed()
         self.run: ccstream.Run | None = None
+        self._spool: ExecutionSpool | None = None
         self.readers = 0
         self._ended_at: float | None = None
         self._owner_gone_at: float | None = None
@@ -122,9 +123,12 @@ class Execution:
 
     # -- output -------------------------------------------------------------------------------
 
-    def follow(self) -> AsyncIterator[Output | Gap]:
-        """The frames from now (this call) until the run ended."""
-        return self.feed.subscribe()
+    @property
+    def spool(self) -> ExecutionSpool | None:
+        """The execution's output on disk, read-only: pages, byte ranges, ``follow`` from any
+        offsets (replay, then live). ``None`` until the run started. It stays readable while the
+        registry keeps the execution; hold :meth:`reader_joined` while reading so it is kept."""
+        return self._spool
 
     def describe(self) -> dict[str, Any]:
         """The ``status`` view of this execution."""
@@ -154,30 +158,43 @@ class Execution:
         try:
             async with ccstream.stream(command, self.options) as run:
                 self.run = run
+                spool = self._spool = ExecutionSpool(run.spool)
                 self.pid = run.pid
                 self.state = "running"
-                self.started_at = time.time()
+                self.argv = tuple(run.spool.meta.argv)
+                self.started_at = run.spool.meta.started_at
                 task_status.started()
-                async for event in run:
-                    if isinstance(event, (Output, Gap)):
-                        await self.feed.put(event)
-                    elif isinstance(event, Started):
-                        self.argv = event.argv
-                        self.started_at = event.started_at
-            self.result = run.result
+                try:
+                    # Started and the result: the output is in the spool, for the readers.
+                    self.result = await run.wait()
+                    self._end()
+                finally:
+                    # Before the block closes the run's handle of the spool.
+                    await spool.retire()
         except Exception:
             if self.run is None:
                 raise  # not started: the caller of TaskGroup.start() reports it
             # Started: this task runs in the server's task group, which must not die with it.
             log.exception("execution %s failed inside the adapter", self.id)
         finally:
-            self.state = "ended"
-            self._ended_at = time.monotonic()
-            self.feed.close()
-            self.ended.set()
-            if self.stdin is not None:
-                self.stdin.close()
+            if self.result is None and self.run is not None and self.run.done:
+                self.result = self.run.result  # killed by a cancelled scope: still truthful
+            self._end()
         await self._linger()
+
+    def _end(self) -> None:
+        if self.state == "ended":
+            return
+        self.state = "ended"
+        self._ended_at = time.monotonic()
+        self.ended.set()
+        if self.stdin is not None:
+            self.stdin.close()
+
+    def release(self) -> None:
+        """The registry dropped the execution: delete its spool."""
+        if self._spool is not None:
+            self._spool.remove()
 
     async def _linger(self) -> None:
         while True:

@@ -6,6 +6,7 @@ import logging
 import secrets
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -60,6 +61,15 @@ class Registry:
         """Executions whose run has not ended."""
         return sum(e.running for e in self._executions.values())
 
+    def spool_health(self) -> dict[str, Any]:
+        """The ``spool`` member of ``/healthz``: where spools go (``null``: a temporary directory
+        each), the quota per execution in bytes (``null``: none), and how many are kept now."""
+        return {
+            "directory": self.config.spool_directory,
+            "quota": self.config.spool_quota,
+            "spools": sum(e.spool is not None for e in self._executions.values()),
+        }
+
     def check_capacity(self, owner: str) -> None:
         """Refuse with ``LIMIT_REACHED`` when one more run would exceed a limit."""
         config = self.config
@@ -101,7 +111,9 @@ class Registry:
         try:
             await execution.run_task(command, task_status=task_status)
         finally:
+            # Out of the registry first, so no new reader finds it, then its spool goes.
             self._executions.pop(execution.id, None)
+            execution.release()
             log.debug("execution %s released", execution.id)
 
     def connection_closed(self, owner: str) -> None:

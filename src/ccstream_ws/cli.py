@@ -28,6 +28,13 @@ def _csv(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def _quota(text: str) -> int | None:
+    """A size (``512M``, ``2G``), or ``none`` for no quota."""
+    if text.strip().lower() in ("none", "off", "unlimited"):
+        return None
+    return parse_size(text)
+
+
 def _env_pair(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -57,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="ORIGIN",
         help="a browser origin allowed to connect (repeatable; '*' for any)",
+    )
+    serve.add_argument(
+        "--no-same-origin",
+        dest="allow_same_origin",
+        action="store_false",
+        help="refuse even the server's own pages (the viewer) unless --allow-origin lists them",
     )
     shell = serve.add_mutually_exclusive_group()
     shell.add_argument(
@@ -106,8 +119,19 @@ def _parser() -> argparse.ArgumentParser:
         default=300.0,
         help="seconds an ended or detached execution is kept (default 300)",
     )
-    serve.add_argument("--spool-dir", help="where output is spooled (default: the temp dir)")
-    serve.add_argument("--spool-quota", type=parse_size, help="disk quota per execution")
+    serve.add_argument(
+        "--spool-dir",
+        help="directory for the executions' spools, one subdirectory each, removed when the "
+        "execution is dropped (default: a temporary directory per execution)",
+    )
+    serve.add_argument(
+        "--spool-quota",
+        type=_quota,
+        default=ServerConfig().spool_quota,
+        metavar="SIZE",
+        help="disk quota per execution, e.g. 512M, 10G or none (default 1G); over it the "
+        "middle of the output is dropped and readers are told",
+    )
     serve.add_argument(
         "--ping-interval",
         type=float,
@@ -147,6 +171,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         token=args.token or None,
         allowed_origins=tuple(args.allow_origin),
+        allow_same_origin=args.allow_same_origin,
         allow_shell=args.allow_shell,
         allowed_executables=frozenset(allowed) if allowed else None,
         env_inherit=args.env_inherit,
@@ -166,7 +191,9 @@ def _serve(args: argparse.Namespace) -> int:
     )
     log = logging.getLogger("ccstream_ws")
     log.info(
-        "serving on ws://%s:%d/ws (shell strings %s, token %s)",
+        "serving on ws://%s:%d/ws, viewer at http://%s:%d/ (shell strings %s, token %s)",
+        args.host,
+        args.port,
         args.host,
         args.port,
         "on" if config.shell_allowed else "off",

@@ -1,0 +1,149 @@
+"""Read-only access to a spool's files for readers: ``pread`` only, so one file descriptor serves
+any number of readers and threads (no shared file position)."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from pathlib import Path
+
+from ._events import StreamName
+from ._spool_format import (
+    CHECKPOINT,
+    FRAME,
+    ORDER,
+    STREAMS,
+    Checkpoint,
+    Record,
+    index_name,
+    segment_name,
+)
+from .exceptions import SpoolError, SpoolNotFound
+
+__all__ = ["SegmentReader", "SpoolFiles"]
+
+_FRAME_SIZE = FRAME.size
+_CHECKPOINT_SIZE = CHECKPOINT.size
+
+
+def _open(path: Path) -> int:
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise SpoolNotFound(f"not a spool: {str(path)!r} is missing") from None
+    except OSError as exc:
+        raise SpoolError(f"cannot open {str(path)!r}: {exc}") from exc
+
+
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    try:
+        return os.pread(fd, size, offset)
+    except OSError as exc:
+        raise SpoolError(f"cannot read the spool: {exc}") from exc
+
+
+class SpoolFiles:
+    """The order log and both checkpoint indexes of the spool at ``path``, opened once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fds: list[int] = []
+        try:
+            self._order = self._keep(_open(path / ORDER))
+            self._index = [self._keep(_open(path / index_name(s))) for s in STREAMS]
+        except BaseException:
+            self.close()
+            raise
+
+    def _keep(self, fd: int) -> int:
+        self._fds.append(fd)
+        return fd
+
+    def close(self) -> None:
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds.clear()
+
+    def record_count(self) -> int:
+        """Whole order records on disk now (a record being appended is not counted)."""
+        return os.fstat(self._order).st_size // _FRAME_SIZE
+
+    def record(self, i: int) -> Record:
+        raw = _pread(self._order, _FRAME_SIZE, i * _FRAME_SIZE)
+        if len(raw) != _FRAME_SIZE:
+            raise SpoolError(f"order record {i} is missing")
+        return Record._make(FRAME.unpack(raw))
+
+    def records(self, start: int, count: int) -> list[Record]:
+        """Up to ``count`` records from ``start`` (one read)."""
+        raw = _pread(self._order, count * _FRAME_SIZE, start * _FRAME_SIZE)
+        whole = len(raw) - len(raw) % _FRAME_SIZE
+        return [Record._make(fields) for fields in FRAME.iter_unpack(raw[:whole])]
+
+    def checkpoint_count(self, sid: int) -> int:
+        return os.fstat(self._index[sid]).st_size // _CHECKPOINT_SIZE
+
+    def checkpoint(self, sid: int, i: int) -> Checkpoint:
+        raw = _pread(self._index[sid], _CHECKPOINT_SIZE, i * _CHECKPOINT_SIZE)
+        if len(raw) != _CHECKPOINT_SIZE:
+            raise SpoolError(f"checkpoint {i} of {STREAMS[sid]} is missing")
+        newlines, packed = CHECKPOINT.unpack(raw)
+        return Checkpoint(newlines, packed >> 1, bool(packed & 1))
+
+
+class SegmentReader:
+    """Reads byte ranges of the streams across segment files, keeping at most ``keep_open``
+    segment files open. A reader that keeps a segment open can still read it after the writer
+    dropped it for the quota (the file lives on until closed), so readers hold on to the segment
+    they are in."""
+
+    def __init__(self, path: Path, segment_size: int, *, keep_open: int = 2) -> None:
+        self.path = path
+        self.segment_size = segment_size
+        self._keep_open = keep_open
+        self._open: dict[tuple[int, int], int] = {}
+
+    def close(self) -> None:
+        for fd in self._open.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._open.clear()
+
+    def _fd(self, sid: int, index: int) -> int | None:
+        key = (sid, index)
+        fd = self._open.get(key)
+        if fd is not None:
+            return fd
+        try:
+            fd = os.open(self.path / segment_name(STREAMS[sid], index), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise SpoolError(f"cannot open a segment of the spool: {exc}") from exc
+        if len(self._open) >= self._keep_open:
+            oldest = next(iter(self._open))
+            os.close(self._open.pop(oldest))
+        self._open[key] = fd
+        return fd
+
+    def read(self, stream: StreamName | int, start: int, end: int) -> tuple[bytes, int | None]:
+        """The bytes of ``[start, end)``, and ``None``; or, when a segment file is missing (the
+        quota dropped it), the bytes before it and the offset where it begins."""
+        sid = stream if isinstance(stream, int) else STREAMS.index(stream)
+        size = self.segment_size
+        parts: list[bytes] = []
+        pos = start
+        while pos < end:
+            index = pos // size
+            fd = self._fd(sid, index)
+            if fd is None:
+                return b"".join(parts), pos
+            want = min(end, (index + 1) * size) - pos
+            data = _pread(fd, want, pos - index * size)
+            if len(data) != want:
+                raise SpoolError(f"{STREAMS[sid]} segment {index} is shorter than its records say")
+            parts.append(data)
+            pos += want
+        return (parts[0] if len(parts) == 1 else b"".join(parts)), None

@@ -1,0 +1,336 @@
+"""Reading a spool: pages of lines, byte ranges, the tail, and ``follow``.
+
+A :class:`Spool` is either the live handle of a spooled run (``run.spool``) or one opened on a
+directory with :meth:`Spool.open`, also from another process while the run is still writing it.
+Every call looks at one consistent state of the spool and holds at most one page (plus one 64 KiB
+read block) in memory.
+
+Lines are numbered from 0 per stream. A page never holds a line that may still grow: the last,
+unterminated line appears once the run ended. Lines the quota dropped are not returned: a page
+stops before the first line the gap cuts, and the page at such a line holds no lines, reports the
+gap and moves the cursor past it, so a loop that follows ``next_line`` sees every kept line once,
+in order, and every gap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from ._events import Gap, Output, StreamName
+from ._spool_files import SegmentReader, SpoolFiles
+from ._spool_format import STREAMS, Meta, read_meta
+from ._spool_state import DiskState, SpoolState
+from ._spool_view import Retry, View
+from .exceptions import InvalidOption, SpoolError, SpoolNotFound
+
+if TYPE_CHECKING:
+    import os
+
+    from ._spool_writer import SpoolWriter
+
+__all__ = ["READ_LIMIT", "Page", "Spool"]
+
+READ_LIMIT = 16 * 1024 * 1024
+"""Largest byte range :meth:`Spool.read` returns at once, in bytes."""
+
+_T = TypeVar("_T")
+_RETRIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Lines ``first_line`` to ``next_line - 1`` of ``stream``.
+
+    ``lines`` each end with ``b"\\n"``, except the last line of a complete stream that has none.
+    ``next_line`` is the cursor for the next page; ``known_lines`` counts the lines known so far
+    in the stream (the last one only once it is complete); ``complete``: the run ended and this
+    page reaches the end. ``gaps``: output the spool does not hold in this page's range — a page
+    at a line the quota dropped has no lines and one gap, and its ``next_line`` is the first
+    line after the gap; the last page of a stream whose spooling failed reports the
+    ``"disk_error"`` gap. ``next_offset`` is the byte offset just past this page (for a gap page,
+    just past the gap), where a :meth:`Spool.follow` can go on from.
+    """
+
+    lines: list[bytes]
+    first_line: int
+    next_line: int
+    known_lines: int
+    complete: bool
+    gaps: list[Gap]
+    stream: StreamName = "stdout"
+    next_offset: int = 0
+
+
+def _sid(stream: StreamName) -> int:
+    if stream == "stdout":
+        return 0
+    if stream == "stderr":
+        return 1
+    raise InvalidOption(f"stream must be 'stdout' or 'stderr', got {stream!r}")
+
+
+def _count(name: str, value: int, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidOption(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+class Spool:
+    """The reader handle of a spool (see the module docstring). Use :meth:`open` for a spool
+    directory; a spooled run's handle is ``run.spool``. Closing it releases its files, and for
+    a run's own handle removes the spool unless it was kept."""
+
+    def __init__(
+        self,
+        path: Path,
+        meta: Meta,
+        files: SpoolFiles,
+        state: Callable[[], SpoolState],
+        *,
+        writer: SpoolWriter | None = None,
+        remove_on_close: bool = False,
+    ) -> None:
+        self.path = path
+        """The spool's directory."""
+        self.meta = meta
+        self._files = files
+        self._state = state
+        self._writer = writer
+        self._remove_on_close = remove_on_close
+        self._closed = False
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Spool:
+        """Open the spool in directory ``path`` for reading, whether its run still writes it (in
+        this or another process) or ended. :class:`~ccstream.SpoolNotFound` if it holds none."""
+        directory = Path(path)
+        if not directory.is_dir():
+            raise SpoolNotFound(f"no spool at {str(directory)!r} (not a directory)")
+        meta = read_meta(directory)
+        files = SpoolFiles(directory)
+        disk = DiskState(directory, meta, files)
+        return cls(directory, meta, files, disk.snapshot)
+
+    @classmethod
+    def _of_writer(cls, writer: SpoolWriter, *, remove_on_close: bool) -> Spool:
+        files = SpoolFiles(writer.path)
+        return cls(
+            writer.path,
+            writer.meta,
+            files,
+            lambda: writer.state,
+            writer=writer,
+            remove_on_close=remove_on_close,
+        )
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def state(self) -> SpoolState:
+        """The current state (what is on disk now)."""
+        if self._closed:
+            raise SpoolError(f"the spool at {str(self.path)!r} was closed")
+        return self._state()
+
+    @property
+    def complete(self) -> bool:
+        """True once nothing more will be written (the run ended, or its writer is gone)."""
+        return self.state().complete
+
+    @property
+    def sizes(self) -> dict[StreamName, int]:
+        """Bytes of each stream written so far (including any the quota dropped since)."""
+        sizes = self.state().sizes
+        return {"stdout": sizes[0], "stderr": sizes[1]}
+
+    @property
+    def gaps(self) -> list[Gap]:
+        """Output the spool does not hold: quota gaps, and once complete, ``"disk_error"`` ones."""
+        return list(self.state().gaps)
+
+    @property
+    def error(self) -> str | None:
+        """Why spooling stopped early, if it did."""
+        return self.state().error
+
+    @property
+    def returncode(self) -> int | None:
+        """The run's return code once it ended (as in :class:`~ccstream.Result`), else ``None``."""
+        return self.state().returncode
+
+    @property
+    def reason(self) -> str | None:
+        """Why the run ended (a :class:`~ccstream.Reason` value) once it did, else ``None``."""
+        return self.state().reason
+
+    def known_lines(self, stream: StreamName = "stdout") -> int:
+        """Lines of ``stream`` known so far (the unterminated last one once complete)."""
+        sid = _sid(stream)
+        return self._with_view(lambda view: view.known_lines(sid))
+
+    def _with_view(self, fn: Callable[[View], _T]) -> _T:
+        for _ in range(_RETRIES):
+            view = View(self.path, self.meta.segment_size, self._files, self.state())
+            try:
+                return fn(view)
+            except Retry:
+                continue
+            finally:
+                view.close()
+        raise SpoolError("the spool kept changing under a read; a segment file is missing")
+
+    # -- pages ----------------------------------------------------------------------------------
+
+    def page(self, line: int = 0, count: int = 1000, stream: StreamName = "stdout") -> Page:
+        """Up to ``count`` lines of ``stream`` from line ``line`` (0-based); see :class:`Page`.
+        Finds the line with a bisection of the index and a short scan, never from the start."""
+        _count("line", line, 0)
+        _count("count", count, 1)
+        sid = _sid(stream)
+        return self._with_view(lambda view: self._page(view, sid, line, count, []))
+
+    def tail(self, count: int = 100, stream: StreamName = "stdout") -> Page:
+        """The last ``count`` lines of ``stream`` known so far. When the quota dropped some of
+        them, the page starts after the gap and reports it."""
+        _count("count", count, 1)
+        sid = _sid(stream)
+
+        def tail(view: View) -> Page:
+            known = view.known_lines(sid)
+            first = max(0, known - count)
+            gaps: list[Gap] = []
+            gap = view.gap(sid)
+            if gap is not None:
+                after, _ = view.after_gap(sid, gap)
+                if first < after:
+                    first = min(after, known)
+                    gaps.append(gap)
+            return self._page(view, sid, first, max(1, known - first), gaps)
+
+        return self._with_view(tail)
+
+    def _page(self, view: View, sid: int, line: int, count: int, gaps: list[Gap]) -> Page:
+        state = view.state
+        stream = STREAMS[sid]
+        size = state.sizes[sid]
+        known = view.known_lines(sid)
+        failed = state.gap(sid, "disk_error") if state.complete else None
+
+        def page(lines: list[bytes], next_line: int, next_offset: int) -> Page:
+            done = state.complete and next_line >= known
+            if done and failed is not None and failed not in gaps:
+                gaps.append(failed)
+            return Page(lines, line, next_line, known, done, gaps, stream, next_offset)
+
+        newlines = view.newlines(sid)
+        if line >= known:
+            start = view.locate(sid, newlines) if line == newlines else None
+            return page([], line, size if start is None else start)
+        start = view.locate(sid, line)
+        gap = view.gap(sid)
+        if start is None:
+            assert gap is not None
+            gaps.append(gap)
+            after, end = view.after_gap(sid, gap)
+            return page([], after, end)
+        limit = gap.offset if gap is not None and start < gap.offset else size
+        lines, end, partial = view.lines(sid, start, limit, count)
+        if len(lines) < count and partial:
+            if limit < size:
+                # The line runs into the quota gap: it is cut, so it is not returned.
+                if not lines:
+                    assert gap is not None
+                    gaps.append(gap)
+                    after, gap_end = view.after_gap(sid, gap)
+                    return page([], after, gap_end)
+            elif state.complete and failed is not None:
+                # The last line was cut by the disk error: spooled only in part.
+                if not lines:
+                    gaps.append(failed)
+                    return page([], line + 1, size)
+            elif state.complete:
+                lines.append(view.read(sid, end, size))
+                end = size
+        return page(lines, line + len(lines), end)
+
+    # -- bytes ----------------------------------------------------------------------------------
+
+    def read(self, stream: StreamName, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes (at most :data:`READ_LIMIT`) of ``stream`` from byte
+        ``offset``. Fewer at the end of what was written so far or where a gap begins, and
+        ``b""`` at the end or inside a gap (see :attr:`gaps`)."""
+        sid = _sid(stream)
+        _count("offset", offset, 0)
+        _count("length", length, 0)
+        if length > READ_LIMIT:
+            raise InvalidOption(f"length must be at most {READ_LIMIT} bytes, got {length}")
+
+        def read(view: View) -> bytes:
+            end = min(offset + length, view.state.sizes[sid])
+            gap = view.gap(sid)
+            if gap is not None:
+                if gap.offset <= offset < gap.offset + gap.bytes:
+                    return b""
+                if offset < gap.offset < end:
+                    end = gap.offset
+            if offset >= end:
+                return b""
+            data, _ = view.segments.read(sid, offset, end)
+            return data
+
+        return self._with_view(read)
+
+    def segments(self) -> SegmentReader:
+        """A segment reader of this spool's files (close it when done)."""
+        return SegmentReader(self.path, self.meta.segment_size, keep_open=4)
+
+    # -- follow ---------------------------------------------------------------------------------
+
+    async def follow(
+        self,
+        offsets: Mapping[StreamName, int] | None = None,
+        *,
+        streams: Collection[StreamName] = STREAMS,
+        poll_interval: float = 0.05,
+    ) -> AsyncIterator[Output | Gap]:
+        """The frames of ``streams`` in arrival order from byte ``offsets`` (default 0 each):
+        what is written so far, then live, until the run ended and all was delivered.
+
+        Frames are the ones the pump recorded (same ``stream``, ``seq``, ``offset``, ``data``),
+        except that a start offset inside a frame yields the rest of that frame first. Where the
+        quota dropped output a :class:`~ccstream.Gap` comes instead (starting at the missing frame
+        when a start offset falls inside one); at the end, any ``"disk_error"`` gap. Another
+        process's spool is polled every ``poll_interval`` seconds; in the writing process new
+        frames wake the reader at once.
+        """
+        from ._spool_follow import Follower
+
+        follower = Follower(self, offsets, streams, poll_interval=poll_interval)
+        try:
+            while (event := await follower.next()) is not None:
+                yield event
+        finally:
+            follower.close()
+
+    # -- lifetime -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the files; a run's own handle also removes the spool unless it was kept."""
+        if self._closed:
+            return
+        self._closed = True
+        self._files.close()
+        if self._remove_on_close and self._writer is not None:
+            with contextlib.suppress(OSError):
+                self._writer.remove()
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Spool {str(self.path)!r}>"

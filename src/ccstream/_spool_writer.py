@@ -1,0 +1,506 @@
+"""The spool writer, event-loop side: plans each batch of frames and hands it to the disk thread.
+
+The pumps call :meth:`SpoolWriter.append` with each batch they read; it never waits. Per frame it
+costs one ``bytes.count`` (the newlines, which the run's statistics need anyway), one ``struct``
+record and a few integer comparisons; the bytes themselves are not copied here. The disk thread
+(:mod:`ccstream._spool_disk`) writes them with ``writev`` off the loop.
+
+Batches go to the disk thread in groups of about ``FLUSH_BYTES``, and whenever the pump is about
+to wait for the pipe (:meth:`SpoolWriter.flush`): fewer hand-offs mean fewer GIL round trips
+between the loop and the thread, and larger ``writev`` calls.
+
+The newest frames also stay in a small in-memory cache (at most ``CACHE_BYTES``, and never a frame
+that is not yet on disk is dropped from it), so a consumer that keeps up takes the very frame
+objects the pump made, without reading them back; one that falls behind reads the files (from the
+page cache) and catches up. If the disk thread falls more than ``BACKLOG_BYTES`` behind, the pump
+waits for the disk: never for a consumer.
+
+Quota: the first segment of each stream is the head and is kept; when the next piece would take
+the output over the quota, the oldest finished middle segment (of either stream) is dropped and
+the stream's gap grows by it. Drops go oldest first, so each stream has at most one gap.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+
+from ._events import Gap, Output, StreamName
+from ._options import SpoolOptions
+from ._spool_disk import DiskWriter, Drop, Job, Write
+from ._spool_format import (
+    CHECKPOINT,
+    FRAME,
+    META,
+    ORDER,
+    STREAMS,
+    Meta,
+    gap_to_json,
+    index_name,
+    write_json,
+)
+from ._spool_index import Indexer
+from ._spool_state import SpoolState
+from .exceptions import SpoolError
+
+__all__ = ["BACKLOG_BYTES", "CACHE_BYTES", "FLUSH_BYTES", "SpoolWriter"]
+
+log = logging.getLogger("ccstream")
+
+CACHE_BYTES = 4 * 1024 * 1024
+"""Most bytes of recent frames kept in memory for consumers that keep up."""
+_CACHE_FRAMES = 8192
+BACKLOG_BYTES = 8 * 1024 * 1024
+"""Most bytes handed to the disk thread and not yet written before the pump waits for the disk."""
+FLUSH_BYTES = 4 * 1024 * 1024
+"""Bytes of planned batches gathered before they go to the disk thread in one hand-off."""
+_BACKLOG_POLL = 0.002
+
+_pack_frame = FRAME.pack
+
+
+def _make_directory(directory: str | os.PathLike[str] | None) -> tuple[Path, bool]:
+    """The spool directory and whether we created it; a given one must be empty."""
+    if directory is None:
+        try:
+            return Path(tempfile.mkdtemp(prefix="ccstream-spool-")), True
+        except OSError as exc:
+            raise SpoolError(f"cannot make a temporary spool directory: {exc}") from exc
+    path = Path(directory)
+    try:
+        path.mkdir(parents=True, mode=0o700)
+        return path, True
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise SpoolError(f"cannot make the spool directory {str(path)!r}: {exc}") from exc
+    if not path.is_dir():
+        raise SpoolError(f"spool directory {str(path)!r} exists and is not a directory")
+    if any(path.iterdir()):
+        raise SpoolError(f"spool directory {str(path)!r} is not empty")
+    return path, False
+
+
+class SpoolWriter:
+    """Spools one run's output into a new spool directory (see :class:`SpoolOptions`).
+
+    ``argv`` and ``mode`` are recorded in ``spool.json`` for readers. Raises
+    :class:`~ccstream.SpoolError` when the directory cannot be made or written.
+    """
+
+    def __init__(
+        self, options: SpoolOptions, *, argv: Sequence[str] = (), mode: str = "binary"
+    ) -> None:
+        self.options = options
+        self.path, self._created = _make_directory(options.directory)
+        self.mode = mode
+        size = options.segment_size
+        self._segment_size = size
+        try:
+            self.meta = Meta(
+                segment_size=size,
+                index_every=options.index_every,
+                index_bytes=options.index_bytes,
+                mode=mode,
+                argv=list(argv),
+                writer_pid=os.getpid(),
+                writer_host=socket.gethostname(),
+                started_at=time.time(),
+            )
+            write_json(self.path / META, self.meta.to_json())
+            (self.path / ORDER).touch(mode=0o600)
+            first = CHECKPOINT.pack(0, 0 << 1 | 1)
+            for stream in STREAMS:
+                (self.path / index_name(stream)).write_bytes(first)
+            self._disk = DiskWriter(self.path, size, SpoolState())
+        except OSError as exc:
+            self.remove()
+            raise SpoolError(f"cannot start the spool at {str(self.path)!r}: {exc}") from exc
+        self.records = 0
+        """Frames handed over so far (the disk may be behind: see :attr:`state`)."""
+        self._sizes = [0, 0]
+        self._newlines = [0, 0]
+        self._open_line = [False, False]
+        self._checkpoints = [1, 1]
+        self._indexers = [
+            Indexer(
+                every_lines=options.index_every, every_bytes=options.index_bytes, segment_size=size
+            )
+            for _ in STREAMS
+        ]
+        self._submitted = 0
+        self._quota = options.quota
+        self._kept = 0
+        self._segment_newlines = [0, 0]  # newlines before the current segment of each stream
+        # Each stream's last finished segment (index, its newlines): it is the stream's tail
+        # until the next one gets its first byte, and only then becomes a middle segment.
+        self._finished: list[tuple[int, int] | None] = [None, None]
+        self._middle: deque[tuple[int, int, int]] = deque()  # (sid, segment, its newlines)
+        self._gaps: list[Gap | None] = [None, None]
+        # Recent batches as the pumps handed them over: batch i holds the frames of order records
+        # _cache_first[i] onwards. Lists with a moving start (compacted now and then) so that a
+        # lookup is a bisection and eviction drops whole batches.
+        self._cache_first: list[int] = []
+        self._cache_frames: list[Sequence[Output]] = []
+        self._cache_sizes: list[int] = []
+        self._cache_start = 0
+        self._cache_bytes = 0
+        self._cache_count = 0
+        # Planned and not yet handed to the disk thread (one Job per hand-off).
+        self._ops: list[Write] = []
+        self._drops: list[Drop] = []
+        self._index_out = [bytearray(), bytearray()]
+        self._order_out = bytearray()
+        self._unsent_bytes = 0
+        self._grown: anyio.Event | None = None
+        self._closed = False
+        self._final: SpoolState | None = None
+
+    # -- what readers see -----------------------------------------------------------------------
+
+    @property
+    def state(self) -> SpoolState:
+        """The published state: everything in it is on disk."""
+        return self._final if self._final is not None else self._disk.state
+
+    @property
+    def error(self) -> str | None:
+        """Why spooling stopped early, once it did."""
+        return self._disk.error
+
+    @property
+    def accepting(self) -> bool:
+        """True while :meth:`append` takes frames (not closed, no disk error)."""
+        return not self._closed and self._disk.error is None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def backlog(self) -> int:
+        """Bytes handed to the disk thread and not written yet."""
+        return self._submitted - self._disk.committed_bytes
+
+    def cached(self, record: int) -> tuple[int, Sequence[Output]] | None:
+        """``(first record, frames)`` of the batch in memory that holds order record ``record``,
+        or ``None`` when it is no longer (or not) in memory."""
+        first = self._cache_first
+        i = bisect.bisect_right(first, record, self._cache_start) - 1
+        if i >= self._cache_start:
+            frames = self._cache_frames[i]
+            if record < first[i] + len(frames):
+                return first[i], frames
+        return None
+
+    async def wait_grown(self, records: int) -> None:
+        """Wait until more than ``records`` frames were handed over, or no more will be."""
+        while self.records <= records and self.accepting:
+            if self._grown is None:
+                self._grown = anyio.Event()
+            await self._grown.wait()
+
+    async def wait_backlog(self) -> None:
+        """Wait while the disk thread is more than ``BACKLOG_BYTES`` behind."""
+        # A poll: the disk thread cannot wake the event loop, and this only runs while the disk
+        # is slower than the pipe.
+        while self.backlog > BACKLOG_BYTES and self._disk.error is None:  # noqa: ASYNC110
+            await anyio.sleep(_BACKLOG_POLL)
+
+    async def wait_failed(self) -> None:
+        """Return once writing to disk failed (see :attr:`error`); wait forever otherwise."""
+        while self._disk.error is None:
+            await anyio.wait_readable(self._disk.error_fd)
+
+    def _wake(self) -> None:
+        if self._grown is not None:
+            self._grown.set()
+            self._grown = None
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def append(self, stream: StreamName, frames: Sequence[Output]) -> int | None:
+        """Spool ``frames`` of ``stream`` (in stream order, tiling it, none empty); return the
+        newlines they hold, or ``None`` when the spool takes no more frames (closed, or the disk
+        failed). The frames must not change afterwards (the cache keeps the sequence)."""
+        if not self.accepting:
+            self._wake()
+            return None
+        if not frames:
+            return 0
+        sid = 0 if stream == "stdout" else 1
+        size = self._segment_size
+        quota = self._quota
+        pos = self._sizes[sid]
+        other = self._sizes[1 - sid]
+        newlines = self._newlines[sid]
+        indexer = self._indexers[sid]
+        due_offset, due_end = indexer.due_offset, indexer.due_end
+        due_newlines = indexer.due_newlines
+        line_start = not self._open_line[sid]
+        index = self._index_out[sid]
+        index_before = len(index)
+        order = self._order_out
+        ops = self._ops
+        last = ops[-1] if ops else None
+        if last is not None and last.sid == sid:
+            segment, pieces = last.segment, last.pieces
+        else:
+            segment, pieces = -1, []
+        start_pos = pos
+        start_newlines = newlines
+        for frame in frames:
+            data = frame.data
+            n = len(data)
+            count = data.count(b"\n")
+            flags = frame.invalid_bytes << 1 | sid
+            if sid:
+                order += _pack_frame(other, pos, newlines, frame.seq, n, flags)
+            else:
+                order += _pack_frame(pos, other, newlines, frame.seq, n, flags)
+            if pos >= due_offset or pos + n > due_end or newlines >= due_newlines:
+                indexer.feed(data, pos, newlines, line_start, index)
+                due_offset, due_end = indexer.due_offset, indexer.due_end
+                due_newlines = indexer.due_newlines
+            if quota is None and n < size - pos % size:
+                # The common case: the frame fits in the current segment.
+                if pos // size != segment:
+                    segment = pos // size
+                    pieces = []
+                    ops.append(Write(sid, segment, pieces))
+                pieces.append(data)
+                pos += n
+            else:
+                pos, segment, pieces = self._place(
+                    sid, data, count, pos, newlines, ops, self._drops, segment, pieces
+                )
+            newlines += count
+            line_start = data[-1] == 10
+        total = pos - start_pos
+        self._sizes[sid] = pos
+        self._newlines[sid] = newlines
+        self._open_line[sid] = not line_start
+        self._checkpoints[sid] += (len(index) - index_before) // CHECKPOINT.size
+        self._cache_first.append(self.records)
+        self._cache_frames.append(frames)
+        self._cache_sizes.append(total)
+        self._cache_bytes += total
+        self._cache_count += len(frames)
+        self.records += len(frames)
+        self._unsent_bytes += total
+        if self._drops or self._unsent_bytes >= FLUSH_BYTES:
+            # A drop goes out at once: until it is done the disk holds more than the quota.
+            self.flush()
+        self._evict()
+        self._wake()
+        return newlines - start_newlines
+
+    def flush(self) -> None:
+        """Hand what was planned to the disk thread now (the pump calls this before it waits
+        for the pipe, so a quiet child's last output reaches the disk at once)."""
+        if not self._ops and not self._drops:
+            return
+        state = SpoolState(
+            records=self.records,
+            sizes=(self._sizes[0], self._sizes[1]),
+            newlines=(self._newlines[0], self._newlines[1]),
+            open_line=(self._open_line[0], self._open_line[1]),
+            checkpoints=(self._checkpoints[0], self._checkpoints[1]),
+            gaps=self._gap_tuple(),
+        )
+        index = (bytes(self._index_out[0]), bytes(self._index_out[1]))
+        job = Job(self._ops, index, bytes(self._order_out), self._unsent_bytes, state, self._drops)
+        self._disk.submit([job])
+        self._submitted += self._unsent_bytes
+        self._ops = []
+        self._drops = []
+        self._index_out = [bytearray(), bytearray()]
+        self._order_out = bytearray()
+        self._unsent_bytes = 0
+
+    def _place(
+        self,
+        sid: int,
+        data: bytes,
+        count: int,
+        pos: int,
+        newlines: int,
+        ops: list[Write],
+        drops: list[Drop],
+        segment: int,
+        pieces: list[bytes | memoryview],
+    ) -> tuple[int, int, list[bytes | memoryview]]:
+        """Plan one frame piece by piece across segment boundaries, under the quota."""
+        size = self._segment_size
+        quota = self._quota
+        n = len(data)
+        done = 0
+        while done < n:
+            index = pos // size
+            room = (index + 1) * size - pos
+            take = min(room, n - done)
+            finished = self._finished[sid]
+            if finished is not None and quota is not None and room == size:
+                # A new segment starts: the one before it is now in the middle (unless head).
+                self._finished[sid] = None
+                if finished[0] >= 1:
+                    self._middle.append((sid, finished[0], finished[1]))
+            if quota is not None and self._kept + take > quota:
+                self._shed(take, drops)
+            if index != segment:
+                segment = index
+                pieces = []
+                ops.append(Write(sid, segment, pieces))
+            pieces.append(data if take == n else memoryview(data)[done : done + take])
+            self._kept += take
+            pos += take
+            done += take
+            if take == room:
+                at_end = newlines + (data.count(b"\n", 0, done) if done < n else count)
+                self._finished[sid] = (index, at_end - self._segment_newlines[sid])
+                self._segment_newlines[sid] = at_end
+        return pos, segment, pieces
+
+    def _shed(self, need: int, drops: list[Drop]) -> None:
+        """Drop the oldest middle segments until ``need`` more bytes fit in the quota."""
+        assert self._quota is not None
+        size = self._segment_size
+        while self._kept + need > self._quota and self._middle:
+            sid, index, lines = self._middle.popleft()
+            self._kept -= size
+            gap = self._gaps[sid]
+            if gap is None:
+                gap = Gap(STREAMS[sid], index * size, size, lines, "quota")
+            else:
+                gap = Gap(gap.stream, gap.offset, gap.bytes + size, gap.lines + lines, "quota")
+            self._gaps[sid] = gap
+            drops.append(Drop(sid, index))
+
+    def _gap_tuple(self) -> tuple[Gap, ...]:
+        return tuple(g for g in self._gaps if g is not None)
+
+    def _evict(self) -> None:
+        start = self._cache_start
+        first = self._cache_first
+        frames = self._cache_frames
+        # Only batches on disk may go: a reader that falls behind must find them there.
+        written = self._disk.state.records
+        while (
+            start < len(first)
+            and (self._cache_bytes > CACHE_BYTES or self._cache_count > _CACHE_FRAMES)
+            and first[start] + len(frames[start]) <= written
+        ):
+            self._cache_bytes -= self._cache_sizes[start]
+            self._cache_count -= len(frames[start])
+            frames[start] = ()  # let the frames go now; the slot goes at the next compaction
+            start += 1
+        if start > 256 and start * 2 > len(first):
+            del first[:start], frames[:start], self._cache_sizes[:start]
+            start = 0
+        self._cache_start = start
+
+    # -- the end --------------------------------------------------------------------------------
+
+    def _finish_state(
+        self, totals: Sequence[tuple[int, int]], returncode: int | None, reason: str | None
+    ) -> SpoolState:
+        """The final state: the last one on disk, plus the output that never reached it."""
+        state = self._disk.state
+        gaps = list(state.gaps)
+        for sid, (nbytes, nlines) in enumerate(totals):
+            missing = nbytes - state.sizes[sid]
+            if missing > 0:
+                lines = nlines - state.newlines[sid] if state.newlines is not None else 0
+                gaps.append(Gap(STREAMS[sid], state.sizes[sid], missing, lines, "disk_error"))
+        return replace(
+            state,
+            gaps=tuple(gaps),
+            complete=True,
+            error=self._disk.error,
+            returncode=returncode,
+            reason=reason,
+        )
+
+    def _write_final_meta(self, state: SpoolState) -> None:
+        assert state.newlines is not None
+        assert state.open_line is not None
+        meta = replace(
+            self.meta,
+            complete=True,
+            ended_at=time.time(),
+            records=state.records,
+            sizes=list(state.sizes),
+            newlines=list(state.newlines),
+            open_line=list(state.open_line),
+            checkpoints=list(state.checkpoints),
+            gaps=[gap_to_json(g) for g in state.gaps],
+            returncode=state.returncode,
+            reason=state.reason,
+            error=state.error,
+        )
+        try:
+            write_json(self.path / META, meta.to_json())
+        except OSError as exc:
+            log.error("cannot write the final %s of the spool at %s: %s", META, self.path, exc)
+        self.meta = meta
+
+    async def aclose(
+        self,
+        totals: Sequence[tuple[int, int]] = (),
+        *,
+        returncode: int | None = None,
+        reason: str | None = None,
+    ) -> SpoolState:
+        """Finish writing (in a worker thread, so the loop never waits for the disk) and record
+        how the run ended. ``totals`` are ``(bytes, newlines)`` per stream that the run read;
+        what of them is not on disk becomes a ``"disk_error"`` gap. Returns the final state."""
+        self.flush()
+        self._closed = True
+        await anyio.to_thread.run_sync(self._disk.finish)
+        return self._seal(totals, returncode, reason)
+
+    def close(
+        self,
+        totals: Sequence[tuple[int, int]] = (),
+        *,
+        returncode: int | None = None,
+        reason: str | None = None,
+    ) -> SpoolState:
+        """As :meth:`aclose`, blocking."""
+        self.flush()
+        self._closed = True
+        self._disk.finish()
+        return self._seal(totals, returncode, reason)
+
+    def _seal(
+        self, totals: Sequence[tuple[int, int]], returncode: int | None, reason: str | None
+    ) -> SpoolState:
+        if self._final is None:
+            state = self._finish_state(totals, returncode, reason)
+            self._write_final_meta(state)
+            self._final = state
+        self._wake()
+        return self._final
+
+    def remove(self) -> None:
+        """Delete the spool's files (and its directory when the writer made it)."""
+        if self._created:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        for entry in list(self.path.iterdir()) if self.path.is_dir() else []:
+            if entry.suffix in (".seg", ".idx", ".log", ".json", ".tmp"):
+                with contextlib.suppress(OSError):
+                    entry.unlink()

@@ -1,0 +1,358 @@
+// The viewer page: start or attach to an execution, show its output live and page through it.
+
+import { Execution, splitWords } from './execution.js';
+import { LiveLines } from './lines.js';
+import { ListView } from './listview.js';
+import { StreamPages } from './pages.js';
+import { Progress } from './progress.js';
+import { Connection } from './rpc.js';
+
+const TOKEN_KEY = 'ccstream-ws-token';
+const REPLAY_ALL_BELOW = 4 * 1024 * 1024; // attach: replay a run this small from its start
+const REPLAY_TAIL = 256 * 1024; // else the last this many bytes of each stream
+const STATUS_MS = 500;
+const TICK_MS = 250;
+
+const $ = (selector) => document.querySelector(selector);
+
+/** The token from the address (?token=...), kept for this tab but out of the address bar. */
+function takeToken() {
+  const url = new URL(location.href);
+  const token = url.searchParams.get('token');
+  if (token !== null) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    url.searchParams.delete('token');
+    history.replaceState(null, '', url);
+  }
+  return token ?? sessionStorage.getItem(TOKEN_KEY);
+}
+
+const token = takeToken();
+const base = new URL('./', location.href);
+
+function endpoint(path, scheme = null) {
+  const url = new URL(path, base);
+  if (scheme !== null) url.protocol = scheme;
+  if (token) url.searchParams.set('token', token);
+  return url.href;
+}
+
+const live = new LiveLines();
+const progress = new Progress($('#execution'));
+const view = new ListView($('#viewport'), $('#spacer'), $('#rows'), {
+  onFollow: (follow) => $('#follow').setAttribute('aria-pressed', String(follow)),
+});
+let exec = null;
+let pages = {};
+let tab = 'all';
+const tabStates = new Map();
+let polling = false;
+
+const conn = new Connection(endpoint('ws', location.protocol === 'https:' ? 'wss:' : 'ws:'), {
+  onState: showConnection,
+  onOpen: opened,
+  onNotify: notified,
+  onError: (error) => say(`server: ${error.message} (code ${error.code})`, 'error'),
+});
+
+function say(text, kind = 'info') {
+  const el = $('#message');
+  el.textContent = text;
+  el.dataset.kind = kind;
+}
+
+function showConnection(state, detail) {
+  const el = $('#connection');
+  el.dataset.state = state;
+  el.textContent = detail ? `${state}: ${detail}` : state;
+  if (state === 'refused') say(`The server refused this page: ${detail}.`, 'error');
+  updateControls();
+}
+
+async function opened(greeting, again) {
+  const sent = Date.now();
+  try {
+    const pong = await conn.call('ping');
+    progress.skew = pong.time - (sent + Date.now()) / 2000;
+  } catch {
+    // The clock difference only refines the elapsed time.
+  }
+  if (exec !== null && !exec.completed && again) {
+    await subscribe(exec.next);
+  } else if (exec === null && location.hash.length > 1) {
+    await attach(decodeURIComponent(location.hash.slice(1)));
+  }
+}
+
+// -- executions ---------------------------------------------------------------------------------
+
+function begin(id) {
+  exec = new Execution(id);
+  live.reset();
+  progress.reset();
+  const changed = () => view.invalidate();
+  const fetchPage = (stream) => (line, count) =>
+    conn.call('page', { execution_id: id, stream, line, count, encoding: 'text' });
+  const onError = (message) => say(`cannot page through the output: ${message}`, 'error');
+  pages = {
+    stdout: new StreamPages('stdout', fetchPage('stdout'), changed, { onError }),
+    stderr: new StreamPages('stderr', fetchPage('stderr'), changed, { onError }),
+  };
+  tabStates.clear();
+  showTab(tab);
+  $('#execution').hidden = false;
+  $('#exec-id').textContent = id;
+  $('#exec-argv').textContent = '';
+  for (const what of ['stdout', 'stderr', 'merged']) {
+    $(`#dl-${what}`).href = endpoint(`executions/${id}/${what}`);
+  }
+  const url = new URL(location.href);
+  url.hash = id;
+  history.replaceState(null, '', url);
+  updateControls();
+}
+
+async function run(event) {
+  event.preventDefault();
+  const line = $('#command').value.trim();
+  if (!line) return;
+  // Detached: a dropped connection must not cancel the run; the page reconnects and resumes.
+  const params = { detach: true, output_options: { encoding: 'text' } };
+  if ($('#argv-mode').checked) params.argv = splitWords(line);
+  else params.command = line;
+  for (const [field, name] of [['#timeout', 'timeout'], ['#idle-timeout', 'idle_timeout']]) {
+    const value = Number($(field).value);
+    if ($(field).value !== '' && value > 0) params[name] = value;
+  }
+  try {
+    const started = await conn.call('execute', params);
+    begin(started.execution_id);
+    exec.state = 'running';
+    exec.subscribed = true;
+    say(`started pid ${started.pid}`);
+    updateControls();
+  } catch (error) {
+    say(`could not start: ${error.message}${error.code ? ` (code ${error.code})` : ''}`, 'error');
+  }
+}
+
+async function attach(id) {
+  let status;
+  try {
+    status = await conn.call('status', { execution_id: id });
+  } catch (error) {
+    say(`could not attach to ${id}: ${error.message}`, 'error');
+    return;
+  }
+  begin(id);
+  showStatus(status);
+  // An ended run's status is known now; the replay below still brings its output.
+  if (status.state === 'ended' && status.result) completed(status.result);
+  const total = status.stdout.bytes + status.stderr.bytes;
+  let offsets = { stdout: 0, stderr: 0 };
+  if (total > REPLAY_ALL_BELOW) {
+    offsets = {
+      stdout: Math.max(0, status.stdout.bytes - REPLAY_TAIL),
+      stderr: Math.max(0, status.stderr.bytes - REPLAY_TAIL),
+    };
+    live.startMidway(
+      '⋯ attached near the end: this live view starts with the last ' +
+        `${REPLAY_TAIL / 1024} KiB of each stream; the stdout and stderr tabs page through all of it`,
+    );
+  }
+  exec.next = { ...offsets };
+  await subscribe(offsets);
+}
+
+async function subscribe(offsets) {
+  const current = exec;
+  try {
+    await conn.call('subscribe', {
+      execution_id: current.id,
+      offsets,
+      output_options: { encoding: 'text' },
+    });
+    current.subscribed = true;
+    say(`following ${current.id}`);
+  } catch (error) {
+    current.subscribed = false;
+    say(`no live output from the server: ${error.message}`, 'error');
+  }
+}
+
+function showStatus(status) {
+  if (exec === null) return;
+  if (status.argv) $('#exec-argv').textContent = status.argv.join(' ');
+  if (!exec.completed) exec.state = status.state;
+  progress.update(status);
+  for (const name of ['stdout', 'stderr']) {
+    if (status[name]?.lines !== null && status[name]?.lines !== undefined) {
+      pages[name].setKnown(status[name].lines);
+    }
+  }
+  updateControls();
+}
+
+function completed(params) {
+  exec.completed = true;
+  exec.state = 'ended';
+  progress.completed(params);
+  for (const name of ['stdout', 'stderr']) {
+    if (params[name]?.lines !== null && params[name]?.lines !== undefined) {
+      pages[name].setKnown(params[name].lines);
+    }
+  }
+  updateControls();
+}
+
+function notified(method, params) {
+  if (exec === null || params.execution_id !== exec.id) return;
+  switch (method) {
+    case 'process.output': {
+      const { text, missing } = exec.take(params);
+      if (missing) live.note('missing', `⋯ ${missing.toLocaleString('en-US')} bytes of ${params.type} never arrived here`);
+      if (text) live.push(params.type, text);
+      if (tab === 'all') view.invalidate();
+      break;
+    }
+    case 'process.gap':
+      live.note(
+        'gap',
+        `⋯ ${params.type}: ${params.lines.toLocaleString('en-US')} lines, ` +
+          `${params.bytes.toLocaleString('en-US')} bytes dropped by the ` +
+          `${params.reason === 'quota' ? 'disk quota' : params.reason} (from byte ${params.offset.toLocaleString('en-US')})`,
+      );
+      view.invalidate();
+      break;
+    case 'process.truncated':
+      live.note(
+        'gap',
+        `⋯ ${params.type} truncated after ${params.sent_lines.toLocaleString('en-US')} lines ` +
+          `(${params.sent_bytes.toLocaleString('en-US')} bytes); the rest is in the ${params.type} tab`,
+      );
+      view.invalidate();
+      break;
+    case 'process.started':
+      exec.argv = params.argv;
+      exec.state = 'running';
+      $('#exec-argv').textContent = params.argv.join(' ');
+      updateControls();
+      break;
+    case 'process.paused':
+    case 'process.resumed':
+      exec.state = method === 'process.paused' ? 'paused' : 'running';
+      updateControls();
+      break;
+    case 'process.completed':
+      completed(params);
+      view.invalidate();
+      break;
+    default:
+      break;
+  }
+}
+
+async function poll() {
+  if (polling || exec === null || exec.completed || !conn.open) return;
+  polling = true;
+  const current = exec;
+  try {
+    const status = await conn.call('status', { execution_id: current.id });
+    if (current === exec) {
+      showStatus(status);
+      // Without a live subscription the end shows up here.
+      if (status.state === 'ended' && status.result && !current.subscribed) completed(status.result);
+    }
+  } catch {
+    // Dropped connections and expired executions are reported elsewhere.
+  } finally {
+    polling = false;
+  }
+}
+
+// -- controls -----------------------------------------------------------------------------------
+
+async function control(type) {
+  if (exec === null) return;
+  try {
+    if (type === 'CANCEL') await conn.call('cancel', { execution_id: exec.id });
+    else await conn.call('control', { type, execution_id: exec.id });
+  } catch (error) {
+    say(`${type.toLowerCase()}: ${error.message}`, 'error');
+  }
+  poll();
+}
+
+function updateControls() {
+  const open = conn.open;
+  $('#run').disabled = !open;
+  $('#attach').disabled = !open;
+  const state = exec === null ? null : exec.completed ? 'ended' : exec.state;
+  const badge = $('#state');
+  badge.textContent = state ?? '';
+  badge.dataset.state = state ?? '';
+  $('#pause').disabled = !open || state !== 'running';
+  $('#resume').disabled = !open || state !== 'paused';
+  $('#cancel').disabled = !open || state === 'ended' || state === null;
+}
+
+function showTab(name) {
+  if (tab !== name) tabStates.set(tab, view.save());
+  tab = name;
+  for (const button of document.querySelectorAll('#tabs [data-tab]')) {
+    button.setAttribute('aria-selected', String(button.dataset.tab === name));
+  }
+  const source = name === 'all' ? live : pages[name] ?? null;
+  view.setSource(source, tabStates.get(name) ?? null);
+}
+
+function goTo(event) {
+  event.preventDefault();
+  const line = Number($('#goto').value);
+  if (!Number.isInteger(line) || line < 1) return;
+  if (tab === 'all') showTab('stdout');
+  view.scrollToRow(line - 1);
+}
+
+$('#run-form').addEventListener('submit', run);
+$('#attach-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const id = $('#attach-id').value.trim();
+  if (id) attach(id);
+});
+$('#pause').addEventListener('click', () => control('PAUSE'));
+$('#resume').addEventListener('click', () => control('RESUME'));
+$('#cancel').addEventListener('click', () => control('CANCEL'));
+$('#follow').addEventListener('click', () => view.setFollow(true));
+$('#goto-form').addEventListener('submit', goTo);
+for (const button of document.querySelectorAll('#tabs [data-tab]')) {
+  button.addEventListener('click', () => showTab(button.dataset.tab));
+}
+
+setInterval(poll, STATUS_MS);
+setInterval(() => progress.draw(), TICK_MS);
+showTab('all');
+updateControls();
+conn.start();
+
+// For tests and the curious: what the page holds, and a way to cut the connection.
+window.ccstreamViewer = {
+  get state() {
+    return {
+      connection: conn.state,
+      reconnects: conn.reconnects,
+      execution: exec?.id ?? null,
+      execState: exec === null ? null : exec.completed ? 'ended' : exec.state,
+      next: exec?.next ?? null,
+      received: exec?.received ?? null,
+      holes: exec?.holes ?? 0,
+      repeats: exec?.repeats ?? 0,
+      liveRows: live.rows.length,
+      liveDropped: live.dropped,
+      domRows: document.querySelectorAll('#rows .line').length,
+      follow: view.follow,
+      tab,
+    };
+  },
+  drop: () => conn.drop(),
+};

@@ -1,0 +1,182 @@
+"""The adapter's handle of an execution's spool, without a server: follow across the switch from
+the run's handle to the kept directory, pages with a byte budget, removal."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+import ccstream
+from ccstream import Gap, Output, StreamName
+from ccstream_ws._config import ServerConfig
+from ccstream_ws._pages import page_result, read_page
+from ccstream_ws._spool import ExecutionSpool, Page, spool_options
+
+PY = sys.executable
+MiB = 1024 * 1024
+# 4 MiB of numbered lines on stdout, a little on stderr.
+CHILD = (
+    "import sys\n"
+    "out = sys.stdout\n"
+    "for i in range(60000):\n"
+    "    out.write(f'line {i:08d} ' + 'x' * 55 + '\\n')\n"
+    "    if i % 10000 == 0: out.flush(); sys.stderr.write(f'progress {i}\\n'); sys.stderr.flush()\n"
+)
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _expected() -> bytes:
+    return b"".join(b"line %08d " % i + b"x" * 55 + b"\n" for i in range(60000))
+
+
+@pytest.mark.anyio
+async def test_follow_goes_on_from_the_kept_directory_byte_exact(tmp_path: Path) -> None:
+    config = ServerConfig(spool_directory=str(tmp_path))
+    options = ccstream.Options(spool=spool_options(config, "abc"))
+    got = {"stdout": hashlib.sha256(), "stderr": hashlib.sha256()}
+    sizes = {"stdout": 0, "stderr": 0}
+    async with ccstream.stream([PY, "-c", CHILD], options) as run:
+        spool = ExecutionSpool(run.spool)
+        assert spool.path == tmp_path / "abc"
+        events = spool.follow()
+        # Take a few frames from the run's handle, then let the run end and retire it while
+        # this follower holds a frame: it must go on from the kept directory.
+        for _ in range(3):
+            event = await events.__anext__()
+            assert isinstance(event, Output)
+            got[event.stream].update(event.data)
+            sizes[event.stream] += len(event.data)
+        result = await run.wait()
+        await spool.retire()
+    assert result.ok
+    assert (tmp_path / "abc").is_dir(), "kept after the run's block closed"
+    async for event in events:
+        assert isinstance(event, Output)
+        assert event.offset == sizes[event.stream], "no byte twice, none missing"
+        got[event.stream].update(event.data)
+        sizes[event.stream] += len(event.data)
+    assert got["stdout"].digest() == hashlib.sha256(_expected()).digest()
+    assert sizes["stderr"] == sum(len(f"progress {i}\n") for i in range(0, 60000, 10000))
+    # A page after the run reads the kept directory too; then removal deletes it.
+    page = spool.page(59998, 10)
+    assert page.lines == [b"line %08d " % i + b"x" * 55 + b"\n" for i in (59998, 59999)]
+    assert page.complete
+    spool.remove()
+    assert not (tmp_path / "abc").exists()
+    with pytest.raises(ccstream.SpoolNotFound):
+        spool.page(0, 1)
+
+
+@pytest.mark.anyio
+async def test_removal_waits_for_a_follower_of_the_kept_directory(tmp_path: Path) -> None:
+    config = ServerConfig(spool_directory=str(tmp_path))
+    options = ccstream.Options(spool=spool_options(config, "x"))
+    async with ccstream.stream(["seq", "1", "100000"], options) as run:
+        spool = ExecutionSpool(run.spool)
+        await run.wait()
+        await spool.retire()
+    events = spool.follow()
+    first = await events.__anext__()
+    assert isinstance(first, Output)
+    spool.remove()
+    assert (tmp_path / "x").is_dir(), "still read"
+    data = first.data + b"".join([e.data async for e in events if isinstance(e, Output)])
+    assert data == b"".join(b"%d\n" % i for i in range(1, 100001))
+    assert not (tmp_path / "x").exists(), "removed when its last reader let go"
+
+
+class _Lines:
+    """A spool stand-in for read_page: ``count`` lines of ``width`` bytes, the last ``last``."""
+
+    def __init__(self, count: int, width: int = 100, last: int = 100) -> None:
+        self.lines = [b"y" * (width - 1) + b"\n" for _ in range(count - 1)]
+        self.lines.append(b"z" * (last - 1) + b"\n")
+        self.calls = 0
+
+    def page(self, line: int = 0, count: int = 1000, stream: StreamName = "stdout") -> Page:
+        self.calls += 1
+        chunk = self.lines[line : line + count]
+        end = line + len(chunk)
+        return Page(chunk, line, end, len(self.lines), end >= len(self.lines), [], stream, 0)
+
+
+def test_read_page_stops_after_its_byte_budget_with_at_least_one_line() -> None:
+    spool = _Lines(3000, last=50_000)
+    page = read_page(spool, "stdout", 0, 3000, budget=100_000)
+    assert page.first_line == 0
+    assert page.lines == spool.lines[: page.next_line]
+    size = sum(map(len, page.lines))
+    assert 100_000 <= size <= 100_100
+    assert spool.calls <= 5, "steps grow while the lines are short"
+    # A line over the budget still comes, alone.
+    big = read_page(spool, "stdout", 2999, 5, budget=10)
+    assert big.lines == [spool.lines[2999]]
+    assert big.complete
+
+
+def test_read_page_walks_every_line_once() -> None:
+    spool = _Lines(500)
+    seen: list[bytes] = []
+    line = 0
+    while True:
+        page = read_page(spool, "stdout", line, 77, budget=5000)
+        seen += page.lines
+        line = page.next_line
+        if page.complete:
+            break
+    assert seen == spool.lines
+
+
+def test_page_result_encodings() -> None:
+    page = Page(
+        [b"caf\xc3\xa9\n", b"\xff\n"],
+        7,
+        9,
+        20,
+        False,
+        [Gap("stdout", 100, 50, 3, "quota")],
+        "stdout",
+        123,
+    )
+    text = page_result(page, "text")
+    assert text["lines"] == ["café\n", "\ufffd\n"]
+    assert text["gaps"] == [{"offset": 100, "bytes": 50, "lines": 3, "reason": "quota"}]
+    assert (text["first_line"], text["next_line"], text["known_lines"]) == (7, 9, 20)
+    assert text["next_offset"] == 123
+    assert page_result(page, "base64")["lines"] == ["Y2Fmw6kK", "/wo="]
+
+
+def test_segments_fit_the_quota() -> None:
+    small = spool_options(ServerConfig(spool_quota=MiB), "e")
+    assert small.quota == MiB
+    assert small.segment_size == MiB // 16
+    assert small.keep
+    default = spool_options(ServerConfig(), "e")
+    assert default.quota == 1024 * MiB
+    assert default.segment_size == 64 * MiB
+    assert default.directory is None
+    assert spool_options(ServerConfig(spool_quota=None), "e").segment_size == 64 * MiB
+
+
+@pytest.mark.anyio
+async def test_a_follower_that_holds_a_frame_does_not_hold_up_retire(tmp_path: Path) -> None:
+    config = ServerConfig(spool_directory=str(tmp_path))
+    options = ccstream.Options(spool=spool_options(config, "r"))
+    async with ccstream.stream(["seq", "1", "1000"], options) as run:
+        spool = ExecutionSpool(run.spool)
+        events = spool.follow()
+        await events.__anext__()
+        await run.wait()
+        with anyio.fail_after(2):
+            await spool.retire()
+    rest = [e async for e in events]
+    assert all(isinstance(e, Output) for e in rest)
+    await events.aclose()
