@@ -17,10 +17,12 @@ from ._command import Command
 from ._compress import Compressor, Decompressor, Packed, decompress
 from ._concurrency import get_max_concurrent_runs, set_max_concurrent_runs
 from ._events import Event, Exited, Gap, Output, Started, StreamName
-from ._options import ChunkMode, Options, ResourceLimits, Stdin
+from ._options import ChunkMode, DiskErrorPolicy, Options, ResourceLimits, SpoolOptions, Stdin
 from ._result import Reason, Result, StreamStats
 from ._run import Completed, run
 from ._selector import Selection, Selector
+from ._spool_prune import prune_spools
+from ._spool_reader import Page, Spool
 from ._stream import Run, stream
 from .exceptions import (
     BufferLimitExceeded,
@@ -49,6 +51,7 @@ __all__ = [
     "CwdNotFound",
     "Decompressor",
     "DecompressionError",
+    "DiskErrorPolicy",
     "Event",
     "Exited",
     "Gap",
@@ -57,6 +60,7 @@ __all__ = [
     "Options",
     "Output",
     "Packed",
+    "Page",
     "Reason",
     "ResourceLimits",
     "Result",
@@ -64,8 +68,10 @@ __all__ = [
     "Selection",
     "Selector",
     "SpawnError",
+    "Spool",
     "SpoolError",
     "SpoolNotFound",
+    "SpoolOptions",
     "Started",
     "Stdin",
     "StreamName",
@@ -73,6 +79,7 @@ __all__ = [
     "__version__",
     "decompress",
     "get_max_concurrent_runs",
+    "prune_spools",
     "run",
     "set_max_concurrent_runs",
     "stream",
