@@ -154,7 +154,10 @@ def websocketd_cat(port: int, size: int) -> float:
 def throughput(args: argparse.Namespace) -> None:
     size = args.size
     path = make_file(size)
-    print(f"throughput: {size / MiB:.0f} MiB of random bytes from cat, binary frames of 64 KiB")
+    print(
+        f"throughput: {size / MiB:.0f} MiB of random bytes from cat, "
+        f"binary frames of {CHUNK // 1024} KiB"
+    )
     try:
         with contextlib.ExitStack() as stack:
             url, _ = stack.enter_context(ws_server())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from pathlib import Path
 
 import anyio
@@ -116,3 +117,25 @@ async def test_followers_and_pages_racing_quota_drops_account_for_every_byte(
     live.close()
     other.close()
     writer.remove()
+
+
+def test_planned_batches_reach_the_files_within_moments_even_if_the_pump_never_idles(
+    tmp_path: Path,
+) -> None:
+    writer = SpoolWriter(SpoolOptions(directory=tmp_path / "spool"))
+    chunker = Chunker("stdout", chunk_size=1024)
+    try:
+        # Small batches, never a flush() from an idle pump, far below the hand-off size.
+        deadline = time.monotonic() + 5
+        while writer.state.records == 0:
+            assert time.monotonic() < deadline, "nothing reached the disk thread"
+            assert writer.append("stdout", chunker.feed(b"a line\n")) == 1
+            time.sleep(0.005)
+        with Spool.open(writer.path) as other:
+            deadline = time.monotonic() + 5
+            while not other.page().lines:
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+    finally:
+        writer.close()
+        writer.remove()

@@ -325,3 +325,16 @@ async def test_lines_and_bytes_of_a_big_spool_read_back_exactly() -> None:
         whole = b"".join(f"{i}:".encode() + b"y" * (i % 300) + b"\n" for i in range(100_000))
         assert spool.read("stdout", 12345, 1000) == whole[12345:13345]
         assert split_lines(whole)[-3:] == spool.tail(3).lines
+
+
+async def test_pages_see_the_output_of_a_steadily_printing_child_within_moments() -> None:
+    # A line every millisecond: the pump rarely finds the pipe empty for long.
+    script = "import time\nfor i in range(1500):\n    print(i, flush=True)\n    time.sleep(0.001)"
+    async with ccstream.stream([PY, "-c", script], _spooled()) as run:
+        await anyio.sleep(0.5)
+        seen = run.spool.known_lines()
+        assert not run.spool.complete
+        assert seen > 50, f"only {seen} lines visible after 0.5 s"
+        page = run.spool.page(seen - 1, 1)
+        assert page.lines == [f"{seen - 1}\n".encode()]
+        await run.wait()

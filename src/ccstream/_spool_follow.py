@@ -89,7 +89,7 @@ class Follower:
         self._block: list[Record] = []
         self._block_start = 0
         self._pending: deque[Output | Gap] = deque()
-        self._segments = spool.segments()
+        self._segments = spool._segments()
         self._done = False
         self._hint: tuple[int, Sequence[Output]] | None = None  # the cached batch we are in
 
@@ -129,7 +129,7 @@ class Follower:
                 return self._pending.popleft()
             if self._done:
                 return None
-            state = self._spool.state()
+            state = self._spool._snapshot()
             if self._r is None:
                 self._r = self._first_record(state)
             limit = self._limit(state)
@@ -256,7 +256,7 @@ class Follower:
 
     def _gap(self, sid: int, rec: Record, start: int, missing: int) -> int:
         """Yield the dropped stretch that begins at ``missing``; return where data resumes."""
-        gap = self._spool.state().gap(sid)
+        gap = self._spool._snapshot().gap(sid)
         if gap is None or not gap.offset <= missing < gap.offset + gap.bytes:
             raise SpoolError(f"{STREAMS[sid]} data at offset {missing} is missing from the spool")
         if missing % self._size == 0 and missing > rec.offset:

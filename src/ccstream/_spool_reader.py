@@ -128,7 +128,7 @@ class Spool:
 
     # -- state ----------------------------------------------------------------------------------
 
-    def state(self) -> SpoolState:
+    def _snapshot(self) -> SpoolState:
         """The current state (what is on disk now)."""
         if self._closed:
             raise SpoolError(f"the spool at {str(self.path)!r} was closed")
@@ -137,33 +137,33 @@ class Spool:
     @property
     def complete(self) -> bool:
         """True once nothing more will be written (the run ended, or its writer is gone)."""
-        return self.state().complete
+        return self._snapshot().complete
 
     @property
     def sizes(self) -> dict[StreamName, int]:
         """Bytes of each stream written so far (including any the quota dropped since)."""
-        sizes = self.state().sizes
+        sizes = self._snapshot().sizes
         return {"stdout": sizes[0], "stderr": sizes[1]}
 
     @property
     def gaps(self) -> list[Gap]:
         """Output the spool does not hold: quota gaps, and once complete, ``"disk_error"`` ones."""
-        return list(self.state().gaps)
+        return list(self._snapshot().gaps)
 
     @property
     def error(self) -> str | None:
         """Why spooling stopped early, if it did."""
-        return self.state().error
+        return self._snapshot().error
 
     @property
     def returncode(self) -> int | None:
         """The run's return code once it ended (as in :class:`~ccstream.Result`), else ``None``."""
-        return self.state().returncode
+        return self._snapshot().returncode
 
     @property
     def reason(self) -> str | None:
         """Why the run ended (a :class:`~ccstream.Reason` value) once it did, else ``None``."""
-        return self.state().reason
+        return self._snapshot().reason
 
     def known_lines(self, stream: StreamName = "stdout") -> int:
         """Lines of ``stream`` known so far (the unterminated last one once complete)."""
@@ -172,7 +172,7 @@ class Spool:
 
     def _with_view(self, fn: Callable[[View], _T]) -> _T:
         for _ in range(_RETRIES):
-            view = View(self.path, self.meta.segment_size, self._files, self.state())
+            view = View(self.path, self.meta.segment_size, self._files, self._snapshot())
             try:
                 return fn(view)
             except Retry:
@@ -282,7 +282,7 @@ class Spool:
 
         return self._with_view(read)
 
-    def segments(self) -> SegmentReader:
+    def _segments(self) -> SegmentReader:
         """A segment reader of this spool's files (close it when done)."""
         return SegmentReader(self.path, self.meta.segment_size, keep_open=4)
 

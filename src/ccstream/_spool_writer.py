@@ -5,9 +5,10 @@ costs one ``bytes.count`` (the newlines, which the run's statistics need anyway)
 record and a few integer comparisons; the bytes themselves are not copied here. The disk thread
 (:mod:`ccstream._spool_disk`) writes them with ``writev`` off the loop.
 
-Batches go to the disk thread in groups of about ``FLUSH_BYTES``, and whenever the pump is about
-to wait for the pipe (:meth:`SpoolWriter.flush`): fewer hand-offs mean fewer GIL round trips
-between the loop and the thread, and larger ``writev`` calls.
+Batches go to the disk thread in groups of about ``FLUSH_BYTES``, after at most ``FLUSH_AFTER``
+seconds, and whenever the pump is about to wait for the pipe (:meth:`SpoolWriter.flush`): fewer
+hand-offs mean fewer GIL round trips between the loop and the thread, and larger ``writev``
+calls.
 
 The newest frames also stay in a small in-memory cache (at most ``CACHE_BYTES``, and never a frame
 that is not yet on disk is dropped from it), so a consumer that keeps up takes the very frame
@@ -22,7 +23,6 @@ the stream's gap grows by it. Drops go oldest first, so each stream has at most 
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import logging
 import os
@@ -40,6 +40,7 @@ import anyio.to_thread
 
 from ._events import Gap, Output, StreamName
 from ._options import SpoolOptions
+from ._spool_cache import RecentBatches
 from ._spool_disk import DiskWriter, Drop, Job, Write
 from ._spool_format import (
     CHECKPOINT,
@@ -67,6 +68,9 @@ BACKLOG_BYTES = 8 * 1024 * 1024
 """Most bytes handed to the disk thread and not yet written before the pump waits for the disk."""
 FLUSH_BYTES = 4 * 1024 * 1024
 """Bytes of planned batches gathered before they go to the disk thread in one hand-off."""
+FLUSH_AFTER = 0.02
+"""Seconds a planned batch may wait for more before it goes to the disk thread anyway (a child
+that trickles output never lets the pump go idle, and readers of the files must see it)."""
 _BACKLOG_POLL = 0.002
 
 _pack_frame = FRAME.pack
@@ -150,21 +154,14 @@ class SpoolWriter:
         self._finished: list[tuple[int, int] | None] = [None, None]
         self._middle: deque[tuple[int, int, int]] = deque()  # (sid, segment, its newlines)
         self._gaps: list[Gap | None] = [None, None]
-        # Recent batches as the pumps handed them over: batch i holds the frames of order records
-        # _cache_first[i] onwards. Lists with a moving start (compacted now and then) so that a
-        # lookup is a bisection and eviction drops whole batches.
-        self._cache_first: list[int] = []
-        self._cache_frames: list[Sequence[Output]] = []
-        self._cache_sizes: list[int] = []
-        self._cache_start = 0
-        self._cache_bytes = 0
-        self._cache_count = 0
+        self._cache = RecentBatches(max_bytes=CACHE_BYTES, max_frames=_CACHE_FRAMES)
         # Planned and not yet handed to the disk thread (one Job per hand-off).
         self._ops: list[Write] = []
         self._drops: list[Drop] = []
         self._index_out = [bytearray(), bytearray()]
         self._order_out = bytearray()
         self._unsent_bytes = 0
+        self._unsent_since = 0.0
         self._grown: anyio.Event | None = None
         self._closed = False
         self._final: SpoolState | None = None
@@ -198,13 +195,7 @@ class SpoolWriter:
     def cached(self, record: int) -> tuple[int, Sequence[Output]] | None:
         """``(first record, frames)`` of the batch in memory that holds order record ``record``,
         or ``None`` when it is no longer (or not) in memory."""
-        first = self._cache_first
-        i = bisect.bisect_right(first, record, self._cache_start) - 1
-        if i >= self._cache_start:
-            frames = self._cache_frames[i]
-            if record < first[i] + len(frames):
-                return first[i], frames
-        return None
+        return self._cache.get(record)
 
     async def wait_grown(self, records: int) -> None:
         """Wait until more than ``records`` frames were handed over, or no more will be."""
@@ -294,17 +285,19 @@ class SpoolWriter:
         self._newlines[sid] = newlines
         self._open_line[sid] = not line_start
         self._checkpoints[sid] += (len(index) - index_before) // CHECKPOINT.size
-        self._cache_first.append(self.records)
-        self._cache_frames.append(frames)
-        self._cache_sizes.append(total)
-        self._cache_bytes += total
-        self._cache_count += len(frames)
+        self._cache.add(self.records, frames, total)
         self.records += len(frames)
+        if not self._unsent_bytes:
+            self._unsent_since = time.monotonic()
         self._unsent_bytes += total
-        if self._drops or self._unsent_bytes >= FLUSH_BYTES:
+        if (
+            self._drops
+            or self._unsent_bytes >= FLUSH_BYTES
+            or time.monotonic() - self._unsent_since >= FLUSH_AFTER
+        ):
             # A drop goes out at once: until it is done the disk holds more than the quota.
             self.flush()
-        self._evict()
+        self._cache.evict(self._disk.state.records)
         self._wake()
         return newlines - start_newlines
 
@@ -391,26 +384,6 @@ class SpoolWriter:
 
     def _gap_tuple(self) -> tuple[Gap, ...]:
         return tuple(g for g in self._gaps if g is not None)
-
-    def _evict(self) -> None:
-        start = self._cache_start
-        first = self._cache_first
-        frames = self._cache_frames
-        # Only batches on disk may go: a reader that falls behind must find them there.
-        written = self._disk.state.records
-        while (
-            start < len(first)
-            and (self._cache_bytes > CACHE_BYTES or self._cache_count > _CACHE_FRAMES)
-            and first[start] + len(frames[start]) <= written
-        ):
-            self._cache_bytes -= self._cache_sizes[start]
-            self._cache_count -= len(frames[start])
-            frames[start] = ()  # let the frames go now; the slot goes at the next compaction
-            start += 1
-        if start > 256 and start * 2 > len(first):
-            del first[:start], frames[:start], self._cache_sizes[:start]
-            start = 0
-        self._cache_start = start
 
     # -- the end --------------------------------------------------------------------------------
 

@@ -161,8 +161,7 @@ class Execution:
                 spool = self._spool = ExecutionSpool(run.spool)
                 self.pid = run.pid
                 self.state = "running"
-                self.argv = tuple(run.spool.meta.argv)
-                self.started_at = run.spool.meta.started_at
+                self.started_at = time.time()
                 task_status.started()
                 try:
                     # Started and the result: the output is in the spool, for the readers.

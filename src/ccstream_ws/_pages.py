@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 from typing import Any, Literal, Protocol
 
-from ccstream import Gap, StreamName
-
-from ._spool import Page
+from ccstream import Gap, Page, StreamName
 
 __all__ = ["PAGE_BYTES", "page_result", "read_page"]
 

@@ -29,15 +29,20 @@ from typing import cast
 
 import anyio
 
-from ccstream import Gap, Output, SpoolError, SpoolNotFound, StreamName
-
-# The core does not re-export these yet; every adapter import of them is here.
-from ccstream._options import SpoolOptions
-from ccstream._spool_reader import Page, Spool
+from ccstream import (
+    Gap,
+    Output,
+    Page,
+    Spool,
+    SpoolError,
+    SpoolNotFound,
+    SpoolOptions,
+    StreamName,
+)
 
 from ._config import ServerConfig
 
-__all__ = ["ExecutionSpool", "Page", "Spool", "spool_options"]
+__all__ = ["ExecutionSpool", "spool_options"]
 
 log = logging.getLogger("ccstream_ws")
 

@@ -165,6 +165,10 @@ class OutputEncoder:
         """A notice that the spool dropped output this client would have been sent."""
         if gap.stream not in self.options.streams:
             return []
+        state = self._streams[gap.stream]
+        if state.selector is not None:
+            # Capped frames get their offsets from the bytes fed so far: skip the missing ones.
+            state.base += gap.bytes
         return [
             notification(
                 "process.gap",

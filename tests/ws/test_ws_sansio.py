@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ccstream_ws
-from ccstream import Output
+from ccstream import Gap, Output
 from ccstream_ws import ErrorCode, RPCError, pack_binary, unpack_binary
 from ccstream_ws._jsonrpc import BadRequest, parse
 from ccstream_ws._params import OutputOptions, parse_execute, parse_output_options
@@ -126,3 +126,18 @@ def test_encoder_caps_and_pagination_notice() -> None:
     assert parsed[1]["method"] == "process.truncated"
     assert parsed[1]["params"]["next_line"] == 2
     assert encoder.account()["stdout"]["omitted_lines"] == 2
+
+
+def test_encoder_capped_offsets_skip_a_gap() -> None:
+    encoder = OutputEncoder("e", OutputOptions(head_bytes=8, tail_bytes=3, encoding="base64"))
+    first = encoder.output(Output("stdout", 0, 0, b"abcd"))
+    notice = encoder.gap(Gap("stdout", 4, 100, 5, "quota"))
+    after = encoder.output(Output("stdout", 1, 104, b"efghijkl"))
+    params = [json.loads(m)["params"] for m in first + notice + after]
+    assert [p.get("offset") for p in params[:3]] == [0, 4, 104]
+    assert params[1]["bytes"] == 100
+    assert params[2]["size"] == 4
+    assert params[3]["sent_bytes"] == 8  # process.truncated, at the true offset after the gap
+    assert params[3]["next_offset"] == 108
+    tail = json.loads(encoder.finish()[0])["params"]
+    assert (tail["offset"], tail["size"]) == (109, 3)

@@ -11,10 +11,10 @@ import anyio
 import pytest
 
 import ccstream
-from ccstream import Gap, Output, StreamName
+from ccstream import Gap, Output, Page, StreamName
 from ccstream_ws._config import ServerConfig
 from ccstream_ws._pages import page_result, read_page
-from ccstream_ws._spool import ExecutionSpool, Page, spool_options
+from ccstream_ws._spool import ExecutionSpool, spool_options
 
 PY = sys.executable
 MiB = 1024 * 1024
