@@ -86,6 +86,9 @@ class SpoolOptions:
     so finding a line reads at most about ``index_bytes`` plus one frame. ``on_disk_error``:
     ``"stop"`` kills the run when the spool cannot be written (reason ``spool_error``);
     ``"continue"`` lets it go on unspooled. Either way the result says what was not spooled.
+    ``memory``: bytes of output the spool may hold in memory (recent frames for consumers that
+    keep up, and batches on their way to the disk thread); a server running many spooled runs at
+    once lowers it.
     """
 
     directory: str | os.PathLike[str] | None = None
@@ -95,6 +98,7 @@ class SpoolOptions:
     index_every: int = 1000
     index_bytes: int = 1 * MiB
     on_disk_error: DiskErrorPolicy = "stop"
+    memory: int = 16 * MiB
 
     def __post_init__(self) -> None:
         if self.directory is not None and not isinstance(self.directory, (str, os.PathLike)):
@@ -102,6 +106,7 @@ class SpoolOptions:
         _positive_int("SpoolOptions.segment_size", self.segment_size, minimum=16)
         _positive_int("SpoolOptions.index_every", self.index_every)
         _positive_int("SpoolOptions.index_bytes", self.index_bytes)
+        _positive_int("SpoolOptions.memory", self.memory, minimum=256 * 1024)
         # A head and a tail segment per stream must always fit, or nothing could be kept.
         _positive_int("SpoolOptions.quota", self.quota, minimum=4 * self.segment_size)
         if self.on_disk_error not in ("continue", "stop"):

@@ -5,16 +5,16 @@ costs one ``bytes.count`` (the newlines, which the run's statistics need anyway)
 record and a few integer comparisons; the bytes themselves are not copied here. The disk thread
 (:mod:`ccstream._spool_disk`) writes them with ``writev`` off the loop.
 
-Batches go to the disk thread in groups of about ``FLUSH_BYTES``, after at most ``FLUSH_AFTER``
-seconds, and whenever the pump is about to wait for the pipe (:meth:`SpoolWriter.flush`): fewer
-hand-offs mean fewer GIL round trips between the loop and the thread, and larger ``writev``
-calls.
+Batches go to the disk thread in groups of about a quarter of ``SpoolOptions.memory``, after
+at most ``FLUSH_AFTER`` seconds, and whenever the pump is about to wait for the pipe
+(:meth:`SpoolWriter.flush`): fewer hand-offs mean fewer GIL round trips between the loop and the
+thread, and larger ``writev`` calls.
 
-The newest frames also stay in a small in-memory cache (at most ``CACHE_BYTES``, and never a frame
-that is not yet on disk is dropped from it), so a consumer that keeps up takes the very frame
-objects the pump made, without reading them back; one that falls behind reads the files (from the
-page cache) and catches up. If the disk thread falls more than ``BACKLOG_BYTES`` behind, the pump
-waits for the disk: never for a consumer.
+The newest frames also stay in a small in-memory cache (a quarter of the memory budget, and never
+a frame that is not yet on disk is dropped from it), so a consumer that keeps up takes the very
+frame objects the pump made, without reading them back; one that falls behind reads the files
+(from the page cache) and catches up. If the disk thread falls more than half the budget behind,
+the pump waits for the disk: never for a consumer.
 
 Quota: the first segment of each stream is the head and is kept; when the next piece would take
 the output over the quota, the oldest finished middle segment (of either stream) is dropped and
@@ -57,17 +57,11 @@ from ._spool_index import Indexer
 from ._spool_state import SpoolState
 from .exceptions import SpoolError
 
-__all__ = ["BACKLOG_BYTES", "CACHE_BYTES", "FLUSH_BYTES", "SpoolWriter"]
+__all__ = ["SpoolWriter"]
 
 log = logging.getLogger("ccstream")
 
-CACHE_BYTES = 4 * 1024 * 1024
-"""Most bytes of recent frames kept in memory for consumers that keep up."""
 _CACHE_FRAMES = 8192
-BACKLOG_BYTES = 8 * 1024 * 1024
-"""Most bytes handed to the disk thread and not yet written before the pump waits for the disk."""
-FLUSH_BYTES = 4 * 1024 * 1024
-"""Bytes of planned batches gathered before they go to the disk thread in one hand-off."""
 FLUSH_AFTER = 0.02
 """Seconds a planned batch may wait for more before it goes to the disk thread anyway (a child
 that trickles output never lets the pump go idle, and readers of the files must see it)."""
@@ -109,6 +103,12 @@ class SpoolWriter:
         self, options: SpoolOptions, *, argv: Sequence[str] = (), mode: str = "binary"
     ) -> None:
         self.options = options
+        # The memory budget: a quarter for the cache of recent frames (consumers that keep up
+        # read from it), a quarter gathered for the disk thread, half in flight to it.
+        self.cache_bytes = options.memory // 4
+        self.flush_bytes = options.memory // 4
+        self.backlog_limit = options.memory // 2
+        """Bytes handed to the disk thread and not yet written before the pump waits."""
         self.path, self._created = _make_directory(options.directory)
         self.mode = mode
         size = options.segment_size
@@ -154,7 +154,7 @@ class SpoolWriter:
         self._finished: list[tuple[int, int] | None] = [None, None]
         self._middle: deque[tuple[int, int, int]] = deque()  # (sid, segment, its newlines)
         self._gaps: list[Gap | None] = [None, None]
-        self._cache = RecentBatches(max_bytes=CACHE_BYTES, max_frames=_CACHE_FRAMES)
+        self._cache = RecentBatches(max_bytes=self.cache_bytes, max_frames=_CACHE_FRAMES)
         # Planned and not yet handed to the disk thread (one Job per hand-off).
         self._ops: list[Write] = []
         self._drops: list[Drop] = []
@@ -205,10 +205,10 @@ class SpoolWriter:
             await self._grown.wait()
 
     async def wait_backlog(self) -> None:
-        """Wait while the disk thread is more than ``BACKLOG_BYTES`` behind."""
+        """Wait while the disk thread is more than ``backlog_limit`` bytes behind."""
         # A poll: the disk thread cannot wake the event loop, and this only runs while the disk
         # is slower than the pipe.
-        while self.backlog > BACKLOG_BYTES and self._disk.error is None:  # noqa: ASYNC110
+        while self.backlog > self.backlog_limit and self._disk.error is None:  # noqa: ASYNC110
             await anyio.sleep(_BACKLOG_POLL)
 
     async def wait_failed(self) -> None:
@@ -292,7 +292,7 @@ class SpoolWriter:
         self._unsent_bytes += total
         if (
             self._drops
-            or self._unsent_bytes >= FLUSH_BYTES
+            or self._unsent_bytes >= self.flush_bytes
             or time.monotonic() - self._unsent_since >= FLUSH_AFTER
         ):
             # A drop goes out at once: until it is done the disk holds more than the quota.

@@ -39,7 +39,7 @@ from ._result import Reason, Result, StreamStats
 from ._spool_follow import Follower
 from ._spool_format import STREAMS
 from ._spool_reader import Spool
-from ._spool_writer import BACKLOG_BYTES, SpoolWriter
+from ._spool_writer import SpoolWriter
 from .exceptions import CCStreamError
 
 __all__ = ["Run", "stream"]
@@ -541,7 +541,7 @@ class Run:
         newlines = writer.append(name, frames)
         if newlines is not None:
             self._counters[name].newlines += newlines
-            if writer.backlog > BACKLOG_BYTES:
+            if writer.backlog > writer.backlog_limit:
                 await writer.wait_backlog()  # the disk is behind: the one thing worth waiting for
             return
         if not self._spool_failed:
