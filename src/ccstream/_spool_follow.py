@@ -32,8 +32,10 @@ __all__ = ["Follower"]
 
 _RECORD_BLOCK = 256
 # In the writing process: how often to look again while the disk thread is still writing frames
-# this follower is waiting for (it cannot wake the event loop itself).
-_COMMIT_POLL = 0.002
+# this follower is waiting for (it cannot wake the event loop itself). This only runs while a
+# write is in flight, a few milliseconds at a time, and it adds its own length to the latency of
+# every frame a server sends (measured: 2 ms gave a median of 4.5 ms from write to client).
+_COMMIT_POLL = 0.0005
 
 
 def _dropped(frame: Output, gaps: tuple[Gap, ...]) -> bool:
