@@ -29,7 +29,7 @@ from ._result import Result
 from ._stream import Run, stream
 from .exceptions import CCStreamError, CommandNotFound, NotExecutable
 
-__all__ = ["main", "parse_size"]
+__all__ = ["env_pair", "main", "parse_size"]
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
@@ -48,7 +48,8 @@ def parse_size(text: str) -> int:
     return int(value)
 
 
-def _env_pair(text: str) -> tuple[str, str]:
+def env_pair(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` as a pair (an argparse ``type``)."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
@@ -63,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-c", "--command", help="a shell string to run instead of argv")
     run.add_argument("--shell", default="/bin/sh", help="the shell for -c (default /bin/sh)")
     run.add_argument("--cwd", help="working directory")
-    run.add_argument("--env", type=_env_pair, action="append", default=[], metavar="NAME=VALUE")
+    run.add_argument("--env", type=env_pair, action="append", default=[], metavar="NAME=VALUE")
     run.add_argument("--no-unbuffered", action="store_true", help="do not set PYTHONUNBUFFERED=1")
     run.add_argument("--timeout", type=float, help="total timeout, seconds")
     run.add_argument("--idle-timeout", type=float, help="kill after this many seconds of silence")

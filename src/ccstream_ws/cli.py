@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ccstream.cli import parse_size
+from ccstream.cli import env_pair, parse_size
 
 from ._app import App
 from ._client import Client, RemoteOutput
@@ -33,13 +33,6 @@ def _quota(text: str) -> int | None:
     if text.strip().lower() in ("none", "off", "unlimited"):
         return None
     return parse_size(text)
-
-
-def _env_pair(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    return key, value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -148,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-c", "--command", help="a shell string to run instead of argv")
     run.add_argument("--token", default=os.environ.get("CCSTREAM_WS_TOKEN"))
     run.add_argument("--cwd")
-    run.add_argument("--env", type=_env_pair, action="append", default=[], metavar="NAME=VALUE")
+    run.add_argument("--env", type=env_pair, action="append", default=[], metavar="NAME=VALUE")
     run.add_argument("--timeout", type=float, help="total timeout, seconds")
     run.add_argument("--idle-timeout", type=float, help="kill after this many seconds of silence")
     run.add_argument("--stdin", action="store_true", help="forward this terminal's stdin")
