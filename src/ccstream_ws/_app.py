@@ -158,7 +158,7 @@ class App:
                 "detached": sum(e.detached for e in executions),
                 "limit": self.config.max_executions,
             },
-            "spool": None,
+            "spool": self.registry.spool_health(),
         }
 
 

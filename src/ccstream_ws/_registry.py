@@ -63,11 +63,14 @@ class Registry:
 
     def spool_health(self) -> dict[str, Any]:
         """The ``spool`` member of ``/healthz``: where spools go (``null``: a temporary directory
-        each), the quota per execution in bytes (``null``: none), and how many are kept now."""
+        each), the quota per execution in bytes (``null``: none), how many are kept now, and the
+        bytes of output they were written (quota drops included)."""
+        spools = [e.spool for e in self._executions.values() if e.spool is not None]
         return {
             "directory": self.config.spool_directory,
             "quota": self.config.spool_quota,
-            "spools": sum(e.spool is not None for e in self._executions.values()),
+            "spools": len(spools),
+            "bytes_written": sum(sum(s.sizes.values()) for s in spools),
         }
 
     def check_capacity(self, owner: str) -> None:

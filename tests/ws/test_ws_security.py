@@ -150,7 +150,20 @@ def test_healthz_reports_state(server: Server) -> None:
     assert body["status"] == "ok"
     assert {"running", "retained", "limit"} <= set(body["executions"])
     assert "connections" in body
-    assert "spool" in body
+    assert {"directory", "quota", "spools", "bytes_written"} <= set(body["spool"])
+
+
+async def test_healthz_counts_spools_and_their_bytes(server: Server) -> None:
+    async with Client(server.url) as client:
+        execution = await client.execute(["head", "-c", "300000", "/dev/zero"])
+        out, _, _ = await execution.collect()
+        # The server is another process, so a blocking read here stalls nothing it needs.
+        url = f"{server.http}/healthz"
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: ASYNC210
+            spool = json.load(response)["spool"]
+    assert len(out) == 300_000
+    assert spool["spools"] >= 1
+    assert spool["bytes_written"] >= 300_000
 
 
 def test_cli_serve_refuses_public_host_without_token() -> None:
