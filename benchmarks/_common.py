@@ -6,8 +6,30 @@ process run, interleaved (A, B, C, A, B, C, ...), and we report medians and medi
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+SEED_SCRIPT = str(Path(__file__).resolve().parent.parent / "scripts" / "large_output.py")
+"""The seed's large-output script."""
+
+
+def seed_piped_to_cat(lines: int) -> float:
+    """Seconds for the seed's script (``lines`` lines, no sleeps, ``PYTHONUNBUFFERED=1``) piped
+    into ``cat > /dev/null``: the baseline of the seed workload benchmarks."""
+    t0 = time.perf_counter()
+    subprocess.run(
+        f"{sys.executable} {SEED_SCRIPT} --lines {lines} --no-sleep | cat > /dev/null",
+        shell=True,
+        check=True,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    return time.perf_counter() - t0
 
 
 def interleave(

@@ -10,37 +10,20 @@ through ccstream in-process (asyncio and trio; the consumer counts bytes), and t
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import anyio
 
 import ccstream
-from _common import interleave, report
-
-SCRIPT = str(Path(__file__).resolve().parent.parent / "scripts" / "large_output.py")
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
-
-
-def piped_to_cat(lines: int) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(
-        f"{sys.executable} {SCRIPT} --lines {lines} --no-sleep | cat > /dev/null",
-        shell=True,
-        check=True,
-        env=ENV,
-        stderr=subprocess.DEVNULL,
-    )
-    return time.perf_counter() - t0
+from _common import SEED_SCRIPT, interleave, report, seed_piped_to_cat
 
 
 def through_ccstream(backend: str, lines: int) -> float:
     async def main() -> None:
         total = 0
-        command = [sys.executable, SCRIPT, "--lines", str(lines), "--no-sleep"]
+        command = [sys.executable, SEED_SCRIPT, "--lines", str(lines), "--no-sleep"]
         async with ccstream.stream(command) as run:
             async for event in run:
                 if isinstance(event, ccstream.Output):
@@ -63,7 +46,7 @@ def through_cli(lines: int) -> float:
             "run",
             "--",
             sys.executable,
-            SCRIPT,
+            SEED_SCRIPT,
             "--lines",
             str(lines),
             "--no-sleep",
@@ -84,7 +67,7 @@ def main() -> None:
     print(f"seed workload, {n} lines, {args.repeats} interleaved rounds")
     times = interleave(
         [
-            ("script | cat > /dev/null", lambda: piped_to_cat(n)),
+            ("script | cat > /dev/null", lambda: seed_piped_to_cat(n)),
             ("ccstream asyncio", lambda: through_ccstream("asyncio", n)),
             ("ccstream trio", lambda: through_ccstream("trio", n)),
             ("ccstream run CLI > /dev/null", lambda: through_cli(n)),

@@ -46,7 +46,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 import ccstream
-from _common import interleave, report
+from _common import interleave, report, seed_piped_to_cat
 from ccstream.cli import parse_size
 from ccstream_ws import Client, RemoteOutput
 
@@ -199,18 +199,6 @@ def throughput(args: argparse.Namespace) -> None:
 # -- the seed's workload -------------------------------------------------------------------------
 
 
-def piped_to_cat(lines: int) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(
-        f"{sys.executable} {SCRIPT} --lines {lines} --no-sleep | cat > /dev/null",
-        shell=True,
-        check=True,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    return time.perf_counter() - t0
-
-
 def ws_seed(url: str, lines: int, counts: list[float]) -> float:
     async def main() -> None:
         total = 0
@@ -240,7 +228,7 @@ def seed(args: argparse.Namespace) -> None:
     with ws_server() as (url, _):
         times = interleave(
             [
-                ("piped into cat > /dev/null", lambda: piped_to_cat(args.lines)),
+                ("piped into cat > /dev/null", lambda: seed_piped_to_cat(args.lines)),
                 ("ccstream-ws text frames", lambda: ws_seed(url, args.lines, counts)),
             ],
             args.repeats,
