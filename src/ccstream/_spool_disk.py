@@ -107,6 +107,13 @@ class DiskWriter:
         # The thread cannot wake an event loop: on failure it writes a byte here, which the
         # run's supervisor awaits with wait_readable (any backend).
         self.error_fd, self._error_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        # Likewise, after each hand-off written while ``wake_wanted`` is set (a task of the loop
+        # waits for the disk: the pump for its backlog, a follower for a frame), it writes a byte
+        # to ``progress_fd``. The loop side closes ``progress_fd`` (see ``close_progress``).
+        self.progress_fd, self._progress_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.wake_wanted = False
+        self.handoffs = 0
+        """Hand-offs written so far, plus one on failure (only this thread adds to it)."""
         self._jobs: deque[Job] = deque()
         self._cv = threading.Condition()
         self._stopping = False
@@ -135,9 +142,30 @@ class DiskWriter:
             self._stopping = True
             self._cv.notify()
         self._thread.join()
-        for fd in (self.error_fd, self._error_w):
+        # The end of progress_fd's pipe: a task still waiting on it wakes (and closes it).
+        for fd in (self.error_fd, self._error_w, self._progress_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+    def close_progress(self) -> None:
+        """Close ``progress_fd`` (after :meth:`finish`, when no task waits on it)."""
+        fd, self.progress_fd = self.progress_fd, -1
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def drain_progress(self) -> None:
+        """Take the wake-up bytes out of ``progress_fd``."""
+        with contextlib.suppress(OSError):
+            while os.read(self.progress_fd, 4096):
+                pass
+
+    def _woken(self) -> None:
+        self.handoffs += 1
+        if self.wake_wanted:
+            self.wake_wanted = False
+            with contextlib.suppress(OSError):  # full: a byte is already there
+                os.write(self._progress_w, b".")
 
     # -- the thread -----------------------------------------------------------------------------
 
@@ -205,6 +233,7 @@ class DiskWriter:
             write_json(self.path / GAPS, [gap_to_json(g) for g in state.gaps])
             for drop in drops:
                 self._drop(drop)
+        self._woken()
 
     def _segment_fd(self, sid: int, index: int) -> int:
         current = self._segment[sid]
@@ -260,3 +289,5 @@ class DiskWriter:
         self.state = replace(state, error=message)
         with contextlib.suppress(OSError):
             os.write(self._error_w, b"!")
+        self.wake_wanted = True
+        self._woken()

@@ -163,6 +163,8 @@ class SpoolWriter:
         self._unsent_bytes = 0
         self._unsent_since = 0.0
         self._grown: anyio.Event | None = None
+        self._watching: anyio.Event | None = None  # set by the task watching the disk's pipe
+        self._sealed_disk = False  # the disk thread finished
         self._closed = False
         self._final: SpoolState | None = None
 
@@ -206,10 +208,38 @@ class SpoolWriter:
 
     async def wait_backlog(self) -> None:
         """Wait while the disk thread is more than ``backlog_limit`` bytes behind."""
-        # A poll: the disk thread cannot wake the event loop, and this only runs while the disk
-        # is slower than the pipe.
-        while self.backlog > self.backlog_limit and self._disk.error is None:  # noqa: ASYNC110
-            await anyio.sleep(_BACKLOG_POLL)
+        while self.backlog > self.backlog_limit and self._disk.error is None:
+            await self.wait_disk(_BACKLOG_POLL)
+
+    async def wait_disk(self, at_most: float) -> None:
+        """Return once the disk thread wrote a hand-off after this call began (or failed), or
+        after ``at_most`` seconds; callers look again at what they wait for.
+
+        The disk thread writes a byte to a pipe for this (it cannot wake the event loop itself),
+        only while someone waits. One task watches the pipe; the others wait for its word.
+        """
+        disk = self._disk
+        watching = self._watching
+        if watching is not None:
+            with anyio.move_on_after(at_most):
+                await watching.wait()
+            return
+        if disk.progress_fd < 0:  # finished: nothing more will be written
+            await anyio.sleep(at_most)
+            return
+        self._watching = event = anyio.Event()
+        try:
+            seen = disk.handoffs
+            disk.wake_wanted = True
+            if disk.handoffs == seen and disk.error is None and not self._sealed_disk:
+                with anyio.move_on_after(at_most):
+                    await anyio.wait_readable(disk.progress_fd)
+            disk.drain_progress()
+        finally:
+            self._watching = None
+            event.set()
+            if self._sealed_disk:
+                disk.close_progress()
 
     async def wait_failed(self) -> None:
         """Return once writing to disk failed (see :attr:`error`); wait forever otherwise."""
@@ -461,6 +491,9 @@ class SpoolWriter:
     def _seal(
         self, totals: Sequence[tuple[int, int]], returncode: int | None, reason: str | None
     ) -> SpoolState:
+        self._sealed_disk = True
+        if self._watching is None:
+            self._disk.close_progress()  # else the task watching it closes it
         if self._final is None:
             state = self._finish_state(totals, returncode, reason)
             self._write_final_meta(state)
