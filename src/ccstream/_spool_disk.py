@@ -25,6 +25,7 @@ import logging
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -41,6 +42,7 @@ from ._spool_format import (
     write_json,
 )
 from ._spool_state import SpoolState
+from ._spool_trim import CacheTrim
 
 __all__ = ["DiskWriter", "Drop", "Job", "Write"]
 
@@ -93,9 +95,13 @@ def _write_all(fd: int, pieces: list[bytes | memoryview]) -> None:
 
 
 class DiskWriter:
-    """Runs the disk thread of the spool at ``path``. ``state`` is the published state."""
+    """Runs the disk thread of the spool at ``path``. ``state`` is the published state.
+    ``page_cache``: bytes at the end of each stream left in the page cache (see
+    :mod:`ccstream._spool_trim`); ``None`` leaves the cache to the kernel."""
 
-    def __init__(self, path: Path, segment_size: int, state: SpoolState) -> None:
+    def __init__(
+        self, path: Path, segment_size: int, state: SpoolState, *, page_cache: int | None = None
+    ) -> None:
         self.path = path
         self.segment_size = segment_size
         self.state = state
@@ -122,6 +128,10 @@ class DiskWriter:
         self._index = [self._open(path / index_name(s)) for s in STREAMS]
         self._segment: list[tuple[int, int] | None] = [None, None]  # (index, fd) per stream
         self._touched: list[set[int]] = [set(), set()]  # segments written since the last publish
+        self._trims = [
+            None if page_cache is None else CacheTrim(page_cache, segment_size, opener)
+            for opener in (self._opener(0), self._opener(1))
+        ]
         self._thread = threading.Thread(target=self._run, name="ccstream-spool", daemon=True)
         self._thread.start()
 
@@ -226,6 +236,9 @@ class DiskWriter:
         if order:
             _write_all(self._order, [bytes(order)])
         state = jobs[-1].state
+        for sid, trim in enumerate(self._trims):
+            if trim is not None:
+                trim.advance(state.sizes[sid], self._segment[sid])
         self.state = state
         self.committed_bytes += nbytes
         self._touched = [set(), set()]
@@ -244,6 +257,18 @@ class DiskWriter:
         self._segment[sid] = (index, fd)
         self._touched[sid].add(index)
         return fd
+
+    def _opener(self, sid: int) -> Callable[[int], int | None]:
+        """Opens an earlier segment of stream ``sid`` again (``None`` when it is gone)."""
+
+        def reopen(index: int) -> int | None:
+            path = self.path / segment_name(STREAMS[sid], index)
+            try:
+                return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return None
+
+        return reopen
 
     def _close_segment(self, sid: int) -> None:
         current = self._segment[sid]

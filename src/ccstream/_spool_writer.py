@@ -129,7 +129,7 @@ class SpoolWriter:
             first = CHECKPOINT.pack(0, 0 << 1 | 1)
             for stream in STREAMS:
                 (self.path / index_name(stream)).write_bytes(first)
-            self._disk = DiskWriter(self.path, size, SpoolState())
+            self._disk = DiskWriter(self.path, size, SpoolState(), page_cache=options.page_cache)
         except OSError as exc:
             self.remove()
             raise SpoolError(f"cannot start the spool at {str(self.path)!r}: {exc}") from exc
