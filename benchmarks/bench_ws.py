@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import os
 import shlex
@@ -120,6 +121,28 @@ def core_cat(path: str, size: int) -> float:
     return time.perf_counter() - t0
 
 
+def core_spooled_cat(path: str, size: int) -> float:
+    """The core as the adapter drives it: frames of CHUNK bytes, spooled with the adapter's
+    per-execution spool options, no network."""
+    from ccstream_ws._config import ServerConfig
+    from ccstream_ws._spool import spool_options
+
+    async def main() -> None:
+        total = 0
+        # Removed when the run closes (the adapter keeps it for its retention time).
+        spool = dataclasses.replace(spool_options(ServerConfig(), "bench"), keep=False)
+        options = ccstream.Options(chunk_size=CHUNK, read_size=CHUNK, spool=spool)
+        async with ccstream.stream(["cat", path], options) as run:
+            async for event in run:
+                if isinstance(event, ccstream.Output):
+                    total += len(event.data)
+        assert total == size
+
+    t0 = time.perf_counter()
+    anyio.run(main)
+    return time.perf_counter() - t0
+
+
 def ws_cat(url: str, path: str, size: int) -> float:
     async def main() -> None:
         total = 0
@@ -163,6 +186,7 @@ def throughput(args: argparse.Namespace) -> None:
             url, _ = stack.enter_context(ws_server())
             contenders = [
                 ("core in-process (no network)", lambda: core_cat(path, size)),
+                ("core spooled as the adapter", lambda: core_spooled_cat(path, size)),
                 ("ccstream-ws binary frames", lambda: ws_cat(url, path, size)),
             ]
             websocketd = shutil.which("websocketd")
