@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 import anyio.abc
+import anyio.to_thread
 
 import ccstream
 
@@ -116,7 +117,9 @@ class Registry:
         finally:
             # Out of the registry first, so no new reader finds it, then its spool goes.
             self._executions.pop(execution.id, None)
-            execution.release()
+            # Deleting a big spool takes a while: off the event loop, even when cancelled.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(execution.release)
             log.debug("execution %s released", execution.id)
 
     def connection_closed(self, owner: str) -> None:
