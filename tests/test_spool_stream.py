@@ -14,6 +14,7 @@ import ccstream
 from ccstream._options import DiskErrorPolicy, SpoolOptions
 from ccstream._spool_prune import prune_spools
 from ccstream._spool_reader import Spool
+from ccstream._spool_remove import TRASH_MARK, wait_removals
 from tests._helpers import collect
 from tests._spool_helpers import split_lines
 from tests.conftest import PY
@@ -245,6 +246,39 @@ async def test_the_spool_is_removed_on_close_unless_kept(tmp_path: Path) -> None
         assert spool.complete
         assert spool.returncode == 0
         assert spool.reason == "exited"
+
+
+async def test_closing_a_run_renames_its_spool_away_at_once_and_deletes_it_behind(
+    tmp_path: Path,
+) -> None:
+    for directory, existed in ((tmp_path / "made", False), (tmp_path / "given", True)):
+        if existed:
+            directory.mkdir()
+        script = "import sys\nfor i in range(3000): sys.stdout.write('x' * 1023 + '\\n')"
+        async with ccstream.stream([PY, "-c", script], _spooled(directory=directory)) as run:
+            async for _ in run:
+                pass
+        # Gone (or emptied, for a directory the caller made) as soon as the block ends...
+        if existed:
+            assert _names(directory) == []
+        else:
+            assert not directory.exists()
+        # ...and the files themselves once the background deletion is done.
+        assert wait_removals(timeout=30)
+        assert not [name for name in _names(tmp_path) if TRASH_MARK in name]
+    assert _names(tmp_path) == ["given"]
+
+
+async def test_prune_removes_a_spool_left_half_deleted_by_a_killed_process(
+    tmp_path: Path,
+) -> None:
+    kept = tmp_path / "kept"
+    async with ccstream.stream(["echo", "hi"], _spooled(directory=kept, keep=True)):
+        pass
+    trash = tmp_path / f".kept{TRASH_MARK}0123abcd"
+    kept.rename(trash)
+    assert prune_spools(tmp_path, older_than=0) == [trash]
+    assert _names(tmp_path) == []
 
 
 def _names(path: Path) -> list[str]:

@@ -36,7 +36,8 @@ def prune_spools(
 
     ``directory`` holds spool directories (each made with ``SpoolOptions(directory=...)``); by
     default it is the system's temporary directory, where only the spools ccstream named
-    ``ccstream-spool-*`` are considered. A spool's age counts from the end of its run, or, for
+    ``ccstream-spool-*`` are considered (and ``.ccstream-spool-*.removing-*``, which a process
+    killed while deleting a spool leaves behind). A spool's age counts from the end of its run, or, for
     one whose writing process died, from its last change. A spool still being written is never
     removed, and neither is anything that is not a spool.
     """
@@ -49,7 +50,8 @@ def prune_spools(
     now = time.time()
     removed: list[Path] = []
     for entry in sorted(root.iterdir()):
-        if directory is None and not entry.name.startswith(TEMP_PREFIX):
+        # Spools ccstream named, and ones it was deleting when its process was killed.
+        if directory is None and not entry.name.startswith((TEMP_PREFIX, "." + TEMP_PREFIX)):
             continue
         if not entry.is_dir() or entry.is_symlink():
             continue

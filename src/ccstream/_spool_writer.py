@@ -23,10 +23,8 @@ the stream's gap grows by it. Drops go oldest first, so each stream has at most 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import shutil
 import socket
 import tempfile
 import time
@@ -54,6 +52,7 @@ from ._spool_format import (
     write_json,
 )
 from ._spool_index import Indexer
+from ._spool_remove import remove_entries, remove_tree
 from ._spool_state import SpoolState
 from .exceptions import SpoolError
 
@@ -504,9 +503,9 @@ class SpoolWriter:
     def remove(self) -> None:
         """Delete the spool's files (and its directory when the writer made it)."""
         if self._created:
-            shutil.rmtree(self.path, ignore_errors=True)
+            remove_tree(self.path)
             return
-        for entry in list(self.path.iterdir()) if self.path.is_dir() else []:
-            if entry.suffix in (".seg", ".idx", ".log", ".json", ".tmp"):
-                with contextlib.suppress(OSError):
-                    entry.unlink()
+        entries = list(self.path.iterdir()) if self.path.is_dir() else []
+        remove_entries(
+            self.path, [e for e in entries if e.suffix in (".seg", ".idx", ".log", ".json", ".tmp")]
+        )
