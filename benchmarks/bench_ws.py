@@ -106,10 +106,9 @@ def make_file(size: int) -> str:
 # -- throughput ---------------------------------------------------------------------------------
 
 
-def core_cat(path: str, size: int) -> float:
+def _core_cat(path: str, size: int, options: ccstream.Options) -> float:
     async def main() -> None:
         total = 0
-        options = ccstream.Options(count_lines=False)
         async with ccstream.stream(["cat", path], options) as run:
             async for event in run:
                 if isinstance(event, ccstream.Output):
@@ -119,6 +118,11 @@ def core_cat(path: str, size: int) -> float:
     t0 = time.perf_counter()
     anyio.run(main)
     return time.perf_counter() - t0
+
+
+def core_cat(path: str, size: int) -> float:
+    """The core's own throughput: unspooled, no line count."""
+    return _core_cat(path, size, ccstream.Options(count_lines=False))
 
 
 def core_spooled_cat(path: str, size: int) -> float:
@@ -127,20 +131,9 @@ def core_spooled_cat(path: str, size: int) -> float:
     from ccstream_ws._config import ServerConfig
     from ccstream_ws._spool import spool_options
 
-    async def main() -> None:
-        total = 0
-        # Removed when the run closes (the adapter keeps it for its retention time).
-        spool = dataclasses.replace(spool_options(ServerConfig(), "bench"), keep=False)
-        options = ccstream.Options(chunk_size=CHUNK, read_size=CHUNK, spool=spool)
-        async with ccstream.stream(["cat", path], options) as run:
-            async for event in run:
-                if isinstance(event, ccstream.Output):
-                    total += len(event.data)
-        assert total == size
-
-    t0 = time.perf_counter()
-    anyio.run(main)
-    return time.perf_counter() - t0
+    # Removed when the run closes (the adapter keeps it for its retention time).
+    spool = dataclasses.replace(spool_options(ServerConfig(), "bench"), keep=False)
+    return _core_cat(path, size, ccstream.Options(chunk_size=CHUNK, read_size=CHUNK, spool=spool))
 
 
 def ws_cat(url: str, path: str, size: int) -> float:
