@@ -134,9 +134,9 @@ class Options:
     partial line waits at most ``line_linger`` seconds for its end before it is sent as is).
     ``buffer_limit`` bounds the bytes read but not yet consumed, per stream (the seed's 8 MB):
     when a consumer is that far behind, reading that pipe pauses and the child sees a full pipe.
-    ``coalesce`` is how long a read shorter than a frame waits for more output to join it
-    (0 sends every read at once): a child printing line by line then yields full frames, not a
-    frame per line, for at most ``coalesce`` seconds of added latency.
+    ``coalesce`` is how long a read shorter than a frame (and than 64 KiB) waits for more output
+    to join it (0 sends every read at once): a child printing line by line then yields full
+    frames, not a frame per line, for at most ``coalesce`` seconds of added latency.
     ``read_size`` is the most read from a pipe before the batch is handed over. ``count_lines``
     counts newlines for the statistics; it costs about 0.3 s per GiB (``bytes.count`` runs at
     about 3 GB/s), so bulk binary transfers that need no line counts can turn it off.

@@ -37,9 +37,9 @@ def prune_spools(
     ``directory`` holds spool directories (each made with ``SpoolOptions(directory=...)``); by
     default it is the system's temporary directory, where only the spools ccstream named
     ``ccstream-spool-*`` are considered (and ``.ccstream-spool-*.removing-*``, which a process
-    killed while deleting a spool leaves behind). A spool's age counts from the end of its run, or, for
-    one whose writing process died, from its last change. A spool still being written is never
-    removed, and neither is anything that is not a spool.
+    killed while deleting a spool leaves behind). A spool's age counts from the end of its run,
+    or, for one whose writing process died, from its last change. A spool still being written is
+    never removed, and neither is anything that is not a spool.
     """
     if isinstance(older_than, bool) or not isinstance(older_than, (int, float)) or older_than < 0:
         raise InvalidOption(f"older_than must be a number of seconds >= 0, got {older_than!r}")

@@ -51,6 +51,8 @@ MB = 1024 * 1024
 # After the child was killed and its pipes still do not close (a descendant escaped the process
 # group with setsid and kept them), stop reading after this many seconds rather than hang.
 _ESCAPED_PIPE_GRACE = 1.0
+_BIG_READ = 64 * 1024
+"""Bytes: a read at least this long becomes a frame without waiting for more (``coalesce``)."""
 
 
 class _Counter:
@@ -460,9 +462,9 @@ class Run:
 
         Short reads are coalesced: a child that prints line by line (``PYTHONUNBUFFERED=1``)
         makes each read return a line or two, and a frame per read would be a message per line
-        for an adapter. A read shorter than a frame therefore waits up to ``coalesce`` seconds
-        for more, and only such short reads are joined (copied), into frames of exactly
-        ``chunk_size``.
+        for an adapter. A read shorter than a frame (and than 64 KiB, which makes a frame big
+        enough as it is) therefore waits up to ``coalesce`` seconds for more, and only such short
+        reads are joined (copied), into frames of exactly ``chunk_size``.
         """
         opts = self.options
         chunker = Chunker(name, chunk_size=opts.chunk_size, mode=opts.mode)
@@ -497,7 +499,9 @@ class Run:
                         if len(short) == chunk_size:
                             batch += feed(bytes(short))
                             short.clear()
-                    elif len(data) == chunk_size:
+                    elif len(data) == chunk_size or len(data) >= _BIG_READ:
+                        # A big read is a frame as it is: coalescing is for the small reads of a
+                        # child printing line by line, and joining would copy it twice.
                         batch += feed(data)
                     else:
                         short += data
