@@ -8,8 +8,8 @@ when the pages 16 MiB behind the end are dropped as we go: the next writes then 
 guest just freed. ``posix_fadvise(DONTNEED)`` starts the writeback of dirty pages and drops the
 clean ones; so each byte is advised twice, once ``keep`` bytes behind the end (which mostly
 starts its writeback) and again one ``keep`` later (which drops it), in calls every quarter
-``keep``. Readers that far behind
-read from disk; the ones that keep up read from memory or from the last ``keep`` bytes.
+``keep``. Readers that far behind read from disk; the ones that keep up read from memory or
+from the last ``keep`` bytes.
 Where ``posix_fadvise`` is missing (macOS) this does nothing.
 """
 
