@@ -132,7 +132,7 @@ def core_spooled_cat(path: str, size: int) -> float:
     from ccstream_ws._spool import spool_options
 
     # Removed when the run closes (the adapter keeps it for its retention time).
-    spool = dataclasses.replace(spool_options(ServerConfig(), "bench"), keep=False)
+    spool = dataclasses.replace(spool_options(ServerConfig(), "bench", CHUNK), keep=False)
     return _core_cat(path, size, ccstream.Options(chunk_size=CHUNK, read_size=CHUNK, spool=spool))
 
 

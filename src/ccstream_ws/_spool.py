@@ -57,12 +57,15 @@ _RETIRE_WAIT = 30.0
 _RETIRE_POLL = 0.002
 
 
-def spool_options(config: ServerConfig, execution_id: str) -> SpoolOptions:
+def spool_options(
+    config: ServerConfig, execution_id: str, chunk_size: int = 64 * 1024
+) -> SpoolOptions:
     """The spool of one execution: in ``config.spool_directory/<execution_id>`` (or a fresh
     temporary directory), kept after the run (this module removes it), with the server's quota.
 
     The segment size is the quota's sixteenth, at most the core's 64 MiB: the quota must hold
     four segments, and smaller ones waste less of it when it drops the middle of the output.
+    ``chunk_size`` is the execution's frame size in bytes.
     """
     directory = (
         Path(config.spool_directory) / execution_id if config.spool_directory is not None else None
@@ -70,9 +73,12 @@ def spool_options(config: ServerConfig, execution_id: str) -> SpoolOptions:
     quota = config.spool_quota
     segment = _SEGMENT_MAX if quota is None else min(_SEGMENT_MAX, quota // _SEGMENTS_PER_QUOTA)
     # A server runs many spooled executions at once: 2 MiB of output in memory per spool (the
-    # core's default is 16 MiB) keeps 64 busy executions near 128 MiB in all.
+    # core's default is 16 MiB) keeps 64 busy executions near 128 MiB in all. A client that
+    # asked for big frames gets room for four: the cache of recent frames (a quarter) then holds
+    # one, and its reader takes it from memory instead of reading it back from the file.
+    memory = max(_SPOOL_MEMORY, 4 * chunk_size)
     return SpoolOptions(
-        directory=directory, keep=True, quota=quota, segment_size=segment, memory=_SPOOL_MEMORY
+        directory=directory, keep=True, quota=quota, segment_size=segment, memory=memory
     )
 
 

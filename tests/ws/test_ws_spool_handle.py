@@ -166,6 +166,15 @@ def test_segments_fit_the_quota() -> None:
     assert spool_options(ServerConfig(spool_quota=None), "e").segment_size == 64 * MiB
 
 
+def test_spool_memory_stays_small_and_holds_a_frame_in_its_cache_for_big_frames() -> None:
+    # 2 MiB per execution, so 64 busy ones stay near 128 MiB; but the cache of recent frames
+    # (a quarter of it) must hold at least one frame, or every frame is read back from disk.
+    assert spool_options(ServerConfig(), "e").memory == 2 * MiB
+    assert spool_options(ServerConfig(), "e", 64 * 1024).memory == 2 * MiB
+    for chunk in (MiB, 4 * MiB):
+        assert spool_options(ServerConfig(), "e", chunk).memory // 4 >= chunk
+
+
 @pytest.mark.anyio
 async def test_a_follower_that_holds_a_frame_does_not_hold_up_retire(tmp_path: Path) -> None:
     config = ServerConfig(spool_directory=str(tmp_path))
