@@ -5,8 +5,8 @@ are waited for. For a 1 GiB spool whose pages the trim (:mod:`ccstream._spool_tr
 already sent to the disk, that took 0.19-0.21 s on ext4 (0.035 s without the trim, which left
 them dirty in memory instead). Closing a run must not take that long, so the spool is first
 renamed out of the way, which is atomic and instant (the path is gone when ``close`` returns),
-and a daemon thread deletes it. Before the interpreter exits it waits for the deletions still
-going on, so nothing is left behind by a normal exit.
+and one daemon thread deletes such spools in turn. Before the interpreter exits it waits for
+the deletions still going on, so nothing is left behind by a normal exit.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import atexit
 import contextlib
 import logging
 import os
+import queue
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -29,7 +31,10 @@ TRASH_MARK = ".removing-"
 """In the name of a spool being deleted: ``.<its name>.removing-<random>``, beside it. One left by
 a process that was killed is removed by :func:`~ccstream.prune_spools` like any other spool."""
 
-_pending: set[threading.Thread] = set()
+# One deleting thread for the whole process, however many spools close at once: the disk
+# deletes them one after the other anyway, and a burst of closes must not start a thread each.
+_queue: queue.Queue[Path] = queue.Queue()
+_worker: threading.Thread | None = None
 _lock = threading.Lock()
 
 
@@ -48,8 +53,13 @@ def remove_tree(path: Path) -> None:
 
 def remove_entries(path: Path, entries: Iterable[Path]) -> None:
     """Remove ``entries`` (files directly in the directory ``path``); they are gone on return."""
+    entries = list(entries)
+    if not entries:
+        return
     try:
-        trash = Path(tempfile.mkdtemp(prefix=f".{path.name}{TRASH_MARK}", dir=path.parent))
+        trash: Path | None = Path(
+            tempfile.mkdtemp(prefix=f".{path.name}{TRASH_MARK}", dir=path.parent)
+        )
     except OSError:
         trash = None
     for entry in entries:
@@ -66,32 +76,35 @@ def remove_entries(path: Path, entries: Iterable[Path]) -> None:
 
 
 def _in_background(trash: Path) -> None:
-    thread = threading.Thread(target=_delete, args=(trash,), name="ccstream-remove", daemon=True)
+    global _worker
+    _queue.put(trash)
     with _lock:
-        _pending.add(thread)
-    thread.start()
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_delete, name="ccstream-remove", daemon=True)
+            _worker.start()
 
 
-def _delete(trash: Path) -> None:
-    try:
-        shutil.rmtree(trash, ignore_errors=True)
-    finally:
-        with _lock:
-            _pending.discard(threading.current_thread())
+def _delete() -> None:
+    while True:
+        trash = _queue.get()
+        try:
+            shutil.rmtree(trash, ignore_errors=True)
+        finally:
+            _queue.task_done()
 
 
 def wait_removals(timeout: float | None = None) -> bool:
-    """Wait until the spools being deleted are gone (at most ``timeout`` seconds in all);
-    returns whether they all are."""
-    with _lock:
-        threads = list(_pending)
-    for thread in threads:
-        thread.join(timeout)
-    with _lock:
-        left = len(_pending)
-    if left:
-        log.warning("%d spool(s) still being deleted", left)
-    return not left
+    """Wait until the spools being deleted are gone (at most ``timeout`` seconds); returns
+    whether they all are."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with _queue.all_tasks_done:
+        while _queue.unfinished_tasks:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                log.warning("%d spool(s) still being deleted", _queue.unfinished_tasks)
+                return False
+            _queue.all_tasks_done.wait(left)
+    return True
 
 
 atexit.register(wait_removals)
