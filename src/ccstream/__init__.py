@@ -22,7 +22,7 @@ from ._result import Reason, Result, StreamStats
 from ._run import Completed, run
 from ._selector import Selection, Selector
 from ._spool_prune import prune_spools
-from ._spool_reader import Page, Spool
+from ._spool_reader import CutLine, Page, Spool
 from ._stream import Run, stream
 from .exceptions import (
     BufferLimitExceeded,
@@ -48,6 +48,7 @@ __all__ = [
     "CommandNotFound",
     "Completed",
     "Compressor",
+    "CutLine",
     "CwdNotFound",
     "Decompressor",
     "DecompressionError",

@@ -6,17 +6,19 @@ Every call looks at one consistent state of the spool and holds at most one page
 read block) in memory.
 
 Lines are numbered from 0 per stream. A page never holds a line that may still grow: the last,
-unterminated line appears once the run ended. Lines the quota dropped are not returned: a page
-stops before the first line the gap cuts, and the page at such a line holds no lines, reports the
-gap and moves the cursor past it, so a loop that follows ``next_line`` sees every kept line once,
-in order, and every gap.
+unterminated line appears once the run ended. A page holds at most ``max_bytes`` bytes of lines
+(default :data:`PAGE_BYTES`) whatever the line lengths: a line longer than that is cut, and the
+page says so in :attr:`Page.cuts` (see :class:`CutLine`). Lines the quota dropped are not
+returned: a page stops before the first line the gap cuts, and the page at such a line holds no
+lines, reports the gap and moves the cursor past it, so a loop that follows ``next_line`` sees
+every kept line once, in order, and every gap.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -32,13 +34,33 @@ if TYPE_CHECKING:
 
     from ._spool_writer import SpoolWriter
 
-__all__ = ["READ_LIMIT", "Page", "Spool"]
+__all__ = ["PAGE_BYTES", "READ_LIMIT", "CutLine", "Page", "Spool"]
 
 READ_LIMIT = 16 * 1024 * 1024
 """Largest byte range :meth:`Spool.read` returns at once, in bytes."""
 
+PAGE_BYTES = 1024 * 1024
+"""Default bound of a page, in bytes of lines (:meth:`Spool.page`'s ``max_bytes``)."""
+
 _T = TypeVar("_T")
 _RETRIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class CutLine:
+    """A line longer than its page's ``max_bytes``: the page holds only its first ``kept`` bytes.
+
+    ``line``: its number; ``offset``: the byte offset where it starts; ``omitted``: the bytes of
+    it the page left out (its newline included, if it has one); ``rest_offset``: the byte offset
+    where they begin (``offset + kept``), from which :meth:`Spool.read` gives them back. The
+    line's length is ``kept + omitted``.
+    """
+
+    line: int
+    offset: int
+    kept: int
+    omitted: int
+    rest_offset: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +75,9 @@ class Page:
     line after the gap; the last page of a stream whose spooling failed reports the
     ``"disk_error"`` gap. ``next_offset`` is the byte offset just past this page (for a gap page,
     just past the gap), where a :meth:`Spool.follow` can go on from.
+
+    ``cuts``: the lines of this page that are longer than the page's bound, each cut to it (a
+    line of at most the bound is never cut). Such a line is always the only line of its page.
     """
 
     lines: list[bytes]
@@ -63,6 +88,7 @@ class Page:
     gaps: list[Gap]
     stream: StreamName = "stdout"
     next_offset: int = 0
+    cuts: list[CutLine] = field(default_factory=list)
 
 
 def _sid(stream: StreamName) -> int:
@@ -183,18 +209,40 @@ class Spool:
 
     # -- pages ----------------------------------------------------------------------------------
 
-    def page(self, line: int = 0, count: int = 1000, stream: StreamName = "stdout") -> Page:
-        """Up to ``count`` lines of ``stream`` from line ``line`` (0-based); see :class:`Page`.
-        Finds the line with a bisection of the index and a short scan, never from the start."""
+    def page(
+        self,
+        line: int = 0,
+        count: int = 1000,
+        stream: StreamName = "stdout",
+        *,
+        max_bytes: int = PAGE_BYTES,
+    ) -> Page:
+        """Up to ``count`` lines of ``stream`` from line ``line`` (0-based), at most
+        ``max_bytes`` bytes of them in all; see :class:`Page`.
+
+        Whichever bound is reached first ends the page. A line that does not fit in what is left
+        of ``max_bytes`` starts the next page instead; a page holds at least one line when one
+        is there, so a line longer than ``max_bytes`` comes alone, cut to its first
+        ``max_bytes`` bytes, and is reported in :attr:`Page.cuts`. The call holds about
+        ``max_bytes`` bytes (plus one 64 KiB read block), however long the lines are: it finds
+        the line with a bisection of the index and a short scan, never from the start, and finds
+        the end of a cut line the same way, without reading the line.
+        """
         _count("line", line, 0)
         _count("count", count, 1)
+        _count("max_bytes", max_bytes, 1)
         sid = _sid(stream)
-        return self._with_view(lambda view: self._page(view, sid, line, count, []))
+        return self._with_view(lambda view: self._page(view, sid, line, count, max_bytes, []))
 
-    def tail(self, count: int = 100, stream: StreamName = "stdout") -> Page:
-        """The last ``count`` lines of ``stream`` known so far. When the quota dropped some of
-        them, the page starts after the gap and reports it."""
+    def tail(
+        self, count: int = 100, stream: StreamName = "stdout", *, max_bytes: int = PAGE_BYTES
+    ) -> Page:
+        """The last ``count`` lines of ``stream`` known so far, as a :meth:`page` from the first
+        of them, bounded by ``max_bytes`` the same way: when they do not fit, the page ends
+        early (``next_line < known_lines``) and :meth:`page` at ``next_line`` goes on. When the
+        quota dropped some of them, the page starts after the gap and reports it."""
         _count("count", count, 1)
+        _count("max_bytes", max_bytes, 1)
         sid = _sid(stream)
 
         def tail(view: View) -> Page:
@@ -207,22 +255,37 @@ class Spool:
                 if first < after:
                     first = min(after, known)
                     gaps.append(gap)
-            return self._page(view, sid, first, max(1, known - first), gaps)
+            return self._page(view, sid, first, max(1, known - first), max_bytes, gaps)
 
         return self._with_view(tail)
 
-    def _page(self, view: View, sid: int, line: int, count: int, gaps: list[Gap]) -> Page:
+    def _page(
+        self, view: View, sid: int, line: int, count: int, budget: int, gaps: list[Gap]
+    ) -> Page:
         state = view.state
         stream = STREAMS[sid]
         size = state.sizes[sid]
         known = view.known_lines(sid)
         failed = state.gap(sid, "disk_error") if state.complete else None
 
-        def page(lines: list[bytes], next_line: int, next_offset: int) -> Page:
+        def page(
+            lines: list[bytes], next_line: int, next_offset: int, cuts: list[CutLine] | None = None
+        ) -> Page:
             done = state.complete and next_line >= known
             if done and failed is not None and failed not in gaps:
                 gaps.append(failed)
-            return Page(lines, line, next_line, known, done, gaps, stream, next_offset)
+            return Page(lines, line, next_line, known, done, gaps, stream, next_offset, cuts or [])
+
+        def at_gap(gap: Gap) -> Page:
+            gaps.append(gap)
+            after, end = view.after_gap(sid, gap)
+            return page([], after, end)
+
+        def cut(start: int, end: int) -> Page:
+            # The only line of its page: its first ``budget`` bytes, and where the rest is.
+            kept = view.read(sid, start, start + budget)
+            rest = start + budget
+            return page([kept], line + 1, end, [CutLine(line, start, budget, end - rest, rest)])
 
         newlines = view.newlines(sid)
         if line >= known:
@@ -232,28 +295,41 @@ class Spool:
         gap = view.gap(sid)
         if start is None:
             assert gap is not None
-            gaps.append(gap)
-            after, end = view.after_gap(sid, gap)
-            return page([], after, end)
+            return at_gap(gap)
         limit = gap.offset if gap is not None and start < gap.offset else size
-        lines, end, partial = view.lines(sid, start, limit, count)
-        if len(lines) < count and partial:
-            if limit < size:
-                # The line runs into the quota gap: it is cut, so it is not returned.
-                if not lines:
-                    assert gap is not None
-                    gaps.append(gap)
-                    after, gap_end = view.after_gap(sid, gap)
-                    return page([], after, gap_end)
-            elif state.complete and failed is not None:
-                # The last line was cut by the disk error: spooled only in part.
-                if not lines:
-                    gaps.append(failed)
-                    return page([], line + 1, size)
-            elif state.complete:
+        lines, end, full = view.lines(sid, start, limit, count, budget)
+        if lines and (full or len(lines) >= count or end >= limit):
+            return page(lines, line + len(lines), end)
+        if lines:
+            # The next line does not end before ``limit``: a page stops before a line the quota
+            # cut, the disk error cut, or that may still grow; the last one of a complete stream
+            # comes if it fits.
+            room = budget - sum(len(each) for each in lines)
+            if limit == size and state.complete and failed is None and size - end <= room:
                 lines.append(view.read(sid, end, size))
                 end = size
-        return page(lines, line + len(lines), end)
+            return page(lines, line + len(lines), end)
+        # The line at ``start`` is longer than the page, or does not end before ``limit``.
+        if line < newlines:
+            # It ends: where the next line starts, from the index (the line is not read).
+            stop = view.locate(sid, line + 1)
+            if stop is None or stop > limit:
+                assert gap is not None
+                return at_gap(gap)  # the quota cut the line: it is not returned
+            return cut(start, stop)
+        # The last line, without a newline.
+        if limit < size:
+            assert gap is not None
+            return at_gap(gap)
+        if not state.complete:
+            return page([], line, start)  # it may still grow
+        if failed is not None:
+            # Cut by the disk error: spooled only in part.
+            gaps.append(failed)
+            return page([], line + 1, size)
+        if size - start <= budget:
+            return page([view.read(sid, start, size)], line + 1, size)
+        return cut(start, size)
 
     # -- bytes ----------------------------------------------------------------------------------
 

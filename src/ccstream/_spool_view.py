@@ -142,36 +142,44 @@ class View:
         cp = self.checkpoint_at(sid, end)
         return (cp.newlines if cp.line_start else cp.newlines + 1), end
 
-    def lines(self, sid: int, start: int, limit: int, count: int) -> tuple[list[bytes], int, int]:
-        """Up to ``count`` whole lines from offset ``start``, reading no further than ``limit``.
+    def lines(
+        self, sid: int, start: int, limit: int, count: int, budget: int
+    ) -> tuple[list[bytes], int, bool]:
+        """Up to ``count`` whole lines from offset ``start``, ``budget`` bytes of them in all,
+        reading no further than ``limit``.
 
-        Returns the lines, the offset just past the last of them, and how many bytes of a line
-        that did not end before ``limit`` follow it.
+        Returns the lines, the offset just past the last of them, and whether the line that
+        starts there is longer than what is left of ``budget`` (it is not read to its end: a
+        line's bytes are kept only while they fit, so this holds at most ``budget`` bytes of
+        lines plus one read block, whatever the line lengths). When that is false and fewer
+        than ``count`` lines came, the line at the returned offset does not end before ``limit``.
         """
         lines: list[bytes] = []
         carry = bytearray()
+        room = budget
         pos = start
         while pos < limit and len(lines) < count:
             block = self.block(sid, pos, limit)
             i = 0
-            if carry:
-                j = block.find(b"\n")
-                if j < 0:
-                    carry += block
-                    pos += len(block)
-                    continue
-                carry += block[: j + 1]
-                lines.append(bytes(carry))
-                carry.clear()
-                i = j + 1
-            while len(lines) < count:
+            while True:
                 j = block.find(b"\n", i)
                 if j < 0:
                     break
-                lines.append(block[i : j + 1])
+                size = len(carry) + j + 1 - i
+                if size > room:
+                    return lines, pos + i - len(carry), True
+                if carry:
+                    carry += memoryview(block)[i : j + 1]
+                    lines.append(bytes(carry))
+                    carry.clear()
+                else:
+                    lines.append(block[i : j + 1])
+                room -= size
                 i = j + 1
-            if len(lines) >= count:
-                return lines, pos + i, 0
+                if len(lines) >= count:
+                    return lines, pos + i, False
+            if len(carry) + len(block) - i > room:
+                return lines, pos + i - len(carry), True
             carry += memoryview(block)[i:]
             pos += len(block)
-        return lines, pos - len(carry), len(carry)
+        return lines, pos - len(carry), False

@@ -1,8 +1,10 @@
 """``page``: lines of an execution's spool, as the protocol answers them.
 
-:func:`read_page` reads in steps that grow while the lines stay short, so a page of long lines
-stops after about :data:`PAGE_BYTES` instead of holding ``count`` of them in memory at once (the
-core's ``Spool.page`` has no byte limit). It does blocking file reads: run it in a worker thread.
+A page holds at most ``max_bytes`` bytes of lines (default :data:`PAGE_BYTES`, at most
+:data:`MAX_PAGE_BYTES`), whatever the line lengths: the core's :meth:`ccstream.Spool.page` cuts a
+longer line and reports it, and the result carries that report as ``cuts``. :func:`page_message`
+reads the page and encodes the whole JSON-RPC response; it does blocking file reads and CPU-bound
+encoding, so run it in a worker thread, off the event loop.
 """
 
 from __future__ import annotations
@@ -10,69 +12,78 @@ from __future__ import annotations
 import base64
 from typing import Any, Literal, Protocol
 
-from ccstream import Gap, Page, StreamName
+from ccstream import CutLine, Page, StreamName
 
-__all__ = ["PAGE_BYTES", "page_result", "read_page"]
+from . import _jsonrpc as rpc
+
+__all__ = ["MAX_PAGE_BYTES", "PAGE_BYTES", "page_message", "page_result"]
 
 PAGE_BYTES = 1024 * 1024
-"""A page stops after about this many bytes of lines; it always holds at least one line."""
-_FIRST_STEP = 8
-_GROWTH = 8
+"""Bytes of lines a page holds at most when the client does not say (``max_bytes``)."""
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+"""The most bytes of lines a page holds, whatever the client asks: a larger ``max_bytes`` is
+lowered to this (the result's ``max_bytes`` says the bound that applied)."""
 
 
 class _Pages(Protocol):
-    def page(self, line: int = 0, count: int = 1000, stream: StreamName = "stdout") -> Page: ...
+    def page(
+        self,
+        line: int = 0,
+        count: int = 1000,
+        stream: StreamName = "stdout",
+        *,
+        max_bytes: int = ...,
+    ) -> Page: ...
 
 
-def read_page(
-    spool: _Pages, stream: StreamName, line: int, count: int, budget: int = PAGE_BYTES
-) -> Page:
-    """Up to ``count`` lines of ``stream`` from ``line``, stopping after about ``budget`` bytes;
-    the fields mean what :class:`ccstream.Page`'s mean (a page at a quota gap has no lines)."""
-    lines: list[bytes] = []
-    gaps: list[Gap] = []
-    size = 0
-    longest = 0
-    step = min(count, _FIRST_STEP)
-    cursor = line
-    last: Page | None = None
-    while True:
-        page = spool.page(cursor, step, stream)
-        if not page.lines:
-            if last is None:
-                return page  # at the end so far, or at a gap: the core's answer as it is
-            break  # the next lines are not there yet, or a gap is next: the next page says
-        last = page
-        lines += page.lines
-        gaps += page.gaps
-        for each in page.lines:
-            size += len(each)
-            longest = max(longest, len(each))
-        cursor = page.next_line
-        if len(page.lines) < step or len(lines) >= count or size >= budget or page.gaps:
-            break
-        # Grow while lines are short; aim at what is left of the budget at the longest length.
-        fits = (budget - size) // longest + 1
-        step = max(1, min(count - len(lines), step * _GROWTH, fits))
-    return Page(
-        lines,
-        line,
-        last.next_line,
-        last.known_lines,
-        last.complete,
-        gaps,
-        stream,
-        last.next_offset,
-    )
+def _complete_utf8(data: bytes) -> int:
+    """Length of ``data`` without a UTF-8 sequence its end cuts short (0 to 3 bytes fewer)."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:
+            return len(data)
+        if byte >= 0xC0:
+            if not 0xC2 <= byte <= 0xF4:
+                return len(data)  # never a lead byte: invalid, left to "replace"
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return len(data) - back if need > back else len(data)
+    return len(data)
 
 
-def page_result(page: Page, encoding: Literal["text", "base64"]) -> dict[str, Any]:
-    """The ``page`` method's result for ``page``; lines as text (UTF-8, invalid bytes become
-    U+FFFD) or base64."""
+def _cut(cut: CutLine, trim: int) -> dict[str, Any]:
+    return {
+        "line": cut.line,
+        "offset": cut.offset,
+        "kept_bytes": cut.kept - trim,
+        "omitted_bytes": cut.omitted + trim,
+        "rest_offset": cut.rest_offset - trim,
+    }
+
+
+def page_result(
+    page: Page, encoding: Literal["text", "base64"], max_bytes: int = PAGE_BYTES
+) -> dict[str, Any]:
+    """The ``page`` method's result for ``page`` (read with the bound ``max_bytes``); lines as
+    text (UTF-8, invalid bytes become U+FFFD) or base64.
+
+    In text, a cut line ends at a whole code point: the bytes of one the cut splits go to the
+    omitted part, so ``rest_offset`` starts at a code point and no U+FFFD is made up.
+    """
+    raw = page.lines
+    cuts: list[dict[str, Any]] = []
+    if page.cuts:
+        raw = list(raw)
+        for cut in page.cuts:
+            i = cut.line - page.first_line
+            trim = 0
+            if encoding == "text":
+                trim = len(raw[i]) - _complete_utf8(raw[i])
+                raw[i] = raw[i][: len(raw[i]) - trim]
+            cuts.append(_cut(cut, trim))
     if encoding == "text":
-        lines = [each.decode("utf-8", "replace") for each in page.lines]
+        lines = [each.decode("utf-8", "replace") for each in raw]
     else:
-        lines = [base64.b64encode(each).decode("ascii") for each in page.lines]
+        lines = [base64.b64encode(each).decode("ascii") for each in raw]
     return {
         "lines": lines,
         "first_line": page.first_line,
@@ -83,7 +94,24 @@ def page_result(page: Page, encoding: Literal["text", "base64"]) -> dict[str, An
             {"offset": g.offset, "bytes": g.bytes, "lines": g.lines, "reason": g.reason}
             for g in page.gaps
         ],
+        "cuts": cuts,
+        "max_bytes": max_bytes,
         "next_offset": page.next_offset,
         "stream": page.stream,
         "encoding": encoding,
     }
+
+
+def page_message(
+    spool: _Pages,
+    request_id: rpc.Id,
+    stream: StreamName,
+    line: int,
+    count: int,
+    encoding: Literal["text", "base64"],
+    max_bytes: int,
+) -> str:
+    """The JSON-RPC response to a ``page`` request, read and encoded (blocking: a worker
+    thread's job). Holds a few times ``max_bytes``: the lines, their text and the message."""
+    page = spool.page(line, count, stream, max_bytes=max_bytes)
+    return rpc.response(request_id, page_result(page, encoding, max_bytes))

@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args
 from ccstream import StreamName
 
 from ._codes import ErrorCode
+from ._pages import MAX_PAGE_BYTES, PAGE_BYTES
 from .exceptions import RPCError
 
 __all__ = [
@@ -267,13 +268,15 @@ def parse_control(p: Mapping[str, Any]) -> ControlParams:
 
 @dataclass(frozen=True, slots=True)
 class PageParams:
-    """``page``: ``count`` lines of ``stream`` from line ``line`` (0-based)."""
+    """``page``: ``count`` lines of ``stream`` from line ``line`` (0-based), at most
+    ``max_bytes`` bytes of them (the client's choice, lowered to the server's limit)."""
 
     execution_id: str
     stream: StreamName
     line: int
     count: int
     encoding: Literal["text", "base64"]
+    max_bytes: int = PAGE_BYTES
 
 
 def parse_page(p: Mapping[str, Any]) -> PageParams:
@@ -285,7 +288,8 @@ def parse_page(p: Mapping[str, Any]) -> PageParams:
     assert line is not None
     assert count is not None
     encoding = _choice(p, "encoding", ("text", "base64"), "text")
-    return PageParams(eid, _stream(p), line, count, encoding)  # type: ignore[arg-type]
+    max_bytes = min(_int(p, "max_bytes", PAGE_BYTES, 1, _BIG) or PAGE_BYTES, MAX_PAGE_BYTES)
+    return PageParams(eid, _stream(p), line, count, encoding, max_bytes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)

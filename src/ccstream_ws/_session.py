@@ -26,7 +26,7 @@ from ._asgi import Receive, Send
 from ._codes import ErrorCode
 from ._config import ServerConfig
 from ._execution import Execution, result_fields
-from ._pages import page_result, read_page
+from ._pages import page_message
 from ._params import (
     OutputOptions,
     parse_control,
@@ -383,12 +383,18 @@ class Session:
         # A reader keeps the execution (and its spool) from expiring under the read.
         execution.reader_joined()
         try:
-            page = await anyio.to_thread.run_sync(read_page, spool, p.stream, p.line, p.count)
+            # Read and encoded in a worker thread: a page of up to MAX_PAGE_BYTES never holds
+            # up the event loop, and with it every other connection.
+            message = await anyio.to_thread.run_sync(
+                page_message, spool, request.id, p.stream, p.line, p.count, p.encoding, p.max_bytes
+            )
         except ccstream.SpoolError as exc:
             raise RPCError(ErrorCode.OUTPUT_UNAVAILABLE, f"cannot read the spool: {exc}") from None
         finally:
             execution.reader_left()
-        return page_result(page, p.encoding)
+        if not request.notification:
+            await self.send(message)
+        return _ANSWERED
 
     async def _subscribe(self, request: rpc.Request) -> Any:
         p = parse_subscribe(request.params, self.config.max_chunk_size)

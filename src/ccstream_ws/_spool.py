@@ -41,6 +41,7 @@ from ccstream import (
 )
 
 from ._config import ServerConfig
+from ._pages import PAGE_BYTES
 
 __all__ = ["ExecutionSpool", "spool_options"]
 
@@ -195,15 +196,25 @@ class ExecutionSpool:
         with self._use() as spool:
             return spool.known_lines(stream)
 
-    def page(self, line: int = 0, count: int = 1000, stream: StreamName = "stdout") -> Page:
-        """Up to ``count`` lines of ``stream`` from line ``line``: :meth:`ccstream.Spool.page`."""
+    def page(
+        self,
+        line: int = 0,
+        count: int = 1000,
+        stream: StreamName = "stdout",
+        *,
+        max_bytes: int = PAGE_BYTES,
+    ) -> Page:
+        """Up to ``count`` lines of ``stream`` from line ``line``, at most ``max_bytes`` bytes
+        of them: :meth:`ccstream.Spool.page`."""
         with self._use() as spool:
-            return spool.page(line, count, stream)
+            return spool.page(line, count, stream, max_bytes=max_bytes)
 
-    def tail(self, count: int = 100, stream: StreamName = "stdout") -> Page:
+    def tail(
+        self, count: int = 100, stream: StreamName = "stdout", *, max_bytes: int = PAGE_BYTES
+    ) -> Page:
         """The last ``count`` lines of ``stream``: :meth:`ccstream.Spool.tail`."""
         with self._use() as spool:
-            return spool.tail(count, stream)
+            return spool.tail(count, stream, max_bytes=max_bytes)
 
     def read(self, stream: StreamName, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes of ``stream`` from ``offset``: :meth:`ccstream.Spool.read`."""

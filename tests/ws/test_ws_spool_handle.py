@@ -11,9 +11,9 @@ import anyio
 import pytest
 
 import ccstream
-from ccstream import Gap, Output, Page, StreamName
+from ccstream import CutLine, Gap, Output, Page
 from ccstream_ws._config import ServerConfig
-from ccstream_ws._pages import page_result, read_page
+from ccstream_ws._pages import page_result
 from ccstream_ws._spool import ExecutionSpool, spool_options
 
 PY = sys.executable
@@ -93,48 +93,6 @@ async def test_removal_waits_for_a_follower_of_the_kept_directory(tmp_path: Path
     assert not (tmp_path / "x").exists(), "removed when its last reader let go"
 
 
-class _Lines:
-    """A spool stand-in for read_page: ``count`` lines of ``width`` bytes, the last ``last``."""
-
-    def __init__(self, count: int, width: int = 100, last: int = 100) -> None:
-        self.lines = [b"y" * (width - 1) + b"\n" for _ in range(count - 1)]
-        self.lines.append(b"z" * (last - 1) + b"\n")
-        self.calls = 0
-
-    def page(self, line: int = 0, count: int = 1000, stream: StreamName = "stdout") -> Page:
-        self.calls += 1
-        chunk = self.lines[line : line + count]
-        end = line + len(chunk)
-        return Page(chunk, line, end, len(self.lines), end >= len(self.lines), [], stream, 0)
-
-
-def test_read_page_stops_after_its_byte_budget_with_at_least_one_line() -> None:
-    spool = _Lines(3000, last=50_000)
-    page = read_page(spool, "stdout", 0, 3000, budget=100_000)
-    assert page.first_line == 0
-    assert page.lines == spool.lines[: page.next_line]
-    size = sum(map(len, page.lines))
-    assert 100_000 <= size <= 100_100
-    assert spool.calls <= 5, "steps grow while the lines are short"
-    # A line over the budget still comes, alone.
-    big = read_page(spool, "stdout", 2999, 5, budget=10)
-    assert big.lines == [spool.lines[2999]]
-    assert big.complete
-
-
-def test_read_page_walks_every_line_once() -> None:
-    spool = _Lines(500)
-    seen: list[bytes] = []
-    line = 0
-    while True:
-        page = read_page(spool, "stdout", line, 77, budget=5000)
-        seen += page.lines
-        line = page.next_line
-        if page.complete:
-            break
-    assert seen == spool.lines
-
-
 def test_page_result_encodings() -> None:
     page = Page(
         [b"caf\xc3\xa9\n", b"\xff\n"],
@@ -152,6 +110,26 @@ def test_page_result_encodings() -> None:
     assert (text["first_line"], text["next_line"], text["known_lines"]) == (7, 9, 20)
     assert text["next_offset"] == 123
     assert page_result(page, "base64")["lines"] == ["Y2Fmw6kK", "/wo="]
+
+
+def test_page_result_reports_a_cut_line_and_ends_its_text_at_a_whole_code_point() -> None:
+    # "é" is c3 a9: a cut after its first byte moves that byte to the omitted part in text.
+    kept = b"ab\xc3"
+    page = Page([kept], 4, 5, 9, False, [], "stdout", 900, [CutLine(4, 100, 3, 500, 103)])
+    text = page_result(page, "text", 3)
+    assert text["lines"] == ["ab"]
+    assert text["cuts"] == [
+        {"line": 4, "offset": 100, "kept_bytes": 2, "omitted_bytes": 501, "rest_offset": 102}
+    ]
+    assert text["max_bytes"] == 3
+    raw = page_result(page, "base64", 3)
+    assert raw["lines"] == ["YWLD"]
+    assert raw["cuts"][0]["kept_bytes"] == 3
+    assert raw["cuts"][0]["rest_offset"] == 103
+    # A whole code point at the cut, or bytes that are not UTF-8, stay as they are.
+    for whole in (b"ab\xc3\xa9", b"abc", b"a\xff\xff", b"\x80\x80\x80\x80"):
+        page = Page([whole], 0, 1, 1, True, [], "stdout", 9, [CutLine(0, 0, len(whole), 5, 4)])
+        assert page_result(page, "text")["cuts"][0]["kept_bytes"] == len(whole)
 
 
 def test_segments_fit_the_quota() -> None:
