@@ -4,6 +4,12 @@
 read one, after the run or from another terminal while it is written; ``prune`` removes old ones.
 Lines and frames go to stdout (``follow`` sends stderr frames to stderr); notes about gaps and
 where a page ends go to stderr, each line starting with ``ccstream:``.
+
+``page`` and ``tail`` print whole lines, byte for byte as the spool holds them, however long: they
+read pages of at most :data:`~ccstream._spool_reader.PAGE_BYTES` and copy the rest of a longer
+line from the spool to stdout in blocks of :data:`_COPY_BLOCK`, so memory stays bounded (about
+2 MiB) even for a line of gigabytes. Should the quota drop part of such a line while it is being
+copied, stderr says how many bytes are missing from where, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from ._events import Gap, Output, StreamName
 from ._options import SpoolOptions
 from ._result import Result
 from ._spool_prune import prune_spools
-from ._spool_reader import Page, Spool
+from ._spool_reader import CutLine, Page, Spool
 
 __all__ = [
     "SPOOL_VERBS",
@@ -34,6 +40,8 @@ __all__ = [
 SPOOL_VERBS = frozenset({"page", "tail", "follow", "prune"})
 
 _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_COPY_BLOCK = 1024 * 1024
+"""Bytes per read when copying the rest of a cut line to stdout."""
 
 
 def parse_age(text: str) -> float:
@@ -116,35 +124,77 @@ def _gap_note(gap: Gap) -> str:
     return f"[{gap.stream}: {gap.bytes} bytes, {gap.lines} lines {why}, from byte {gap.offset}]"
 
 
-def _print_page(page: Page) -> None:
+def _copy_rest(out: int, spool: Spool, stream: StreamName, cut: CutLine) -> int:
+    """Write the bytes of a cut line the page left out; return how many could not be read."""
+    pos, end = cut.rest_offset, cut.rest_offset + cut.omitted
+    while pos < end:
+        data = spool.read(stream, pos, min(_COPY_BLOCK, end - pos))
+        if not data:
+            return end - pos
+        _write(out, data)
+        pos += len(data)
+    return 0
+
+
+def _print_pages(spool: Spool, stream: StreamName, page: Page, count: int) -> tuple[Page, int, int]:
+    """Print ``page`` and the pages after it until ``count`` lines are printed, the next lines
+    are not there (yet) or a gap comes; every line whole. Returns the last page read, the lines
+    printed and how many bytes of them could not be read (0 when none were lost)."""
     sys.stdout.flush()
     out = sys.stdout.fileno()
-    for gap in page.gaps:
-        _note(_gap_note(gap))
-    _write(out, b"".join(page.lines))
+    printed = lost = 0
+    while True:
+        for gap in page.gaps:
+            _note(_gap_note(gap))
+        cuts = {cut.line: cut for cut in page.cuts}
+        for k, line in enumerate(page.lines, page.first_line):
+            _write(out, line)
+            cut = cuts.get(k)
+            if cut is not None:
+                missing = _copy_rest(out, spool, stream, cut)
+                if missing:
+                    lost += missing
+                    _note(
+                        f"[{stream} line {k}: {missing} bytes from byte "
+                        f"{cut.rest_offset + cut.omitted - missing} were dropped by the disk "
+                        "quota while printing]"
+                    )
+        printed += len(page.lines)
+        if printed >= count or not page.lines or page.complete:
+            return page, printed, lost
+        page = spool.page(page.next_line, count - printed, stream)
 
 
 def _page(args: argparse.Namespace) -> int:
     stream: StreamName = args.stream
+    first = args.first
     with Spool.open(args.dir) as spool:
-        page = spool.page(args.first, args.lines, stream)
+        try:
+            page, printed, lost = _print_pages(
+                spool, stream, spool.page(first, args.lines, stream), args.lines
+            )
+        except BrokenPipeError:
+            return 0
         ended = spool.complete
-    _print_page(page)
     state = "the run ended" if ended else "the run goes on"
-    last = f"{page.first_line}-{page.next_line - 1}" if page.lines else "none"
+    start = page.next_line - printed if page.lines else page.first_line - printed
+    last = f"{start}-{start + printed - 1}" if printed else "none"
     _note(
         f"{stream} lines {last} of {page.known_lines} known ({state}); "
         f"next: --from {page.next_line}"
     )
-    return 0
+    return 1 if lost else 0
 
 
 def _tail(args: argparse.Namespace) -> int:
     stream: StreamName = args.stream
     with Spool.open(args.dir) as spool:
         page = spool.tail(args.lines, stream)
-    _print_page(page)
-    return 0
+        try:
+            _, _, lost = _print_pages(spool, stream, page, page.known_lines - page.first_line)
+        except BrokenPipeError:
+            return 0
+    return 1 if lost else 0
 
 
 async def _follow(args: argparse.Namespace) -> int:

@@ -179,10 +179,19 @@ class RemoteExecution:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
 
-    async def page(self, line: int = 0, count: int = 1000, stream: StreamName = "stdout") -> Any:
-        """``count`` lines of ``stream`` from line ``line`` (0-based); see ``page`` in the
-        protocol."""
-        return await self.client.page(self.id, line=line, count=count, stream=stream)
+    async def page(
+        self,
+        line: int = 0,
+        count: int = 1000,
+        stream: StreamName = "stdout",
+        *,
+        max_bytes: int | None = None,
+    ) -> Any:
+        """``count`` lines of ``stream`` from line ``line`` (0-based), at most ``max_bytes``
+        bytes of them (``None``: the server's default); see ``page`` in the protocol."""
+        return await self.client.page(
+            self.id, line=line, count=count, stream=stream, max_bytes=max_bytes
+        )
 
     # -- fed by the client's reader task --------------------------------------------------------
 
@@ -411,11 +420,20 @@ class Client:
         line: int = 0,
         count: int = 1000,
         stream: StreamName = "stdout",
+        max_bytes: int | None = None,
     ) -> Any:
-        """One page of lines; see ``page`` in the protocol."""
-        return await self.call(
-            "page", {"execution_id": execution_id, "line": line, "count": count, "stream": stream}
-        )
+        """One page of lines, at most ``max_bytes`` bytes of them (``None``: the server's
+        default); a line longer than that is cut and reported in ``cuts``. See ``page`` in the
+        protocol."""
+        params: dict[str, Any] = {
+            "execution_id": execution_id,
+            "line": line,
+            "count": count,
+            "stream": stream,
+        }
+        if max_bytes is not None:
+            params["max_bytes"] = max_bytes
+        return await self.call("page", params)
 
     async def status(self, execution_id: str | None = None) -> Any:
         """The server's view of one execution, or of all of this connection's."""
