@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -39,21 +38,20 @@ MAXRSS_UNIT = 1 if sys.platform == "darwin" else 1024
 
 
 @pytest.fixture(scope="module")
-def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A complete spool holding ``HEAD``, a 1 GiB line of ``x``, ``TAIL``; written in 1 MiB
     frames straight through the writer (no child process: the reading is under test)."""
     directory = tmp_path_factory.mktemp("gib") / "spool"
     writer = SpoolWriter(SpoolOptions(directory=directory, keep=True, quota=None))
     block = b"x" * MiB
-    offset = seq = 0
-    for data in (HEAD, *([block] * 1024), TAIL):
+    offset = 0
+    for seq, data in enumerate((HEAD, *([block] * 1024), TAIL)):
         writer.append("stdout", [Output("stdout", seq, offset, data)])
         offset += len(data)
-        seq += 1
         while writer.backlog > 64 * MiB:  # the disk thread is behind: let it catch up
             time.sleep(0.001)
     writer.close([(offset, 3), (0, 0)], returncode=0, reason="exited")
-    yield directory
+    return directory
 
 
 class Peak(threading.Thread):

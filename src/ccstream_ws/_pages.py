@@ -20,7 +20,7 @@ __all__ = ["MAX_PAGE_BYTES", "PAGE_BYTES", "page_message", "page_result"]
 
 PAGE_BYTES = 1024 * 1024
 """Bytes of lines a page holds at most when the client does not say (``max_bytes``)."""
-MAX_PAGE_BYTES = 4 * 1024 * 1024
+MAX_PAGE_BYTES = 2 * 1024 * 1024
 """The most bytes of lines a page holds, whatever the client asks: a larger ``max_bytes`` is
 lowered to this (the result's ``max_bytes`` says the bound that applied)."""
 
@@ -113,5 +113,6 @@ def page_message(
 ) -> str:
     """The JSON-RPC response to a ``page`` request, read and encoded (blocking: a worker
     thread's job). Holds a few times ``max_bytes``: the lines, their text and the message."""
-    page = spool.page(line, count, stream, max_bytes=max_bytes)
-    return rpc.response(request_id, page_result(page, encoding, max_bytes))
+    result = page_result(spool.page(line, count, stream, max_bytes=max_bytes), encoding, max_bytes)
+    # The page's bytes are let go before the message is made: two copies held, not three.
+    return rpc.response(request_id, result)
