@@ -3,7 +3,9 @@
 
 Behind the same token and Origin rules as the WebSocket (:func:`ccstream_ws._auth.admit`).
 An ended execution's stream is a plain file to HTTP: ``Content-Length``, and one ``Range``
-(``206``; several ranges get the whole body, as HTTP allows). A running one streams what is
+(``206``; several ranges get the whole body, as HTTP allows), also as ``?range=bytes=A-B``
+(the header's value, for a link such as the viewer's to a cut line's rest; the header wins when
+both are there). A running one streams what is
 there, then follows the run live until it ends (``?follow=0``: only what is there now, for
 stdout and stderr); a ``Range`` on a running stream gets the bytes written so far
 (``Content-Range: bytes A-B/*``). The body is gzip when the client accepts it and a sample of
@@ -205,7 +207,9 @@ async def serve_spool(
     if rangeable:
         total = size if complete else None
         try:
-            byte_range = parse_range(header(scope, b"range"), size)
+            # A link cannot send a header: ``?range=`` takes the Range header's value.
+            asked = header(scope, b"range") or params.get("range")
+            byte_range = parse_range(asked, size)
         except Unsatisfiable:
             headers.append((b"content-range", content_range(None, total).encode()))
             await _start(send, 416, headers)

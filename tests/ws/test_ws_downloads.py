@@ -193,6 +193,20 @@ async def test_ranges_are_byte_exact(finished: tuple[Spool, bytes, bytes], spec:
 
 
 @pytest.mark.anyio
+async def test_a_range_in_the_query_is_the_range_header_for_links(
+    finished: tuple[Spool, bytes, bytes],
+) -> None:
+    spool, out, _ = finished
+    answer = await _get(spool, "stdout", query_string=b"range=bytes=1000-1999")
+    assert answer.status == 206
+    assert answer.body == out[1000:2000]
+    assert answer.headers["content-range"] == f"bytes 1000-1999/{len(out)}"
+    # The header wins over the query.
+    both = await _get(spool, "stdout", {"Range": "bytes=0-9"}, query_string=b"range=bytes=5-")
+    assert both.body == out[:10]
+
+
+@pytest.mark.anyio
 async def test_range_past_the_end_is_416(finished: tuple[Spool, bytes, bytes]) -> None:
     spool, out, _ = finished
     answer = await _get(spool, "stdout", {"Range": f"bytes={len(out)}-"})

@@ -2,7 +2,9 @@
 //
 // A row is { kind, line, text, more }: kind is "out" (stdout), "err" (stderr), "gap" (output
 // the spool dropped), "note" (the viewer's own remark) or "missing"; line is the 1-based line
-// number in its stream, or null when unknown; more counts characters cut off a long line.
+// number in its stream, or null when unknown; more counts characters cut off a long line. A row
+// of a line the server cut (a page holds a bounded number of bytes) also has
+// cut = { omitted, from, href }: the bytes not fetched, their offset, and a link to them.
 
 export const MAX_CHARS = 2000;
 

@@ -191,7 +191,8 @@ export class ListView {
         el.dataset.row = String(i);
         el.removeAttribute('data-line');
         el.firstChild.textContent = '';
-        el.lastChild.textContent = '…';
+        el.children[1].textContent = '…';
+        showRest(el, null);
         continue;
       }
       el.className = `line ${row.kind}`;
@@ -199,11 +200,37 @@ export class ListView {
       if (row.line === null) el.removeAttribute('data-line');
       else el.dataset.line = String(row.line);
       el.firstChild.textContent = row.line === null ? '' : String(row.line);
-      el.lastChild.textContent = row.more
-        ? `${row.text} … (${row.more.toLocaleString('en-US')} more characters)`
-        : row.text;
+      // children[1], not lastChild: a cut line's row ends with its link.
+      el.children[1].textContent = rowText(row);
+      showRest(el, row.cut ?? null);
     }
     while (pool.length > n) this.rowsEl.lastChild.remove();
     this.rowsEl.style.transform = `translateY(${offset}px)`;
   }
+}
+
+/** A row's text, with what a long line's row leaves out said at its end. */
+function rowText(row) {
+  const parts = [];
+  if (row.more) parts.push(`${row.more.toLocaleString('en-US')} more characters`);
+  if (row.cut) parts.push(`${row.cut.omitted.toLocaleString('en-US')} more bytes not fetched`);
+  return parts.length ? `${row.text} … (${parts.join(', then ')})` : row.text;
+}
+
+/** The link to the bytes of a cut line that its row does not hold (el's last child). */
+function showRest(el, cut) {
+  let link = el.querySelector('a.rest');
+  if (cut === null || cut.href === null) {
+    if (link !== null) link.remove();
+    return;
+  }
+  if (link === null) {
+    link = document.createElement('a');
+    link.className = 'rest';
+    link.target = '_blank';
+    link.rel = 'noopener';
+    el.append(link);
+  }
+  link.href = cut.href;
+  link.textContent = `the rest from byte ${cut.from.toLocaleString('en-US')}`;
 }

@@ -91,12 +91,27 @@ function begin(id) {
   live.reset();
   progress.reset();
   const changed = () => view.invalidate();
-  const fetchPage = (stream) => (line, count) =>
-    conn.call('page', { execution_id: id, stream, line, count, encoding: 'text' });
+  const fetchPage = (stream) => (line, count, maxBytes) =>
+    conn.call('page', {
+      execution_id: id,
+      stream,
+      line,
+      count,
+      encoding: 'text',
+      max_bytes: maxBytes,
+    });
+  // A cut line's rest: a byte range of the stream's download (the range parameter is the
+  // Range header's value, for a link).
+  const rangeUrl = (stream) => (first, last) => {
+    const url = new URL(endpoint(`executions/${id}/${stream}`));
+    url.searchParams.set('range', `bytes=${first}-${last}`);
+    return url.href;
+  };
   const onError = (message) => say(`cannot page through the output: ${message}`, 'error');
+  const options = (stream) => ({ onError, rangeUrl: rangeUrl(stream) });
   pages = {
-    stdout: new StreamPages('stdout', fetchPage('stdout'), changed, { onError }),
-    stderr: new StreamPages('stderr', fetchPage('stderr'), changed, { onError }),
+    stdout: new StreamPages('stdout', fetchPage('stdout'), changed, options('stdout')),
+    stderr: new StreamPages('stderr', fetchPage('stderr'), changed, options('stderr')),
   };
   tabStates.clear();
   showTab(tab);

@@ -4,20 +4,33 @@
 // `maxLines` are held (the oldest fetched are let go first). One request at a time, and the
 // same request not more often than every RETRY_MS, so a view that waits for lines the server
 // does not have yet costs a few requests a second.
+//
+// A page holds at most PAGE_BYTES bytes of lines: the server cuts a longer line and says so in
+// the page's `cuts`; its row then says how many bytes it left out and links to them (a byte
+// range of the stream's download), so a cut line never looks as if it ended there.
 
 import { lineRow } from './lines.js';
 
 const RETRY_MS = 300;
 const ERROR_BACKOFF_MS = 3000;
 const MAX_COUNT = 2000;
+// A row shows the first MAX_CHARS characters of a line: more bytes than this are never needed.
+export const PAGE_BYTES = 256 * 1024;
 
 export class StreamPages {
   /**
-   * fetchPage(line, count) resolves with a `page` result; onChange() asks for a new render;
-   * onError(message) reports a page the server refused.
+   * fetchPage(line, count, maxBytes) resolves with a `page` result; onChange() asks for a new
+   * render; onError(message) reports a page the server refused; rangeUrl(first, last) is the
+   * address of the stream's bytes first..last (inclusive), for a cut line's rest.
    */
-  constructor(stream, fetchPage, onChange, { pageSize = 250, maxLines = 4000, onError = () => {} } = {}) {
+  constructor(
+    stream,
+    fetchPage,
+    onChange,
+    { pageSize = 250, maxLines = 4000, onError = () => {}, rangeUrl = null } = {},
+  ) {
     this.stream = stream;
+    this.rangeUrl = rangeUrl;
     this.kind = stream === 'stderr' ? 'err' : 'out';
     this.fetchPage = fetchPage;
     this.onChange = onChange;
@@ -90,7 +103,7 @@ export class StreamPages {
     }
     this.last = { line, at: now };
     this.busy = true;
-    this.fetchPage(line, Math.min(MAX_COUNT, Math.max(this.pageSize, last - line + 1)))
+    this.fetchPage(line, Math.min(MAX_COUNT, Math.max(this.pageSize, last - line + 1)), PAGE_BYTES)
       .then(
         (page) => {
           this.error = null;
@@ -108,11 +121,22 @@ export class StreamPages {
       });
   }
 
+  /** What a row shows of a line the server cut: the bytes left out, and where they are. */
+  cutOf(cut) {
+    const end = cut.rest_offset + cut.omitted_bytes - 1;
+    const href = this.rangeUrl !== null && end >= cut.rest_offset ? this.rangeUrl(cut.rest_offset, end) : null;
+    return { omitted: cut.omitted_bytes, from: cut.rest_offset, href };
+  }
+
   take(asked, page) {
+    const cuts = new Map((page.cuts ?? []).map((cut) => [cut.line, cut]));
     page.lines.forEach((text, k) => {
       const i = page.first_line + k;
+      const row = lineRow(this.kind, i + 1, text);
+      const cut = cuts.get(i);
+      if (cut !== undefined) row.cut = this.cutOf(cut);
       this.lines.delete(i);
-      this.lines.set(i, lineRow(this.kind, i + 1, text));
+      this.lines.set(i, row);
     });
     this.serverKnown = page.known_lines;
     this.complete = page.complete;
