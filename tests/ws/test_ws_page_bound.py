@@ -17,7 +17,8 @@ from .conftest import Server
 
 pytestmark = pytest.mark.anyio
 PY = sys.executable
-# With a bound of 999: a short line, one of exactly the bound, lines just over and far over it, a line of invalid UTF-8, no last newline.
+# With a bound of 999: a short line, one of exactly the bound, lines just over and far over
+# it, a line of invalid UTF-8, and a last line without a newline.
 LINES = [b"a\n", b"b" * 998 + b"\n", b"c" * 1000 + b"\n", b"\xff" * 5000 + b"\n", b"d" * 300_000]
 CHILD = (
     "import sys\nout = sys.stdout.buffer\n"
