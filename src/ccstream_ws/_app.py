@@ -28,6 +28,7 @@ from ._asgi import Receive, Scope, Send
 from ._auth import admit
 from ._codes import CloseCode
 from ._config import ServerConfig
+from ._policy import allowed_paths
 from ._registry import Registry
 from ._session import Session
 from ._version import VERSION
@@ -68,6 +69,7 @@ class App:
     def __init__(self, config: ServerConfig | None = None) -> None:
         self.config = config or ServerConfig()
         self.registry = Registry(self.config)
+        allowed_paths(self.config)  # resolve the allowlist on the server's PATH now, once
         if ccstream.get_max_concurrent_runs() < self.config.max_executions:
             # The core's own process-wide limit would queue runs we have admitted.
             ccstream.set_max_concurrent_runs(self.config.max_executions)

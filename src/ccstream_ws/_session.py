@@ -232,7 +232,9 @@ class Session:
     async def _execute(self, request: rpc.Request) -> Any:
         config = self.config
         p = parse_execute(request.params, config.max_chunk_size)
-        check_command(config, p.command, p.argv)
+        argv = check_command(
+            config, p.command, p.argv, p.cwd if p.cwd is not None else config.cwd
+        )
         if p.cwd is not None and not config.allow_cwd:
             raise RPCError(ErrorCode.COMMAND_NOT_ALLOWED, "choosing cwd is not allowed here")
         env = child_env(config, p.env)
@@ -268,9 +270,9 @@ class Session:
         execution = Execution(
             execution_id, p, options, owner=self.id, retention=retention, stdin=stdin_send
         )
-        command: ccstream.Command = p.command if p.command is not None else list(p.argv or ())
+        command: ccstream.Command = p.command if p.command is not None else list(argv or ())
         execution.argv = (
-            (config.shell, "-c", p.command) if p.command is not None else tuple(p.argv or ())
+            (config.shell, "-c", p.command) if p.command is not None else tuple(argv or ())
         )
         assert self._runs is not None
         assert self._readers is not None
