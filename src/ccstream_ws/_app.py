@@ -69,6 +69,7 @@ class App:
     def __init__(self, config: ServerConfig | None = None) -> None:
         self.config = config or ServerConfig()
         self.registry = Registry(self.config)
+        self._sessions: set[Session] = set()
         allowed_paths(self.config)  # resolve the allowlist on the server's PATH now, once
         if ccstream.get_max_concurrent_runs() < self.config.max_executions:
             # The core's own process-wide limit would queue runs we have admitted.
@@ -127,10 +128,32 @@ class App:
         self.registry.connections += 1
         session = Session(self.registry, send, client=client)
         log.info("session %s: connected from %s", session.id, client)
+        self._sessions.add(session)
         try:
             await session.serve(receive)
         finally:
+            self._sessions.discard(session)
             self.registry.connections -= 1
+
+    async def shutdown(self, timeout: float) -> None:
+        """End the service in order: cancel every run, let each connection send its readers'
+        ``process.completed`` (status ``canceled``, the true result), then close each with 1001
+        (going away). Waits at most ``timeout`` seconds for the completions; ``ccstream-ws
+        serve`` calls it on SIGTERM/SIGINT before the ASGI server drops the connections."""
+        self.registry.closing = True
+        running = [e for e in self.registry if e.running]
+        log.info("shutting down: cancelling %d running executions", len(running))
+        for execution in running:
+            execution.cancel()
+        sessions = list(self._sessions)
+        with anyio.move_on_after(timeout) as waited:
+            async with anyio.create_task_group() as group:
+                for session in sessions:
+                    group.start_soon(session.drain)
+        if waited.cancelled_caught:
+            log.warning("shutting down: not every completion was sent within %.1f s", timeout)
+        for session in sessions:
+            await session.close(CloseCode.GOING_AWAY, "the server is shutting down")
 
     # -- HTTP ---------------------------------------------------------------------------------
 

@@ -155,8 +155,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     allowed: set[str] = set()
     for names in args.allow_exec:
         allowed.update(names)
@@ -192,7 +190,9 @@ def _serve(args: argparse.Namespace) -> int:
         "on" if config.shell_allowed else "off",
         "required" if config.token else "off",
     )
-    uvicorn.run(
+    from ._serve import run
+
+    run(
         App(config),
         host=args.host,
         port=args.port,
