@@ -6,8 +6,6 @@ import http.client
 import json
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 from ccstream_ws import Client, ServerConfig
 from ccstream_ws._auth import cookie_name, session_cookie
 
+from ._cli_server import serve_cli, stop
 from ._raw import raw
 from .conftest import ServerPool, free_port
 
@@ -109,29 +108,10 @@ async def test_login_trades_the_token_for_a_cookie_the_websocket_and_downloads_t
 # -- the log ------------------------------------------------------------------------------------
 
 
-def _serve_cli(port: int, log: Path, *flags: str) -> subprocess.Popen[bytes]:
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ccstream_ws.cli", "serve", "--port", str(port), *flags],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"the server did not start: {log.read_text()}") from None
-            time.sleep(0.05)
-
-
 async def test_the_access_log_never_holds_the_token(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "server.log"
-    proc = _serve_cli(port, log, "--token", TOKEN)
+    proc = serve_cli(port, log, "--token", TOKEN)
     try:
         url = f"ws://127.0.0.1:{port}/ws"
         # Every way a client may present it: query (a browser without the viewer), header, cookie.
@@ -146,8 +126,7 @@ async def test_the_access_log_never_holds_the_token(tmp_path: Path) -> None:
         assert status == 200 and cookie is not None
         assert _login(port, TOKEN + "x")[0] == 401
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(15)
+        stop(proc, signal.SIGTERM)
     text = log.read_text()
     assert TOKEN not in text
     # The access log was on and printed those paths, with the value cut out.

@@ -4,37 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
+from pathlib import Path
 
-import anyio
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from ._cli_server import serve_cli, stop
 from ._raw import raw
 from .conftest import free_port
 
 pytestmark = pytest.mark.anyio
-
-
-def _serve(port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ccstream_ws.cli", "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("the server did not start") from None
-            time.sleep(0.05)
 
 
 def _alive(pid: int) -> bool:
@@ -45,9 +25,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-async def test_sigterm_sends_each_reader_its_completion_then_1001() -> None:
+async def test_sigterm_sends_each_reader_its_completion_then_1001(tmp_path: Path) -> None:
     port = free_port()
-    proc = _serve(port)
+    proc = serve_cli(port, tmp_path / "server.log")
     try:
         url = f"ws://127.0.0.1:{port}/ws"
         async with raw(url) as owner, raw(url) as follower:
@@ -74,22 +54,12 @@ async def test_sigterm_sends_each_reader_its_completion_then_1001() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        stderr = proc.stderr.read().decode() if proc.stderr else ""
-    assert "Traceback" not in stderr, stderr
-    assert "1012" not in stderr
+    text = (tmp_path / "server.log").read_text()
+    assert "Traceback" not in text, text
 
 
-async def test_sigterm_without_connections_exits_at_once() -> None:
-    proc = _serve(free_port())
-    try:
-        started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == -signal.SIGTERM
-        assert time.monotonic() - started < 3
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
-    await anyio.sleep(0)
+def test_sigterm_without_connections_exits_at_once(tmp_path: Path) -> None:
+    proc = serve_cli(free_port(), tmp_path / "server.log")
+    started = time.monotonic()
+    assert stop(proc, signal.SIGTERM) == -signal.SIGTERM
+    assert time.monotonic() - started < 3
