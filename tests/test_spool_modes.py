@@ -40,7 +40,8 @@ async def test_spool_files_are_0600_and_its_directory_0700(tmp_path: Path) -> No
     async with ccstream.stream([sys.executable, "-c", script], options) as run:
         async for _event in run:
             pass
-    assert run.result is not None and run.result.ok
+    assert run.result is not None
+    assert run.result.ok
     assert stat.S_IMODE(spool_dir.stat().st_mode) == 0o700
     names = sorted(p.name for p in spool_dir.iterdir())
     # Segments (several: the output is larger than one), the order log, meta and both indexes.

@@ -144,10 +144,10 @@ class App:
             self._sessions.discard(session)
             self.registry.connections -= 1
 
-    async def shutdown(self, timeout: float) -> None:
+    async def shutdown(self, grace: float) -> None:
         """End the service in order: cancel every run, let each connection send its readers'
         ``process.completed`` (status ``canceled``, the true result), then close each with 1001
-        (going away). Waits at most ``timeout`` seconds for the completions; ``ccstream-ws
+        (going away). Waits at most ``grace`` seconds for the completions; ``ccstream-ws
         serve`` calls it on SIGTERM/SIGINT before the ASGI server drops the connections."""
         self.registry.closing = True
         running = [e for e in self.registry if e.running]
@@ -155,14 +155,17 @@ class App:
         for execution in running:
             execution.cancel()
         sessions = list(self._sessions)
-        with anyio.move_on_after(timeout) as waited:
+        with anyio.move_on_after(grace) as waited:
             async with anyio.create_task_group() as group:
                 for session in sessions:
                     group.start_soon(session.drain)
         if waited.cancelled_caught:
-            log.warning("shutting down: not every completion was sent within %.1f s", timeout)
-        for session in sessions:
-            await session.close(CloseCode.GOING_AWAY, "the server is shutting down")
+            log.warning("shutting down: not every completion was sent within %.1f s", grace)
+        # A client that stopped reading holds its connection's send lock: do not wait for it.
+        with anyio.move_on_after(1.0):
+            async with anyio.create_task_group() as group:
+                for session in sessions:
+                    group.start_soon(session.close, CloseCode.GOING_AWAY, "server shutting down")
 
     # -- HTTP ---------------------------------------------------------------------------------
 

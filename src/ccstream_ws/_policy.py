@@ -82,7 +82,11 @@ def check_command(
         words = command.split()
         program = words[0] if words else ""
         # The first word of a shell string: a convenience, not a boundary (docs/security.md).
-        if allowed is not None and program not in allowed and os.path.basename(program) not in allowed:
+        if (
+            allowed is not None
+            and program not in allowed
+            and os.path.basename(program) not in allowed
+        ):
             raise RPCError(
                 ErrorCode.COMMAND_NOT_ALLOWED,
                 f"executable {program!r} is not allowed",

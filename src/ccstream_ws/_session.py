@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -236,9 +236,7 @@ class Session:
     async def _execute(self, request: rpc.Request) -> Any:
         config = self.config
         p = parse_execute(request.params, config.max_chunk_size)
-        argv = check_command(
-            config, p.command, p.argv, p.cwd if p.cwd is not None else config.cwd
-        )
+        argv = check_command(config, p.command, p.argv, p.cwd if p.cwd is not None else config.cwd)
         if p.cwd is not None and not config.allow_cwd:
             raise RPCError(ErrorCode.COMMAND_NOT_ALLOWED, "choosing cwd is not allowed here")
         env = child_env(config, p.env)
@@ -448,11 +446,13 @@ class Session:
 
     # -- output -------------------------------------------------------------------------------
 
-    def _follow(self, reader: Callable[..., Awaitable[None]], execution: Execution, *args: Any) -> None:
+    def _follow(
+        self, reader: Callable[..., Coroutine[Any, Any, None]], execution: Execution, *args: Any
+    ) -> None:
         """Start a reader task; counted now, so a ``control`` right after knows it reads."""
         assert self._readers is not None
         self._following[execution.id] += 1
-        self._readers.start_soon(reader, execution, *args, _Notices(execution))
+        self._readers.start_soon(reader, *(execution, *args, _Notices(execution)))
 
     async def drain(self) -> None:
         """Return once every reader of this connection ended (sent its completion, or the
@@ -608,7 +608,12 @@ class _Notices:
 def _notice(execution: Execution, status: str) -> str:
     return rpc.notification(
         f"process.{status}",
-        {"status": status, "pid": execution.pid, "pgid": execution.pid, "execution_id": execution.id},
+        {
+            "status": status,
+            "pid": execution.pid,
+            "pgid": execution.pid,
+            "execution_id": execution.id,
+        },
     )
 
 

@@ -175,4 +175,5 @@ def test_token_from_the_address_becomes_a_cookie_and_no_address_carries_it(
     # printed the token.
     text = log.read_text()
     assert TOKEN not in text
-    assert "POST /login" in text and f"GET /executions/{execution}/stdout" in text
+    assert "POST /login" in text
+    assert f"GET /executions/{execution}/stdout" in text

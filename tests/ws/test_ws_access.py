@@ -39,7 +39,11 @@ def _request(
 
 def _login(port: int, token: str) -> tuple[int, str | None]:
     status, headers, _ = _request(
-        port, "POST", "/login", {"Content-Type": "application/json"}, json.dumps({"token": token}).encode()
+        port,
+        "POST",
+        "/login",
+        {"Content-Type": "application/json"},
+        json.dumps({"token": token}).encode(),
     )
     return status, headers.get("set-cookie")
 
@@ -72,7 +76,8 @@ async def test_login_trades_the_token_for_a_cookie_the_websocket_and_downloads_t
     assert _request(server.port, "POST", "/login", body=b"x" * 5000)[0] == 413
     assert _request(server.port, "GET", "/login")[0] == 405
     status, cookie = _login(server.port, TOKEN)
-    assert status == 200 and cookie is not None
+    assert status == 200
+    assert cookie is not None
     attributes = [part.strip() for part in cookie.split(";")]
     assert {"HttpOnly", "SameSite=Strict", "Path=/"} <= set(attributes)
     assert TOKEN not in cookie
@@ -80,7 +85,9 @@ async def test_login_trades_the_token_for_a_cookie_the_websocket_and_downloads_t
     async with raw(server.url, additional_headers={"Cookie": pair}) as c:
         assert (await c.recv())["method"] == "connected"
     execution = await _one_execution(server.url, token=TOKEN)
-    status, _, body = _request(server.port, "GET", f"/executions/{execution}/stdout", {"Cookie": pair})
+    status, _, body = _request(
+        server.port, "GET", f"/executions/{execution}/stdout", {"Cookie": pair}
+    )
     assert (status, body) == (200, b"guarded\n")
     # A forged, an altered or an expired cookie is no token.
     name, _, value = pair.partition("=")
@@ -94,13 +101,19 @@ async def test_login_trades_the_token_for_a_cookie_the_websocket_and_downloads_t
         f"{name}={value}; {name}={value}",
     ):
         assert await _close_code(server.url, additional_headers={"Cookie": bad}) == 4401, bad
-        status, _, _ = _request(server.port, "GET", f"/executions/{execution}/stdout", {"Cookie": bad})
+        status, _, _ = _request(
+            server.port, "GET", f"/executions/{execution}/stdout", {"Cookie": bad}
+        )
         assert status == 401, bad
     # A cookie of another server on the same host (another port) does not pass here either.
     assert name == cookie_name(scope)
     # Logging in from a foreign page is refused like its WebSocket would be.
     status, _, _ = _request(
-        server.port, "POST", "/login", {"Origin": "http://evil.example"}, json.dumps({"token": TOKEN}).encode()
+        server.port,
+        "POST",
+        "/login",
+        {"Origin": "http://evil.example"},
+        json.dumps({"token": TOKEN}).encode(),
     )
     assert status == 403
 
@@ -123,7 +136,8 @@ async def test_the_access_log_never_holds_the_token(tmp_path: Path) -> None:
         bearer = {"Authorization": f"Bearer {TOKEN}"}
         assert _request(port, "GET", f"/executions/{execution}/merged", bearer)[0] == 200
         status, cookie = _login(port, TOKEN)
-        assert status == 200 and cookie is not None
+        assert status == 200
+        assert cookie is not None
         assert _login(port, TOKEN + "x")[0] == 401
     finally:
         stop(proc, signal.SIGTERM)

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.anyio
 
 async def _method_order(c: Raw, execution_id: str, until: str) -> list[str]:
     """The notification methods of ``execution_id`` seen so far and up to ``until``."""
-    methods = [m["method"] for m in c.seen if m.get("params", {}).get("execution_id") == execution_id]
+    methods = [
+        m["method"] for m in c.seen if m.get("params", {}).get("execution_id") == execution_id
+    ]
     while until not in methods:
         message = await c.recv()
         if message.get("params", {}).get("execution_id") == execution_id:
@@ -58,4 +60,9 @@ async def test_cancel_method_is_heard_by_readers_and_control_by_its_sender_once(
         await owner.call("control", {"type": "PAUSE", "execution_id": eid})
         await owner.call("cancel", {"execution_id": eid})
         order = await _method_order(owner, eid, "process.completed")
-        assert order == ["process.started", "process.paused", "process.canceled", "process.completed"]
+        assert order == [
+            "process.started",
+            "process.paused",
+            "process.canceled",
+            "process.completed",
+        ]
