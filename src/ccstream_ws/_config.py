@@ -50,8 +50,9 @@ class ServerConfig:
     """Everything the ASGI app enforces.
 
     Access: ``host`` is where the server listens (the app only uses it for the rules below);
-    ``token`` is required by every connection when set (``Authorization: Bearer TOKEN`` or
-    ``?token=TOKEN``) and must be set when ``host`` is not loopback. ``allowed_origins`` lists the
+    ``token`` is required by every connection when set (``Authorization: Bearer TOKEN``,
+    ``?token=TOKEN``, or the viewer's session cookie from ``POST /login``) and must be set when
+    ``host`` is not loopback. ``allowed_origins`` lists the
     browser origins (``"https://app.example"``, or ``"*"``) that may connect; a request without an
     ``Origin`` header (not a browser) is not affected. ``allow_same_origin`` also admits pages this
     server served itself (the viewer at ``/``): an origin equal to the request's ``Host``, and
