@@ -105,8 +105,10 @@ async def test_login_trades_the_token_for_a_cookie_the_websocket_and_downloads_t
             server.port, "GET", f"/executions/{execution}/stdout", {"Cookie": bad}
         )
         assert status == 401, bad
-    # A cookie of another server on the same host (another port) does not pass here either.
-    assert name == cookie_name(scope)
+    # The cookie is named for this server's port: one under another port's name is not read.
+    assert name == cookie_name(scope) == f"ccstream_ws_{server.port}"
+    other = f"ccstream_ws_{server.port + 1}={value}"
+    assert await _close_code(server.url, additional_headers={"Cookie": other}) == 4401
     # Logging in from a foreign page is refused like its WebSocket would be.
     status, _, _ = _request(
         server.port,
