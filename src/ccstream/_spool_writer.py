@@ -127,6 +127,8 @@ class SpoolWriter:
             (self.path / ORDER).touch(mode=0o600)
             first = CHECKPOINT.pack(0, 0 << 1 | 1)
             for stream in STREAMS:
+                # touch first: write_bytes alone would create the file 0644 (umask permitting).
+                (self.path / index_name(stream)).touch(mode=0o600)
                 (self.path / index_name(stream)).write_bytes(first)
             self._disk = DiskWriter(self.path, size, SpoolState(), page_cache=options.page_cache)
         except OSError as exc:

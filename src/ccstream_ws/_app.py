@@ -7,9 +7,10 @@ Mount it in Starlette or FastAPI, or serve it with any ASGI server::
 
 Routes (relative to where it is mounted): WebSocket ``/ws`` and ``/ws/mcp`` (the original
 executor's path; same protocol), HTTP ``GET /healthz``, the browser viewer at ``/`` (with its
-files under ``/static/``) and downloads of spooled output at ``/executions/{id}/stdout``,
-``stderr`` and ``merged``. Anything else is a 404, or for a WebSocket a refused handshake (HTTP
-403).
+files under ``/static/`` and its ``POST /login``) and downloads of spooled output at
+``/executions/{id}/stdout``, ``stderr`` and ``merged``. Anything else is a 404, or for a WebSocket
+a refused handshake (HTTP 403). Every HTTP route but ``/healthz`` answers only for a ``Host`` the
+server serves (:func:`ccstream_ws._auth.host_allowed`), else 421.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ import anyio
 
 import ccstream
 
-from . import _downloads, _viewer
-from ._asgi import Receive, Scope, Send
-from ._auth import admit
+from . import _downloads, _login, _redact, _viewer
+from ._asgi import Receive, Scope, Send, header
+from ._auth import admit, host_allowed
 from ._codes import CloseCode
 from ._config import ServerConfig
+from ._policy import allowed_paths
 from ._registry import Registry
 from ._session import Session
 from ._version import VERSION
@@ -37,7 +39,14 @@ __all__ = ["App"]
 log = logging.getLogger("ccstream_ws")
 
 WS_PATHS = ("/ws", "/ws/mcp")
-ENDPOINTS = ["/", "/ws", "/ws/mcp", "/healthz", "/executions/{id}/{stdout,stderr,merged}"]
+ENDPOINTS = [
+    "/",
+    "/login",
+    "/ws",
+    "/ws/mcp",
+    "/healthz",
+    "/executions/{id}/{stdout,stderr,merged}",
+]
 
 
 def _route(scope: Scope) -> str:
@@ -68,6 +77,9 @@ class App:
     def __init__(self, config: ServerConfig | None = None) -> None:
         self.config = config or ServerConfig()
         self.registry = Registry(self.config)
+        self._sessions: set[Session] = set()
+        _redact.install()  # the ASGI server's access log must not print ?token=
+        allowed_paths(self.config)  # resolve the allowlist on the server's PATH now, once
         if ccstream.get_max_concurrent_runs() < self.config.max_executions:
             # The core's own process-wide limit would queue runs we have admitted.
             ccstream.set_max_concurrent_runs(self.config.max_executions)
@@ -125,10 +137,35 @@ class App:
         self.registry.connections += 1
         session = Session(self.registry, send, client=client)
         log.info("session %s: connected from %s", session.id, client)
+        self._sessions.add(session)
         try:
             await session.serve(receive)
         finally:
+            self._sessions.discard(session)
             self.registry.connections -= 1
+
+    async def shutdown(self, grace: float) -> None:
+        """End the service in order: cancel every run, let each connection send its readers'
+        ``process.completed`` (status ``canceled``, the true result), then close each with 1001
+        (going away). Waits at most ``grace`` seconds for the completions; ``ccstream-ws
+        serve`` calls it on SIGTERM/SIGINT before the ASGI server drops the connections."""
+        self.registry.closing = True
+        running = [e for e in self.registry if e.running]
+        log.info("shutting down: cancelling %d running executions", len(running))
+        for execution in running:
+            execution.cancel()
+        sessions = list(self._sessions)
+        with anyio.move_on_after(grace) as waited:
+            async with anyio.create_task_group() as group:
+                for session in sessions:
+                    group.start_soon(session.drain)
+        if waited.cancelled_caught:
+            log.warning("shutting down: not every completion was sent within %.1f s", grace)
+        # A client that stopped reading holds its connection's send lock: do not wait for it.
+        with anyio.move_on_after(1.0):
+            async with anyio.create_task_group() as group:
+                for session in sessions:
+                    group.start_soon(session.close, CloseCode.GOING_AWAY, "server shutting down")
 
     # -- HTTP ---------------------------------------------------------------------------------
 
@@ -136,6 +173,14 @@ class App:
         route = _route(scope)
         if route == "/healthz" and scope.get("method") in ("GET", "HEAD"):
             await _json(send, 200, self.health())
+        elif not host_allowed(scope, self.config):
+            host = (header(scope, b"host") or "")[:100]
+            log.warning("refused HTTP from %s: Host %r is not served here", _client(scope), host)
+            await _json(
+                send, 421, {"error": f"Host {host!r} is not served here (see --allow-host)"}
+            )
+        elif route == _login.ROUTE:
+            await _login.serve(scope, receive, send, self.config)
         elif _viewer.handles(route):
             await _viewer.serve(scope, send, route)
         elif _downloads.handles(route):

@@ -50,12 +50,17 @@ class ServerConfig:
     """Everything the ASGI app enforces.
 
     Access: ``host`` is where the server listens (the app only uses it for the rules below);
-    ``token`` is required by every connection when set (``Authorization: Bearer TOKEN`` or
-    ``?token=TOKEN``) and must be set when ``host`` is not loopback. ``allowed_origins`` lists the
+    ``token`` is required by every connection when set (``Authorization: Bearer TOKEN``,
+    ``?token=TOKEN``, or the viewer's session cookie from ``POST /login``) and must be set when
+    ``host`` is not loopback. ``allowed_origins`` lists the
     browser origins (``"https://app.example"``, or ``"*"``) that may connect; a request without an
     ``Origin`` header (not a browser) is not affected. ``allow_same_origin`` also admits pages this
     server served itself (the viewer at ``/``): an origin equal to the request's ``Host``, and
     without a token only for loopback names (see :func:`ccstream_ws._auth.same_origin`).
+    ``allowed_hosts``: the ``Host`` names (besides loopback names and ``host``) the viewer and the
+    downloads answer for, and whose pages count as the server's own, e.g. the name of a reverse
+    proxy in front (``"*"``: any); any other ``Host`` gets HTTP 421. Without it, a server with a
+    token answers for any Host (the token is the boundary), one without only for loopback names.
 
     Commands: ``allow_shell`` allows shell strings (``command``); ``None`` means on for a loopback
     host, off otherwise. ``allowed_executables`` (names or absolute paths) limits argv[0]; for a
@@ -85,6 +90,7 @@ class ServerConfig:
     token: str | None = None
     allowed_origins: tuple[str, ...] = ()
     allow_same_origin: bool = True
+    allowed_hosts: tuple[str, ...] = ()
 
     allow_shell: bool | None = None
     allowed_executables: frozenset[str] | None = None
@@ -120,6 +126,11 @@ class ServerConfig:
         for origin in self.allowed_origins:
             if not isinstance(origin, str) or not origin:
                 raise ConfigError(f"allowed_origins entries must be strings, got {origin!r}")
+        for name in self.allowed_hosts:
+            if not isinstance(name, str) or not name or name != name.strip().lower():
+                raise ConfigError(
+                    f"allowed_hosts entries must be lower-case host names, got {name!r}"
+                )
         if self.cwd is not None and not os.path.isdir(self.cwd):
             raise ConfigError(f"cwd is not a directory: {self.cwd}")
         _count("max_message_size", self.max_message_size, 1024)

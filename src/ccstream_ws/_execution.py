@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import deque
 from typing import Any, Literal
 
 import anyio
@@ -34,6 +35,10 @@ __all__ = ["Execution", "completed_status"]
 log = logging.getLogger("ccstream_ws")
 
 State = Literal["starting", "running", "ended"]
+
+NOTICES = 64
+"""Control notices (``process.paused``/``resumed``/``canceled``) an execution keeps for readers
+that have not sent them yet; a reader further behind than that skips to the kept ones."""
 
 
 def completed_status(result: Result) -> str:
@@ -77,6 +82,10 @@ class Execution:
         self._ended_at: float | None = None
         self._owner_gone_at: float | None = None
         self._wake = anyio.Event()
+        self.notice_count = 0
+        """Control notices published so far; a reader remembers how many it has sent."""
+        self._notices: deque[tuple[int, str]] = deque(maxlen=NOTICES)
+        self._noticed = anyio.Event()
 
     # -- control ------------------------------------------------------------------------------
 
@@ -120,6 +129,27 @@ class Execution:
         """A client stopped reading."""
         self.readers -= 1
         self._poke()
+
+    # -- notices for every reader ---------------------------------------------------------------
+
+    def notify(self, message: str) -> None:
+        """Publish a control notice (an encoded notification) to every connection reading this
+        execution; each reader's connection sends it (:meth:`notices_after`)."""
+        self.notice_count += 1
+        self._notices.append((self.notice_count, message))
+        self._noticed.set()
+        self._noticed = anyio.Event()
+
+    def notices_after(self, seen: int) -> tuple[list[tuple[int, str]], int]:
+        """The kept notices after number ``seen``, and how many after it are no longer kept."""
+        newer = [(n, m) for n, m in self._notices if n > seen]
+        first = newer[0][0] if newer else self.notice_count + 1
+        return newer, first - seen - 1
+
+    async def wait_notice(self, seen: int) -> None:
+        """Return once there is a notice after number ``seen``."""
+        while self.notice_count <= seen:
+            await self._noticed.wait()
 
     # -- output -------------------------------------------------------------------------------
 

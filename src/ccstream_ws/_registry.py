@@ -37,6 +37,8 @@ class Registry:
         self.config = config
         self.host: anyio.abc.TaskGroup | None = None
         self.connections = 0
+        self.closing = False
+        """The app is shutting down: no new executions."""
         self.started_at = time.time()
         self._executions: dict[str, Execution] = {}
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -87,6 +88,9 @@ class Session:
         self._readers: anyio.abc.TaskGroup | None = None
         self._runs: anyio.abc.TaskGroup | None = None
         self._subscriptions = 0
+        self._following: Counter[str] = Counter()
+        """Reader tasks of this connection, by execution id."""
+        self._quiet = anyio.Event()
         self._methods: dict[str, Callable[[rpc.Request], Awaitable[Any]]] = {
             "execute": self._execute,
             "control": self._control,
@@ -232,10 +236,12 @@ class Session:
     async def _execute(self, request: rpc.Request) -> Any:
         config = self.config
         p = parse_execute(request.params, config.max_chunk_size)
-        check_command(config, p.command, p.argv)
+        argv = check_command(config, p.command, p.argv, p.cwd if p.cwd is not None else config.cwd)
         if p.cwd is not None and not config.allow_cwd:
             raise RPCError(ErrorCode.COMMAND_NOT_ALLOWED, "choosing cwd is not allowed here")
         env = child_env(config, p.env)
+        if self.registry.closing:
+            raise RPCError(ErrorCode.LIMIT_REACHED, "the server is shutting down")
         self.registry.check_capacity(self.id)
         stdin_send = stdin_iter = None
         if p.stdin:
@@ -268,9 +274,9 @@ class Session:
         execution = Execution(
             execution_id, p, options, owner=self.id, retention=retention, stdin=stdin_send
         )
-        command: ccstream.Command = p.command if p.command is not None else list(p.argv or ())
+        command: ccstream.Command = p.command if p.command is not None else list(argv or ())
         execution.argv = (
-            (config.shell, "-c", p.command) if p.command is not None else tuple(p.argv or ())
+            (config.shell, "-c", p.command) if p.command is not None else tuple(argv or ())
         )
         assert self._runs is not None
         assert self._readers is not None
@@ -302,7 +308,7 @@ class Session:
             },
         )
         # Reading from the spool from offset 0: nothing written before this task starts is missed.
-        self._readers.start_soon(self._reader, execution, p.output, None, True)
+        self._follow(self._reader, execution, p.output, None, True)
         return _ANSWERED
 
     def _find(self, execution_id: str | None) -> Execution:
@@ -327,17 +333,12 @@ class Session:
         status = _CONTROL_STATUS[p.type]
         log.info("session %s: %s %s", self.id, status, execution.id)
         await self._answer(request, {"status": status, "execution_id": execution.id})
-        await self.send(
-            rpc.notification(
-                f"process.{status}",
-                {
-                    "status": status,
-                    "pid": execution.pid,
-                    "pgid": execution.pid,
-                    "execution_id": execution.id,
-                },
-            )
-        )
+        notice = _notice(execution, status)
+        # Every connection reading the execution hears it from its reader; this one as well
+        # when it reads none (it controls by id), as the original executor told its caller.
+        execution.notify(notice)
+        if not self._following[execution.id]:
+            await self.send(notice)
         return _ANSWERED
 
     async def _cancel(self, request: rpc.Request) -> Any:
@@ -345,6 +346,7 @@ class Session:
         if not execution.running:
             raise RPCError(ErrorCode.INVALID_STATE, f"execution {execution.id} already ended")
         execution.cancel()
+        execution.notify(_notice(execution, "canceled"))
         return {"status": "canceled", "execution_id": execution.id}
 
     async def _status(self, request: rpc.Request) -> Any:
@@ -426,14 +428,18 @@ class Session:
         )
         log.info("session %s: subscribed to %s from %s", self.id, execution.id, p.offsets)
         self._subscriptions += 1
-        self._readers.start_soon(self._subscription, execution, p.output, p.offsets)
+        self._follow(self._subscription, execution, p.output, p.offsets)
         return _ANSWERED
 
     async def _subscription(
-        self, execution: Execution, options: OutputOptions, offsets: dict[StreamName, int]
+        self,
+        execution: Execution,
+        options: OutputOptions,
+        offsets: dict[StreamName, int],
+        notices: _Notices,
     ) -> None:
         try:
-            await self._reader(execution, options, offsets, False)
+            await self._reader(execution, options, offsets, False, notices)
         finally:
             self._subscriptions -= 1
 
@@ -446,18 +452,46 @@ class Session:
 
     # -- output -------------------------------------------------------------------------------
 
+    def _follow(
+        self, reader: Callable[..., Coroutine[Any, Any, None]], execution: Execution, *args: Any
+    ) -> None:
+        """Start a reader task; counted now, so a ``control`` right after knows it reads."""
+        assert self._readers is not None
+        self._following[execution.id] += 1
+        self._readers.start_soon(reader, *(execution, *args, _Notices(execution)))
+
+    async def drain(self) -> None:
+        """Return once every reader of this connection ended (sent its completion, or the
+        client left); the caller bounds the wait."""
+        while self._following:
+            self._quiet = anyio.Event()
+            await self._quiet.wait()
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the connection with ``code``; nothing is sent after it."""
+        async with self._lock:
+            if self._gone:
+                return
+            self._gone = True
+            with contextlib.suppress(Exception):
+                await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
     async def _reader(
         self,
         execution: Execution,
         options: OutputOptions,
         offsets: dict[StreamName, int] | None,
         announce: bool,
+        notices: _Notices,
     ) -> None:
         """Send ``execution``'s output from ``offsets`` on (replayed from the spool, then live)
-        to this client, then its completion. Holds one frame: it waits for the socket, and the
-        spool keeps what the client has not taken yet."""
+        to this client, with every control notice published meanwhile, then its completion.
+        Holds one frame: it waits for the socket, and the spool keeps what the client has not
+        taken yet."""
         encoder = OutputEncoder(execution.id, options, offsets)
         execution.reader_joined()
+        assert self._readers is not None
+        self._readers.start_soon(self._forward, notices)
         try:
             if announce:
                 await self.send(
@@ -474,6 +508,9 @@ class Session:
                 )
             error = await self._stream(execution, encoder, offsets)
             await execution.ended.wait()
+            # The notices published before the end go first, then the completion, last.
+            await notices.stop()
+            await self._send_notices(notices)
             for message in encoder.finish():
                 await self.send(message)
             completed = self._completed(execution, encoder)
@@ -483,7 +520,40 @@ class Session:
         except _Gone:
             pass
         finally:
+            notices.scope.cancel()
             execution.reader_left()
+            self._following[execution.id] -= 1
+            if not self._following[execution.id]:
+                del self._following[execution.id]
+            self._quiet.set()
+
+    async def _forward(self, notices: _Notices) -> None:
+        """Send the execution's control notices as they are published, while the reader sends
+        output (a paused run sends none, so the reader cannot carry them)."""
+        try:
+            with notices.scope:
+                while True:
+                    await notices.execution.wait_notice(notices.seen)
+                    # Shielded: a frame is sent whole, or not at all.
+                    with anyio.CancelScope(shield=True):
+                        await self._send_notices(notices)
+        except _Gone:
+            pass
+        finally:
+            notices.stopped.set()
+
+    async def _send_notices(self, notices: _Notices) -> None:
+        newer, missed = notices.execution.notices_after(notices.seen)
+        if missed:
+            log.warning(
+                "session %s: %d control notices of %s were no longer kept for this reader",
+                self.id,
+                missed,
+                notices.execution.id,
+            )
+        for number, message in newer:
+            notices.seen = number
+            await self.send(message)
 
     async def _stream(
         self, execution: Execution, encoder: OutputEncoder, offsets: dict[StreamName, int] | None
@@ -523,6 +593,34 @@ class Session:
             params["output"] = account
         params["messages"] = encoder.messages
         return params
+
+
+class _Notices:
+    """One reader's place in its execution's control notices, and its forwarding task."""
+
+    def __init__(self, execution: Execution) -> None:
+        self.execution = execution
+        self.seen = execution.notice_count
+        """Notices sent (or published before this reader began) so far."""
+        self.scope = anyio.CancelScope()
+        self.stopped = anyio.Event()
+
+    async def stop(self) -> None:
+        """Stop the forwarding task, after the notice it may be sending."""
+        self.scope.cancel()
+        await self.stopped.wait()
+
+
+def _notice(execution: Execution, status: str) -> str:
+    return rpc.notification(
+        f"process.{status}",
+        {
+            "status": status,
+            "pid": execution.pid,
+            "pgid": execution.pid,
+            "execution_id": execution.id,
+        },
+    )
 
 
 def _spool_of(execution: Execution) -> ExecutionSpool:

@@ -59,6 +59,15 @@ def _parser() -> argparse.ArgumentParser:
         help="a browser origin allowed to connect (repeatable; '*' for any)",
     )
     serve.add_argument(
+        "--allow-host",
+        type=_csv,
+        action="append",
+        default=[],
+        metavar="NAMES",
+        help="Host names the viewer and downloads answer for besides loopback, e.g. a proxy's "
+        "(repeatable; '*' for any)",
+    )
+    serve.add_argument(
         "--no-same-origin",
         dest="allow_same_origin",
         action="store_false",
@@ -155,8 +164,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     allowed: set[str] = set()
     for names in args.allow_exec:
         allowed.update(names)
@@ -164,6 +171,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         token=args.token or None,
         allowed_origins=tuple(args.allow_origin),
+        allowed_hosts=tuple(name.lower() for names in args.allow_host for name in names),
         allow_same_origin=args.allow_same_origin,
         allow_shell=args.allow_shell,
         allowed_executables=frozenset(allowed) if allowed else None,
@@ -192,7 +200,9 @@ def _serve(args: argparse.Namespace) -> int:
         "on" if config.shell_allowed else "off",
         "required" if config.token else "off",
     )
-    uvicorn.run(
+    from ._serve import run
+
+    run(
         App(config),
         host=args.host,
         port=args.port,

@@ -3,12 +3,15 @@ stdout and stderr told apart, the token. These need no spool reads."""
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
+from pathlib import Path
 
 from playwright.sync_api import Page
 
-from ..ws.conftest import Server, ServerPool
+from ..ws._cli_server import serve_cli, stop
+from ..ws.conftest import Server, ServerPool, free_port
 from .conftest import ARTIFACTS, ROOT, open_viewer, state, until
 
 SEED = f"{sys.executable} {ROOT / 'scripts' / 'large_output.py'}"
@@ -132,17 +135,45 @@ def test_refused_commands_say_why(page: Page, pool: ServerPool) -> None:
     assert page.locator("#rows .line.out .tx").first.inner_text() == "hello there"
 
 
-def test_token_from_the_address_reaches_the_websocket(page: Page, pool: ServerPool) -> None:
-    server = pool.get("uvicorn", {"token": TOKEN})
-    open_viewer(page, f"{server.http}/?token={TOKEN}")
-    # The token leaves the address bar (and so the history) at once.
-    assert "token" not in page.url
-    execution = run(page, "echo guarded")
-    until(page, "window.ccstreamViewer.state.execState === 'ended'")
-    link = page.get_attribute("#dl-stdout", "href") or ""
-    assert link.endswith(f"/executions/{execution}/stdout?token={TOKEN}")
-    # A page without the token is refused, and says so instead of retrying.
-    page.evaluate("sessionStorage.clear()")
-    page.goto(f"{server.http}/")
-    until(page, "window.ccstreamViewer?.state.connection === 'refused'", what="the refusal")
-    assert "token" in page.inner_text("#message")
+def test_token_from_the_address_becomes_a_cookie_and_no_address_carries_it(
+    page: Page, tmp_path: Path
+) -> None:
+    port = free_port()
+    log = tmp_path / "server.log"
+    proc = serve_cli(port, log, "--token", TOKEN)
+    try:
+        http = f"http://127.0.0.1:{port}"
+        open_viewer(page, f"{http}/?token={TOKEN}")
+        # The token leaves the address bar (and so the history) at once.
+        assert "token" not in page.url
+        execution = run(page, "echo guarded")
+        until(page, "window.ccstreamViewer.state.execState === 'ended'")
+        link = page.get_attribute("#dl-stdout", "href") or ""
+        assert link == f"{http}/executions/{execution}/stdout"
+        # The browser downloads with its cookie alone, which no script of the page can read.
+        assert page.evaluate(f"fetch({link!r}).then((r) => r.text())") == "guarded\n"
+        assert page.evaluate("document.cookie") == ""
+        (cookie,) = page.context.cookies()
+        assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
+        assert TOKEN not in cookie["value"]
+        # Without the cookie the page is refused, asks for the token, and signs in with it.
+        page.context.clear_cookies()
+        page.goto(f"{http}/")
+        until(page, "window.ccstreamViewer?.state.connection === 'refused'", what="the refusal")
+        assert "token" in page.inner_text("#message")
+        assert page.is_visible("#login-form")
+        page.fill("#token", "not-the-token-at-all")
+        page.click("#login")
+        until(page, "document.querySelector('#message').textContent.includes('sign-in failed')")
+        page.fill("#token", TOKEN)
+        page.click("#login")
+        until(page, "window.ccstreamViewer.state.connection === 'open'", what="the sign-in")
+        assert not page.is_visible("#login-form")
+    finally:
+        stop(proc, signal.SIGTERM)
+    # A whole viewer session and a download, and the server's log (access log included) never
+    # printed the token.
+    text = log.read_text()
+    assert TOKEN not in text
+    assert "POST /login" in text
+    assert f"GET /executions/{execution}/stdout" in text

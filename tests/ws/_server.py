@@ -18,7 +18,7 @@ def main() -> None:
     kind, port, raw = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
     if raw.get("allowed_executables") is not None:
         raw["allowed_executables"] = frozenset(raw["allowed_executables"])
-    for name in ("allowed_origins", "env_inherit", "env_allow", "env_deny"):
+    for name in ("allowed_origins", "allowed_hosts", "env_inherit", "env_allow", "env_deny"):
         if name in raw:
             raw[name] = tuple(raw[name])
     config = ServerConfig(**raw)

@@ -7,7 +7,6 @@ import { StreamPages } from './pages.js';
 import { Progress } from './progress.js';
 import { Connection } from './rpc.js';
 
-const TOKEN_KEY = 'ccstream-ws-token';
 const REPLAY_ALL_BELOW = 4 * 1024 * 1024; // attach: replay a run this small from its start
 const REPLAY_TAIL = 256 * 1024; // else the last this many bytes of each stream
 const STATUS_MS = 500;
@@ -15,26 +14,60 @@ const TICK_MS = 250;
 
 const $ = (selector) => document.querySelector(selector);
 
-/** The token from the address (?token=...), kept for this tab but out of the address bar. */
+/** The token from the address (?token=...), taken out of the address bar (and the history). */
 function takeToken() {
   const url = new URL(location.href);
   const token = url.searchParams.get('token');
   if (token !== null) {
-    sessionStorage.setItem(TOKEN_KEY, token);
     url.searchParams.delete('token');
     history.replaceState(null, '', url);
   }
-  return token ?? sessionStorage.getItem(TOKEN_KEY);
+  return token;
 }
 
-const token = takeToken();
 const base = new URL('./', location.href);
 
+// No address carries the token: the server's session cookie (HttpOnly, SameSite=Strict) goes
+// with the WebSocket and the downloads, and addresses end up in logs.
 function endpoint(path, scheme = null) {
   const url = new URL(path, base);
   if (scheme !== null) url.protocol = scheme;
-  if (token) url.searchParams.set('token', token);
   return url.href;
+}
+
+/** Trade the token for the server's session cookie; this page never holds the cookie. */
+async function login(token) {
+  const answer = await fetch(endpoint('login'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  if (!answer.ok) {
+    let reason = `HTTP ${answer.status}`;
+    try {
+      reason = (await answer.json()).error ?? reason;
+    } catch {
+      // The status says enough.
+    }
+    throw new Error(reason);
+  }
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const field = $('#token');
+  try {
+    await login(field.value);
+  } catch (error) {
+    say(`sign-in failed: ${error.message}`, 'error');
+    return;
+  }
+  field.value = '';
+  $('#login-form').hidden = true;
+  say('signed in');
+  conn.start();
 }
 
 const live = new LiveLines();
@@ -66,6 +99,10 @@ function showConnection(state, detail) {
   el.dataset.state = state;
   el.textContent = detail ? `${state}: ${detail}` : state;
   if (state === 'refused') say(`The server refused this page: ${detail}.`, 'error');
+  if (state === 'refused' && conn.refusedCode === 4401) {
+    $('#login-form').hidden = false;
+    $('#token').focus();
+  }
   updateControls();
 }
 
@@ -330,6 +367,7 @@ function goTo(event) {
 }
 
 $('#run-form').addEventListener('submit', run);
+$('#login-form').addEventListener('submit', signIn);
 $('#attach-form').addEventListener('submit', (event) => {
   event.preventDefault();
   const id = $('#attach-id').value.trim();
@@ -348,7 +386,14 @@ setInterval(poll, STATUS_MS);
 setInterval(() => progress.draw(), TICK_MS);
 showTab('all');
 updateControls();
-conn.start();
+const addressToken = takeToken();
+if (addressToken === null) {
+  conn.start();
+} else {
+  login(addressToken)
+    .catch((error) => say(`sign-in failed: ${error.message}`, 'error'))
+    .finally(() => conn.start());
+}
 
 // For tests and the curious: what the page holds, and a way to cut the connection.
 window.ccstreamViewer = {

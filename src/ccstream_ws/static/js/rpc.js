@@ -39,6 +39,7 @@ export class Connection {
     this.stopped = false;
     this.retryTimer = null;
     this.heartbeat = null;
+    this.refusedCode = null;
   }
 
   start() {
@@ -107,6 +108,7 @@ export class Connection {
       return;
     }
     const why = REFUSED.get(event.code);
+    this.refusedCode = why === undefined ? null : event.code;
     if (why !== undefined) {
       this.setState('refused', `${why} (close code ${event.code})`);
       return;
