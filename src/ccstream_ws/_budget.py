@@ -60,8 +60,11 @@ def quota_for(share: int) -> int:
     quota = room * SEGMENTS_PER_QUOTA // (SEGMENTS_PER_QUOTA + 1)
     if segment_size(quota) >= SEGMENT_MAX:
         quota = room - SEGMENT_MAX
+    # The estimate is off by a few bytes of rounding at most: settle it exactly.
     while quota > 0 and reservation(quota) > share:
         quota -= 1
+    while reservation(quota + 1) <= share:
+        quota += 1
     return max(quota, 0)
 
 
