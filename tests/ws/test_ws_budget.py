@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from ._raw import Raw, raw
@@ -104,14 +105,16 @@ class CliServer:
         return [(m[1], int(m[2])) for m in re.finditer(r"evicted execution (\w+): (\d+)", text)]
 
 
-@pytest.fixture
-def budget_server(tmp_path: Path) -> Iterator[CliServer]:
+@contextlib.contextmanager
+def serve(tmp_path: Path, quota: int, budget: int) -> Iterator[CliServer]:
+    """``ccstream-ws serve --max-executions 2`` with ``quota`` and ``budget``, its spools in
+    ``tmp_path/spools``, its log in ``tmp_path/server.log``; stopped by its pid."""
     spools = tmp_path / "spools"
     spools.mkdir()
     log = tmp_path / "server.log"
     port = free_port()
     argv = [PY, "-m", "ccstream_ws.cli", "serve", "--port", str(port), "--max-executions", "2"]
-    argv += ["--spool-quota", str(QUOTA), "--spool-budget", str(BUDGET), "--spool-dir", str(spools)]
+    argv += ["--spool-quota", str(quota), "--spool-budget", str(budget), "--spool-dir", str(spools)]
     with log.open("wb") as sink:
         proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
     try:
@@ -135,6 +138,12 @@ def budget_server(tmp_path: Path) -> Iterator[CliServer]:
             proc.wait()
 
 
+@pytest.fixture
+def budget_server(tmp_path: Path) -> Iterator[CliServer]:
+    with serve(tmp_path, QUOTA, BUDGET) as server:
+        yield server
+
+
 async def _run(c: Raw, argv: list[str], **params: Any) -> str:
     """Start ``argv`` on ``c``, read it to its completion; return its execution id."""
     answer = await c.call("execute", {"argv": argv, **params})
@@ -150,8 +159,6 @@ async def _run(c: Raw, argv: list[str], **params: Any) -> str:
 
 async def _read_to_completion(c: Raw) -> tuple[int, list[dict[str, Any]]]:
     """Read ``c`` until ``process.completed``: the binary output bytes, and the notifications."""
-    import anyio
-
     received = 0
     notices: list[dict[str, Any]] = []
     with anyio.fail_after(10):
@@ -165,6 +172,13 @@ async def _read_to_completion(c: Raw) -> tuple[int, list[dict[str, Any]]]:
                 notices.append(parsed)
                 if parsed["method"] == "process.completed":
                     return received, notices
+
+
+async def _logged(server: CliServer, text: str) -> None:
+    """Wait (up to 10 s) until the server's log holds ``text``."""
+    with anyio.fail_after(10):
+        while text not in server.log.read_text():  # noqa: ASYNC110 - another process's file
+            await anyio.sleep(0.05)
 
 
 def _stalled_socket(port: int) -> socket.socket:
@@ -248,3 +262,28 @@ async def test_spool_budget_bounds_the_disk_and_evicts_oldest_ended_first(
         assert WRITES < freed < WRITES + 64 * 1024
     assert disk.samples > 20
     assert WRITES < disk.peak <= BUDGET, disk.peak
+
+
+async def test_spools_measured_over_the_budget_evict_the_oldest_ended(tmp_path: Path) -> None:
+    with serve(tmp_path, MiB, 2 * MiB) as server:
+        async with raw(server.url) as a:
+            await a.recv()
+            ended = await _run(a, [PY, "-c", WRITER.replace(str(WRITES // 65536), "12")])
+            answer = await a.call("execute", {"argv": [PY, "-c", SLEEPER]})
+            running = answer["result"]["execution_id"]
+            await a.until("process.output")
+            assert server.evictions() == []
+            # The running spool grows past its reservation by what its quota does not count
+            # (an order log of millions of tiny frames; here a file put there): the watch
+            # measures it and evicts the ended execution to stay within the budget.
+            (tmp_path / "spools" / running / "grown").write_bytes(b"\0" * (MiB + MiB // 4))
+            await _logged(server, "evicted execution")
+            assert [k for k, _ in server.evictions()] == [ended]
+            assert "as the spools measured over the budget" in server.log.read_text()
+            assert not (tmp_path / "spools" / ended).exists()
+            answer = await a.call("status", {"execution_id": ended})
+            assert answer["error"]["data"]["reason"] == "spool_budget"
+            # Over the budget with nothing left to evict: said once in the log.
+            (tmp_path / "spools" / running / "grown2").write_bytes(b"\0" * MiB)
+            await _logged(server, "nothing left to evict")
+            await a.call("cancel", {"execution_id": running})
