@@ -143,11 +143,16 @@ class ServerConfig:
         if self.spool_budget is not None:
             _count("spool_budget", self.spool_budget, 1 * MiB)
             quota = self.execution_quota
-            if quota is None or quota < 1 * MiB or reservation(quota) > self.spool_budget:
-                need = reservation(max(quota or 0, 1 * MiB))
+            if self.spool_quota is None and (quota is None or quota < 1 * MiB):
+                raise ConfigError(
+                    f"spool_budget {self.spool_budget} does not hold one execution: shared by "
+                    f"max_executions {self.max_executions}, each gets less than a 1 MiB quota "
+                    f"plus a segment ({reservation(1 * MiB)} bytes)"
+                )
+            if quota is not None and reservation(quota) > self.spool_budget:
                 raise ConfigError(
                     f"spool_budget {self.spool_budget} does not hold one execution: its quota "
-                    f"plus a segment take {need} bytes"
+                    f"plus a segment take {reservation(quota)} bytes"
                 )
         for name in ("retention", "max_retention", "kill_grace"):
             _seconds(name, getattr(self, name))

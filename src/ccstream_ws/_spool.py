@@ -194,11 +194,6 @@ class ExecutionSpool:
         """True once the spool's directory is deleted."""
         return self._deleted.is_set()
 
-    @property
-    def revoked(self) -> str | None:
-        """Why the spool was taken from its readers (:meth:`revoke`), if it was."""
-        return self._revoked
-
     async def revoke(self, reason: str) -> None:
         """Take the spool from its readers: every later call raises
         :class:`~ccstream.SpoolNotFound` with ``reason``, and each ``follow`` whose consumer holds
