@@ -11,6 +11,7 @@ import math
 import os
 from dataclasses import dataclass
 
+from ._budget import quota_for, reservation
 from .exceptions import ConfigError
 
 __all__ = ["ServerConfig", "is_loopback"]
@@ -84,6 +85,14 @@ class ServerConfig:
     bytes per execution (default 1 GiB, at least 1 MiB; ``None``: no quota); over it the middle of
     the output is dropped, the head and the newest output are kept, and readers are told
     (``process.gap``). A spool is removed when its execution is dropped (after ``retention``).
+    ``spool_budget``: disk bytes for all spools together, running, ended and detached ones
+    (``None``: ``max_executions`` running executions' worth, see :attr:`budget`); a running
+    execution counts for its quota plus a segment (:func:`ccstream_ws._budget.reservation`), an
+    ended one for what its spool takes on disk. To admit a run that would not fit, the ended
+    executions that ended first are evicted (their spools deleted, each one logged and reported
+    to whoever asks for it); if it still does not fit it is refused (``LIMIT_REACHED``). With a
+    budget and no quota, each execution's quota is its share of the budget
+    (:attr:`execution_quota`).
     """
 
     host: str = "127.0.0.1"
@@ -114,6 +123,7 @@ class ServerConfig:
 
     spool_directory: str | None = None
     spool_quota: int | None = 1 * GiB
+    spool_budget: int | None = None
 
     def __post_init__(self) -> None:
         if self.token is not None and (not isinstance(self.token, str) or len(self.token) < 16):
@@ -141,8 +151,44 @@ class ServerConfig:
         _count("stdin_queue", self.stdin_queue)
         if self.spool_quota is not None:
             _count("spool_quota", self.spool_quota, 1 * MiB)
+        if self.spool_budget is not None:
+            _count("spool_budget", self.spool_budget, 1 * MiB)
+            quota = self.execution_quota
+            if self.spool_quota is None and (quota is None or quota < 1 * MiB):
+                raise ConfigError(
+                    f"spool_budget {self.spool_budget} does not hold one execution: shared by "
+                    f"max_executions {self.max_executions}, each gets less than a 1 MiB quota "
+                    f"plus a segment ({reservation(1 * MiB)} bytes)"
+                )
+            if quota is not None and reservation(quota) > self.spool_budget:
+                raise ConfigError(
+                    f"spool_budget {self.spool_budget} does not hold one execution: its quota "
+                    f"plus a segment take {reservation(quota)} bytes"
+                )
         for name in ("retention", "max_retention", "kill_grace"):
             _seconds(name, getattr(self, name))
+
+    @property
+    def execution_quota(self) -> int | None:
+        """Disk bytes per execution: ``spool_quota``; with none but a ``spool_budget``, the
+        largest quota of which ``max_executions`` runs fit in the budget together; ``None``
+        when neither is set."""
+        if self.spool_quota is not None:
+            return self.spool_quota
+        if self.spool_budget is None:
+            return None
+        return quota_for(self.spool_budget // self.max_executions)
+
+    @property
+    def budget(self) -> int | None:
+        """Disk bytes for all spools together: ``spool_budget``, or by default room for
+        ``max_executions`` running executions at their quota (``None``, no bound, when there
+        is neither a budget nor a quota)."""
+        if self.spool_budget is not None:
+            return self.spool_budget
+        if self.spool_quota is None:
+            return None
+        return self.max_executions * reservation(self.spool_quota)
 
     @property
     def shell_allowed(self) -> bool:

@@ -147,7 +147,12 @@ async def serve(scope: Scope, receive: Receive, send: Send, route: str, registry
     try:
         execution = registry.get(execution_id)
     except RPCError as exc:
-        await send_json(send, 404, {"error": exc.message, "code": exc.code}, head=head)
+        # An execution the spool budget evicted is gone for good (410), with why; else 404.
+        gone = isinstance(exc.data, dict) and exc.data.get("reason") == "spool_budget"
+        body = {"error": exc.message, "code": exc.code}
+        if gone:
+            body["reason"] = "spool_budget"
+        await send_json(send, 410 if gone else 404, body, head=head)
         return
     spool = spool_of(execution)
     if spool is None:
@@ -396,5 +401,9 @@ async def _send_body(receive: Receive, send: Send, body: AsyncIterator[bytes]) -
         except _Truncated as exc:
             log.warning("download cut short: %s", exc)
             raise
+        except ccstream.SpoolNotFound as exc:
+            # Evicted by the spool budget under the download: cut short, as for a new gap.
+            log.warning("download cut short: %s", exc)
+            raise _Truncated(str(exc)) from exc
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         group.cancel_scope.cancel()

@@ -9,7 +9,9 @@ client, however slow.
 After the run ended it is kept so clients can still ``page``, ``subscribe`` and download it:
 while its owner connection is open, while anyone reads it, and, when it was started detached,
 for ``retention`` seconds after both the run ended and the owner left. A run that is not
-detached is cancelled when its owner leaves. The spool is removed when the execution is dropped.
+detached is cancelled when its owner leaves. The spool is removed when the execution is dropped,
+or sooner when the server's spool budget evicts it (:meth:`Execution.evict`): then at once,
+whoever reads it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 import ccstream
 from ccstream import Reason, Result
 
+from ._budget import Eviction
 from ._params import ExecuteParams
 from ._spool import ExecutionSpool
 
@@ -79,6 +82,14 @@ class Execution:
         self.run: ccstream.Run | None = None
         self._spool: ExecutionSpool | None = None
         self.readers = 0
+        self.settled = False
+        """True once the run's spool is closed and complete: only its reading is left."""
+        self.disk_bytes: int | None = None
+        """Bytes the spool took on disk when the registry last measured it."""
+        self.disk_final = False
+        """True when :attr:`disk_bytes` was measured after the execution settled."""
+        self.evicted: Eviction | None = None
+        """Why the spool budget evicted this execution, if it did."""
         self._ended_at: float | None = None
         self._owner_gone_at: float | None = None
         self._wake = anyio.Event()
@@ -151,6 +162,20 @@ class Execution:
         while self.notice_count <= seen:
             await self._noticed.wait()
 
+    @property
+    def ended_at(self) -> float | None:
+        """When the run ended (``time.monotonic()``), once it did."""
+        return self._ended_at
+
+    async def evict(self, eviction: Eviction) -> None:
+        """The spool budget needs this ended execution's disk: its readers are cut off (a
+        ``follow`` at its next frame, see :meth:`ExecutionSpool.revoke`) and it is dropped now,
+        however long it was to be kept."""
+        self.evicted = eviction
+        if self._spool is not None:
+            await self._spool.revoke(eviction.message)
+        self._poke()
+
     # -- output -------------------------------------------------------------------------------
 
     @property
@@ -209,6 +234,7 @@ class Execution:
             if self.result is None and self.run is not None and self.run.done:
                 self.result = self.run.result  # killed by a cancelled scope: still truthful
             self._end()
+            self.settled = self._spool is not None
         await self._linger()
 
     def _end(self) -> None:
@@ -226,7 +252,7 @@ class Execution:
             self._spool.remove()
 
     async def _linger(self) -> None:
-        while True:
+        while self.evicted is None:
             expires = self._expires_at()
             now = time.monotonic()
             if expires is not None and now >= expires and self.readers == 0:

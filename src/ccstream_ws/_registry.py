@@ -17,6 +17,7 @@ import ccstream
 from ._codes import ErrorCode
 from ._config import ServerConfig
 from ._execution import Execution
+from ._spool_budget import SpoolBudget
 from .exceptions import RPCError
 
 __all__ = ["Registry"]
@@ -41,14 +42,20 @@ class Registry:
         """The app is shutting down: no new executions."""
         self.started_at = time.time()
         self._executions: dict[str, Execution] = {}
+        self.spool_budget = SpoolBudget(config, self._executions)
+        """The spool budget over these executions (:mod:`ccstream_ws._spool_budget`)."""
 
     def __iter__(self) -> Iterator[Execution]:
         return iter(list(self._executions.values()))
 
     def get(self, execution_id: str) -> Execution:
-        """The execution, or ``EXECUTION_NOT_FOUND``."""
+        """The execution; ``OUTPUT_UNAVAILABLE`` (``data.reason`` ``"spool_budget"``) if the
+        budget evicted it, else ``EXECUTION_NOT_FOUND``."""
         execution = self._executions.get(execution_id)
         if execution is None:
+            evicted = self.spool_budget.evicted(execution_id)
+            if evicted is not None:
+                raise evicted
             raise RPCError(
                 ErrorCode.EXECUTION_NOT_FOUND,
                 f"no execution {execution_id!r} (never started here, or expired)",
@@ -67,13 +74,17 @@ class Registry:
     def spool_health(self) -> dict[str, Any]:
         """The ``spool`` member of ``/healthz``: where spools go (``null``: a temporary directory
         each), the quota per execution in bytes (``null``: none), how many are kept now, and the
-        bytes of output they were written (quota drops included)."""
+        bytes of output they were written (quota drops included); the ``budget`` in bytes
+        (``null``: none), the bytes ``used`` against it (``reserved`` by running executions,
+        ``kept`` by ended ones, as last measured), and the ``evicted`` executions and the
+        ``evicted_bytes`` they freed since the server started."""
         spools = [e.spool for e in self._executions.values() if e.spool is not None]
         return {
             "directory": self.config.spool_directory,
-            "quota": self.config.spool_quota,
+            "quota": self.config.execution_quota,
             "spools": len(spools),
             "bytes_written": sum(sum(s.sizes.values()) for s in spools),
+            **self.spool_budget.health(),
         }
 
     def check_capacity(self, owner: str) -> None:
@@ -98,8 +109,13 @@ class Registry:
         command: ccstream.Command,
         fallback: anyio.abc.TaskGroup,
     ) -> None:
-        """Start ``execution``'s run; raises what spawning raised."""
-        self._executions[execution.id] = execution
+        """Start ``execution``'s run within the spool budget (``LIMIT_REACHED`` when it does not
+        fit, even after evicting every ended execution); raises what spawning raised."""
+        budget = self.spool_budget
+        await budget.admit(execution)
+        if budget.budget is not None and self.host is not None and not budget.watching:
+            budget.watching = True
+            self.host.start_soon(budget.watch)
         group = self.host if self.host is not None else fallback
         try:
             await group.start(self._host, execution, command)
@@ -117,8 +133,10 @@ class Registry:
         try:
             await execution.run_task(command, task_status=task_status)
         finally:
-            # Out of the registry first, so no new reader finds it, then its spool goes.
-            self._executions.pop(execution.id, None)
+            # Out of the registry first, so no new reader finds it, then its spool goes; it
+            # counts against the budget until it is gone.
+            if self._executions.pop(execution.id, None) is not None:
+                self.spool_budget.dropped(execution)
             # Deleting a big spool takes a while: off the event loop, even when cancelled.
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(execution.release)

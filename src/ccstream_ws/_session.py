@@ -507,6 +507,9 @@ class Session:
                     )
                 )
             error = await self._stream(execution, encoder, offsets)
+            if execution.evicted is not None:
+                # Cut off: say so before the completion, which carries the reason as well.
+                await self.send(rpc.notification("process.expired", execution.evicted.fields()))
             await execution.ended.wait()
             # The notices published before the end go first, then the completion, last.
             await notices.stop()
@@ -571,6 +574,8 @@ class Session:
                     for message in output(item) if isinstance(item, Output) else gap(item):
                         await send(message)
         except ccstream.CCStreamError as exc:
+            if execution.evicted is not None:
+                return execution.evicted.message  # the budget's doing: told, not a fault
             # Told in process.completed rather than ending the connection; logged to be fixed.
             log.exception("session %s: reading the spool of %s failed", self.id, execution.id)
             return f"reading the spool failed: {exc}"

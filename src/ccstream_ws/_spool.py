@@ -15,6 +15,9 @@ ends (it holds one of the process-wide run slots), while the adapter keeps the o
 - After the run, the kept directory is opened while someone reads it and closed after, so an
   idle retained execution holds no file descriptors.
 - :meth:`ExecutionSpool.remove` deletes the directory when the registry drops the execution.
+- :meth:`ExecutionSpool.revoke` takes an ended spool away from its readers at once (the budget
+  evicted it): new calls fail, a ``follow`` waiting for its consumer is closed there and fails
+  when asked for more, so its files close and the deletion does not wait for a slow client.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from ccstream import (
     StreamName,
 )
 
+from ._budget import segment_size
 from ._config import ServerConfig
 from ._pages import PAGE_BYTES
 
@@ -47,11 +51,7 @@ __all__ = ["ExecutionSpool", "spool_options"]
 
 log = logging.getLogger("ccstream_ws")
 
-MiB = 1024 * 1024
 _STREAMS: tuple[StreamName, ...] = ("stdout", "stderr")
-_SEGMENT_MAX = 64 * MiB
-# A quota is spent in whole segments; sixteen per quota keep the loss to one sixteenth of it.
-_SEGMENTS_PER_QUOTA = 16
 # How long retire() waits for calls inside the run's handle: each is one page or one frame read.
 _SPOOL_MEMORY = 2 * 1024 * 1024
 _RETIRE_WAIT = 30.0
@@ -62,7 +62,8 @@ def spool_options(
     config: ServerConfig, execution_id: str, chunk_size: int = 64 * 1024
 ) -> SpoolOptions:
     """The spool of one execution: in ``config.spool_directory/<execution_id>`` (or a fresh
-    temporary directory), kept after the run (this module removes it), with the server's quota.
+    temporary directory), kept after the run (this module removes it), with the server's quota
+    per execution (:attr:`ServerConfig.execution_quota`).
 
     The segment size is the quota's sixteenth, at most the core's 64 MiB: the quota must hold
     four segments, and smaller ones waste less of it when it drops the middle of the output.
@@ -71,8 +72,8 @@ def spool_options(
     directory = (
         Path(config.spool_directory) / execution_id if config.spool_directory is not None else None
     )
-    quota = config.spool_quota
-    segment = _SEGMENT_MAX if quota is None else min(_SEGMENT_MAX, quota // _SEGMENTS_PER_QUOTA)
+    quota = config.execution_quota
+    segment = segment_size(quota)
     # A server runs many spooled executions at once: 2 MiB of output in memory per spool (the
     # core's default is 16 MiB) keeps 64 busy executions near 128 MiB in all. A client that
     # asked for big frames gets room for four: the cache of recent frames (a quarter) then holds
@@ -95,6 +96,18 @@ def _generator(events: AsyncIterator[Output | Gap]) -> AsyncGenerator[Output | G
     return cast("AsyncGenerator[Output | Gap, None]", events)
 
 
+class _Following:
+    """One :meth:`ExecutionSpool.follow` on the kept directory: ``rest`` is its generator, and
+    ``handed`` is true while its consumer holds a frame (the generator is then suspended and can
+    be closed from another task)."""
+
+    __slots__ = ("handed", "rest")
+
+    def __init__(self, rest: AsyncGenerator[Output | Gap, None]) -> None:
+        self.rest = rest
+        self.handed = False
+
+
 class ExecutionSpool:
     """The spool of one execution (see the module docstring); thread-safe for the synchronous
     reads (:meth:`page`, :meth:`read`...), which callers may run in worker threads.
@@ -112,6 +125,9 @@ class ExecutionSpool:
         self._kept: Spool | None = None
         self._kept_users = 0
         self._removed = False
+        self._revoked: str | None = None
+        self._deleted = threading.Event()
+        self._following: set[_Following] = set()
 
     # -- handles ------------------------------------------------------------------------------
 
@@ -120,6 +136,8 @@ class ExecutionSpool:
             if self._live is not None:
                 self._live_users += 1
                 return self._live
+            if self._revoked is not None:
+                raise SpoolNotFound(self._revoked)
             if self._removed:
                 raise SpoolNotFound(f"the spool at {str(self.path)!r} was removed")
             if self._kept is None:
@@ -169,7 +187,26 @@ class ExecutionSpool:
 
     def _delete(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+        self._deleted.set()
         log.debug("spool %s removed", self.path)
+
+    @property
+    def deleted(self) -> bool:
+        """True once the spool's directory is deleted."""
+        return self._deleted.is_set()
+
+    async def revoke(self, reason: str) -> None:
+        """Take the spool from its readers: every later call raises
+        :class:`~ccstream.SpoolNotFound` with ``reason``, and each ``follow`` whose consumer holds
+        a frame is closed now (its files with it), failing when asked for the next one; a call in
+        progress (one page, one frame) finishes first. Only for a retired spool: the run's handle
+        is the core's. :meth:`remove` still deletes the directory."""
+        with self._lock:
+            self._revoked = reason
+            idle = [f for f in self._following if f.handed]
+        for following in idle:
+            # Suspended at its yield: closing it releases the kept handle from this task.
+            await following.rest.aclose()
 
     # -- what ccstream.Spool answers ----------------------------------------------------------
 
@@ -258,9 +295,30 @@ class ExecutionSpool:
                 await events.aclose()
         # The run's handle retired (or had before we began): the rest from the kept directory,
         # from the offsets reached, so no byte comes twice and none is missed.
-        async with contextlib.aclosing(self._follow_kept(pos, streams, poll_interval)) as rest:
-            async for event in rest:
-                yield event
+        if self._revoked is not None:
+            raise SpoolNotFound(self._revoked)
+        following = _Following(self._follow_kept(pos, streams, poll_interval))
+        self._following.add(following)
+        try:
+            while True:
+                try:
+                    event = await following.rest.__anext__()
+                except StopAsyncIteration:
+                    break
+                if self._revoked is not None:
+                    raise SpoolNotFound(self._revoked)
+                following.handed = True
+                try:
+                    yield event
+                finally:
+                    following.handed = False
+                if self._revoked is not None:
+                    raise SpoolNotFound(self._revoked)
+        finally:
+            self._following.discard(following)
+            await following.rest.aclose()
+        if self._revoked is not None:
+            raise SpoolNotFound(self._revoked)
 
     def _enter(self, live: Spool) -> bool:
         with self._lock:

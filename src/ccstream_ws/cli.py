@@ -135,6 +135,15 @@ def _parser() -> argparse.ArgumentParser:
         "middle of the output is dropped and readers are told",
     )
     serve.add_argument(
+        "--spool-budget",
+        type=parse_size,
+        default=None,
+        metavar="SIZE",
+        help="disk for all spools together, running, ended and detached (default: room for "
+        "--max-executions runs at their quota); the oldest ended executions are evicted to "
+        "make room, and a run that does not fit is refused",
+    )
+    serve.add_argument(
         "--ping-interval",
         type=float,
         default=20.0,
@@ -186,6 +195,7 @@ def _serve(args: argparse.Namespace) -> int:
         retention=args.retention,
         spool_directory=args.spool_dir,
         spool_quota=args.spool_quota,
+        spool_budget=args.spool_budget,
     )
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
