@@ -49,10 +49,37 @@ def test_seed_script_through_the_cli_reports_memory() -> None:
     assert b"stdout: %d bytes, 50000 lines" % len(done.stdout) in done.stderr
 
 
-def test_timeout_is_reported_and_status_is_the_signal() -> None:
+TRAPS_SIGTERM = 'trap "exit 0" TERM; echo started; sleep 30 & wait'
+"""A child that exits 0 when it gets SIGTERM (``wait`` lets the trap run at once)."""
+
+
+def test_timeout_exits_124_and_says_so() -> None:
     done = ccstream("run", "--stats", "--timeout", "0.3", "--", "sleep", "30")
-    assert done.returncode == 128 + signal.SIGTERM
+    assert done.returncode == 124
     assert b"reason: timeout" in done.stderr
+    assert b"ccstream: timed out after 0.3 s (the child was killed by SIGTERM)\n" in done.stderr
+
+
+def test_timeout_of_a_child_that_traps_sigterm_and_exits_0_still_exits_124() -> None:
+    done = ccstream("run", "--timeout", "1", "--", "sh", "-c", TRAPS_SIGTERM)
+    assert done.returncode == 124
+    assert done.stdout == b"started\n"
+    assert done.stderr == b"ccstream: timed out after 1 s (the child exited 0 after SIGTERM)\n"
+
+
+def test_idle_timeout_of_a_child_that_traps_sigterm_exits_124() -> None:
+    done = ccstream("run", "--idle-timeout", "0.5", "--", "sh", "-c", TRAPS_SIGTERM)
+    assert done.returncode == 124
+    assert done.stderr == (
+        b"ccstream: idle timeout: no output for 0.5 s (the child exited 0 after SIGTERM)\n"
+    )
+
+
+def test_memory_limit_exits_253_and_says_so() -> None:
+    grow = "import time; x = bytearray(256 << 20); x[::4096] = b'x' * (256 << 8); time.sleep(20)"
+    done = ccstream("run", "--memory-limit", "64M", "--", PY, "-c", grow)
+    assert done.returncode == 253
+    assert b"ccstream: the child's process tree went over the memory limit (" in done.stderr
 
 
 @pytest.mark.parametrize(
@@ -83,6 +110,21 @@ def test_broken_stdout_stops_the_child() -> None:
         timeout=30,
     )
     assert done.stdout == b"y\ny\ny\ny\ny\n"
+    assert done.stderr == (
+        b"ccstream: our stdout was closed; stopping the child\n"
+        b"ccstream: the run was cancelled (the child was killed by SIGTERM)\n"
+    )
+
+
+def test_broken_stdout_exits_141_as_a_writer_killed_by_sigpipe() -> None:
+    done = subprocess.run(
+        f"{sys.executable} -m ccstream run -- yes | head -c 10; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        timeout=30,
+    )
+    assert done.returncode == 128 + signal.SIGPIPE
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -97,5 +139,6 @@ def test_a_signal_to_the_cli_kills_the_childs_group(sig: int) -> None:
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
     assert gone(child)
-    assert proc.returncode == 128 + signal.SIGTERM  # the child's own death, as a shell reports
+    assert proc.returncode == 128 + sig  # the signal that stopped us, as a shell reports it
     assert b"reason: cancelled" in err
+    assert b"ccstream: the run was cancelled (the child was killed by SIGTERM)\n" in err

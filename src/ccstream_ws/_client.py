@@ -628,7 +628,9 @@ def _gap(params: Mapping[str, Any]) -> ccstream.Gap | None:
     """A ``process.gap`` notice as a :class:`ccstream.Gap` (``None`` if it is malformed)."""
     stream, offset, size = params.get("type"), params.get("offset"), params.get("bytes")
     lines, reason = params.get("lines"), params.get("reason")
-    if stream not in ("stdout", "stderr") or not isinstance(offset, int) or not isinstance(size, int):
+    if stream not in ("stdout", "stderr") or not isinstance(offset, int):
+        return None
+    if not isinstance(size, int):
         return None
     return ccstream.Gap(
         stream,
