@@ -97,8 +97,7 @@ exit status:
   N        the command exited with N and all of its output arrived
   128+N    the command was killed by signal N (not sent by ccstream)
   124      the total or idle timeout ran out, whatever the command exited with
-  251      the command exited 0 but output was lost (--spool with --spool-quota, while
-           this command line's own output was behind)
+  251      the command exited 0 but output was lost (a gap in the spool it was read from)
   252      the run was stopped: its spool could not be written (--on-disk-error stop)
   253      the command's process tree went over --memory-limit
   128+S    ccstream got signal S (SIGINT, SIGTERM, SIGHUP) and stopped the command

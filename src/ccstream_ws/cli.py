@@ -185,6 +185,8 @@ exit status:
   253      the command's process tree went over the server's memory limit
   254      the run was cancelled
   255      the connection failed, or the server could not say how the run ended
+  141      this terminal's stdout was closed (| head); the run is cancelled
+  130      interrupted (SIGINT); the run is cancelled
   126, 2   the server refused the command, or a usage error
 A command that exited non-zero keeps its status when output was also lost. Every status that is
 ccstream-ws's own comes with a line on stderr saying what happened, and every loss (bytes and
@@ -357,7 +359,16 @@ async def _feed_stdin(execution: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ccstream-ws`` command; returns the exit status."""
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] | None = None
+    if words[:1] == ["exec"] and "--" in words:
+        # argparse matches the empty argv positional right after URL, so options after URL
+        # would be refused: the command is everything after "--", taken apart first.
+        split = words.index("--")
+        words, command = words[:split], words[split + 1 :]
+    args = _parser().parse_args(words)
+    if command is not None:
+        args.argv = [*args.argv, *command]
     try:
         if args.verb == "serve":
             return _serve(args)

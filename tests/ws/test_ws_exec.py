@@ -7,6 +7,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import signal
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 
 from ccstream_ws import Client, Loss, RemoteOutput
 from ccstream_ws._client import Notice
+from tests._helpers import gone
 
 from .conftest import HERE, Server, ServerPool, free_port
 
@@ -83,7 +85,12 @@ def test_timeout_of_a_child_that_traps_sigterm_and_exits_0_exits_124(server: Ser
 
 
 def test_idle_timeout_of_a_child_that_traps_sigterm_exits_124(server: Server) -> None:
-    done = run_exec(server.url, ["--idle-timeout", "0.5"], ["sh", "-c", TRAPS_SIGTERM])
+    # Options after URL work too: the command is what follows "--".
+    done = subprocess.run(
+        [*EXEC, server.url, "--idle-timeout", "0.5", "--", "sh", "-c", TRAPS_SIGTERM],
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 124
     assert done.stderr == (
         b"ccstream-ws: idle timeout: no output for 0.5 s (the child exited 0 after SIGTERM)\n"
@@ -95,6 +102,39 @@ def test_a_connection_failure_exits_255_with_a_message() -> None:
     assert done.returncode == 255
     assert done.stderr.startswith(b"ccstream-ws: ")
     assert b"cannot connect" in done.stderr
+
+
+def test_a_closed_stdout_cancels_the_run_and_exits_141(server: Server) -> None:
+    done = subprocess.run(
+        f"{shlex.join(EXEC)} {server.url} -- yes | head -c 10; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.stdout == b"y\ny\ny\ny\ny\n"
+    assert done.returncode == 128 + signal.SIGPIPE
+    assert done.stderr == b"ccstream-ws: stdout was closed; the remote run is cancelled\n"
+
+
+def test_sigint_cancels_the_run_and_exits_130(server: Server) -> None:
+    proc = subprocess.Popen(
+        [*EXEC, server.url, "--", "sh", "-c", "echo $$; sleep 30"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        child = int(proc.stdout.readline())
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert err == b"ccstream-ws: interrupted; the remote run is cancelled\n"
+    assert gone(child, within=10)
 
 
 def test_help_documents_the_exit_statuses_and_on_quota() -> None:
