@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import resource
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +145,45 @@ def test_a_signal_to_the_cli_kills_the_childs_group(sig: int) -> None:
     assert proc.returncode == 128 + sig  # the signal that stopped us, as a shell reports it
     assert b"reason: cancelled" in err
     assert b"ccstream: the run was cancelled (the child was killed by SIGTERM)\n" in err
+
+
+CCSTREAM_RUN = [sys.executable, "-m", "ccstream", "run"]
+FLOOD = "import sys\nfor i in range(8): sys.stdout.buffer.write(b'%09d\\n' % i * 104857)\n"
+"""8 MiB of numbered lines at once."""
+
+
+def _run_on_a_full_disk(spool: str, policy: str) -> subprocess.CompletedProcess[bytes]:
+    # RLIMIT_FSIZE: no file of ours may grow past 1 MiB, so the spool's writes fail as on a full
+    # disk (Python ignores SIGXFSZ, so they get EFBIG); the child writes only to pipes.
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    return subprocess.run(
+        [*CCSTREAM_RUN, "--spool", spool, "--on-disk-error", policy, "--", PY, "-c", FLOOD],
+        capture_output=True,
+        timeout=60,
+        preexec_fn=limit,  # the test's own thread starts it
+    )
+
+
+def test_a_full_spool_disk_stops_the_run_with_252_and_says_so(tmp_path: Path) -> None:
+    done = _run_on_a_full_disk(str(tmp_path / "spool"), "stop")
+    assert done.returncode == 252
+    assert re.search(
+        rb"^ccstream: the run was stopped: its spool could not be written: .*File too large",
+        done.stderr,
+        re.MULTILINE,
+    ), done.stderr
+
+
+def test_a_full_spool_disk_with_continue_keeps_the_status_and_tells_what_the_spool_lacks(
+    tmp_path: Path,
+) -> None:
+    done = _run_on_a_full_disk(str(tmp_path / "spool"), "continue")
+    assert done.returncode == 0
+    assert done.stdout == b"".join(b"%09d\n" % i * 104857 for i in range(8))
+    lacks = re.search(
+        rb"^ccstream: the spool lacks (\d+) bytes: .*File too large", done.stderr, re.M
+    )
+    assert lacks is not None, done.stderr
+    assert 0 < int(lacks[1]) <= len(done.stdout)
