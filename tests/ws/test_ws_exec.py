@@ -19,7 +19,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ccstream_ws import Client, Loss, RemoteOutput
+from ccstream_ws import Client, Loss, RemoteExecution, RemoteOutput
 from ccstream_ws._client import Notice
 from tests._helpers import gone
 
@@ -299,3 +299,35 @@ def test_a_full_spool_disk_is_told_and_exits_252(small_disk_server: Server, tmp_
         err,
         re.MULTILINE,
     ), err
+
+
+async def test_bytes_the_server_counted_but_never_sent_are_a_loss() -> None:
+    # Scripted events (a server whose spool read failed is hard to make): what the completion
+    # counts beyond what arrived and was announced is a "not_sent" loss, with the server's word.
+    execution = RemoteExecution(Client("ws://127.0.0.1:9/ws"), 16)
+    execution._expect({"encoding": "binary"}, None)
+    await execution._put(RemoteOutput("stdout", 0, b"a\nb\n"))
+    await execution._put(
+        Notice(
+            "process.gap",
+            {"type": "stdout", "offset": 4, "bytes": 4, "lines": 2, "reason": "quota"},
+        )
+    )
+    await execution._put(RemoteOutput("stdout", 8, b"e\n"))
+    await execution._put(RemoteOutput("stderr", 0, b"whole\n"))
+    completion = execution._completion(
+        {
+            "status": "completed",
+            "reason": "exited",
+            "exit_code": 0,
+            "stdout": {"bytes": 16, "lines": 8},
+            "stderr": {"bytes": 6, "lines": 1},
+            "output_error": "reading the spool failed: gone",
+        }
+    )
+    assert completion.losses == (
+        Loss("stdout", "quota", 4, 2, 1),
+        Loss("stdout", "not_sent", 6, 3, 0, "reading the spool failed: gone"),
+    )
+    assert completion.lost_bytes == 10
+    assert completion.output_error == "reading the spool failed: gone"
