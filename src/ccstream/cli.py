@@ -1,13 +1,16 @@
 """The ``ccstream`` command line: ``ccstream run [options] -- CMD...``.
 
 The child's stdout and stderr go to ours, live, and we exit with the child's status (128+N when it
-died of signal N), as a shell would. With ``--spool DIR`` every byte is also kept in a spool,
-which ``ccstream page``, ``tail`` and ``follow`` read (see :mod:`ccstream._cli_spool`).
+died of signal N), as a shell would, or with a status of our own when the run did not simply exit
+or output was lost (see :mod:`ccstream._exit_status` and ``run --help``). With ``--spool DIR``
+every byte is also kept in a spool, which ``ccstream page``, ``tail`` and ``follow`` read (see
+:mod:`ccstream._cli_spool`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -23,9 +26,10 @@ from ._cli_spool import (
     run_spool_command,
     spool_options,
 )
-from ._events import Output
+from ._events import Gap, Output
+from ._exit_status import EXIT_OUTPUT_LOST, describe_end, describe_loss, exit_status
 from ._options import ChunkMode, Options, ResourceLimits
-from ._result import Result
+from ._result import Reason, Result
 from ._stream import Run, stream
 from .exceptions import CCStreamError, CommandNotFound, NotExecutable
 
@@ -59,7 +63,12 @@ def env_pair(text: str) -> tuple[str, str]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ccstream", description=__doc__)
     sub = parser.add_subparsers(dest="verb", required=True)
-    run = sub.add_parser("run", help="run a command and stream its output")
+    run = sub.add_parser(
+        "run",
+        help="run a command and stream its output",
+        epilog=_RUN_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("argv", nargs="*", help="the command and its arguments (after --)")
     run.add_argument("-c", "--command", help="a shell string to run instead of argv")
     run.add_argument("--shell", default="/bin/sh", help="the shell for -c (default /bin/sh)")
@@ -81,6 +90,23 @@ def _parser() -> argparse.ArgumentParser:
     add_run_options(run, parse_size)
     add_spool_commands(sub)
     return parser
+
+
+_RUN_STATUS = """\
+exit status:
+  N        the command exited with N and all of its output arrived
+  128+N    the command was killed by signal N (not sent by ccstream)
+  124      the total or idle timeout ran out, whatever the command exited with
+  251      the command exited 0 but output was lost (a gap in the spool it was read from)
+  252      the run was stopped: its spool could not be written (--on-disk-error stop)
+  253      the command's process tree went over --memory-limit
+  128+S    ccstream got signal S (SIGINT, SIGTERM, SIGHUP) and stopped the command
+  141      our stdout was closed (| head) and the command was stopped
+  127, 126 the command was not found, or is not executable; 2: a usage error
+A command that exited non-zero keeps its status when output was also lost. Every status that is
+ccstream's own comes with a line on stderr saying what happened, and every loss (bytes and lines
+per stream, and why) with one line of its own.
+"""
 
 
 def _options(args: argparse.Namespace) -> Options:
@@ -143,13 +169,59 @@ def format_stats(result: Result) -> str:
     return "".join(f"ccstream: {line}\n" for line in lines)
 
 
-async def _cancel_on_signals(running: Run) -> None:
+async def _cancel_on_signals(running: Run, stop: dict[str, int]) -> None:
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async for signum in signals:
             print(
                 f"ccstream: got {signal.Signals(signum).name}, stopping the child", file=sys.stderr
             )
+            stop.setdefault("status", 128 + signum)
             running.cancel()
+
+
+def _note(text: str) -> None:
+    with contextlib.suppress(BrokenPipeError):  # with our stderr gone there is no one to tell
+        sys.stderr.write(f"ccstream: {text}\n")
+        sys.stderr.flush()
+
+
+def _losses(gaps: list[Gap]) -> list[str]:
+    """One line per stream and reason for the output that never reached us."""
+    totals: dict[tuple[str, str], list[int]] = {}
+    for gap in gaps:
+        entry = totals.setdefault((gap.stream, gap.reason), [0, 0, 0])
+        entry[0] += gap.bytes
+        entry[1] += gap.lines
+        entry[2] += 1
+    return [
+        describe_loss(stream, size, lines, reason, gaps=count)
+        for (stream, reason), (size, lines, count) in sorted(totals.items())
+    ]
+
+
+def _status(args: argparse.Namespace, result: Result, gaps: list[Gap], stop: dict[str, int]) -> int:
+    """Tell on stderr what the child's status alone does not say; return our exit status."""
+    for line in _losses(gaps):
+        _note(line)
+    if result.spool_error and result.reason is not Reason.SPOOL_ERROR:
+        # --on-disk-error continue: what was printed here is whole, the spool is not.
+        _note(f"the spool lacks {result.unspooled_bytes} bytes: {result.spool_error}")
+    reason = result.reason.value
+    end = describe_end(
+        reason,
+        result.returncode,
+        timeout=args.timeout,
+        idle_timeout=args.idle_timeout,
+        error=result.spool_error,
+    )
+    if end is not None:
+        _note(end)
+    if result.reason is Reason.CANCELLED and "status" in stop:
+        return stop["status"]  # a shell's status for the signal that stopped us, or SIGPIPE's
+    status = exit_status(reason, result.returncode, lost=bool(gaps))
+    if end is None and status == EXIT_OUTPUT_LOST:
+        _note(f"the command exited 0 but output was lost: exit status {EXIT_OUTPUT_LOST}")
+    return status
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -159,22 +231,29 @@ async def _run(args: argparse.Namespace) -> int:
         return 2
     fds = {"stdout": sys.stdout.fileno(), "stderr": sys.stderr.fileno()}
     sys.stdout.flush()
+    gaps: list[Gap] = []
+    stop: dict[str, int] = {}
     async with stream(command, _options(args)) as running, anyio.create_task_group() as tg:
         # The child runs in its own session, so a signal meant for us would not reach it: pass
         # the end on by cancelling the run, which kills its whole process group.
-        tg.start_soon(_cancel_on_signals, running)
+        tg.start_soon(_cancel_on_signals, running, stop)
         async for event in running:
             if isinstance(event, Output):
                 try:
                     _write(fds[event.stream], event.data)
                 except BrokenPipeError:
                     # Our reader is gone (``| head``): nobody sees the rest, so stop the child.
+                    if "status" not in stop:
+                        stop["status"] = 128 + signal.SIGPIPE
+                        _note(f"our {event.stream} was closed; stopping the child")
                     running.cancel()
+            elif isinstance(event, Gap):
+                gaps.append(event)
         tg.cancel_scope.cancel()
     result = running.result
     if args.stats:
         sys.stderr.write(format_stats(result))
-    return result.shell_status
+    return _status(args, result, gaps, stop)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

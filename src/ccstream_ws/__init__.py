@@ -7,7 +7,7 @@ output as JSON-RPC 2.0 notifications or binary frames, a Python client (:class:`
 """
 
 from ._app import App
-from ._client import Client, Completion, RemoteExecution, RemoteOutput
+from ._client import Client, Completion, Loss, RemoteExecution, RemoteOutput
 from ._codes import CloseCode, ErrorCode
 from ._config import ServerConfig, is_loopback
 from ._version import VERSION as __version__
@@ -30,6 +30,7 @@ __all__ = [
     "ConfigError",
     "ConnectionLost",
     "ErrorCode",
+    "Loss",
     "ProtocolViolation",
     "RPCError",
     "RemoteExecution",

@@ -34,7 +34,7 @@ from ccstream import StreamName
 from ._wire import unpack_binary
 from .exceptions import ConnectionLost, ProtocolViolation, RPCError
 
-__all__ = ["Client", "Completion", "RemoteEvent", "RemoteExecution", "RemoteOutput"]
+__all__ = ["Client", "Completion", "Loss", "RemoteEvent", "RemoteExecution", "RemoteOutput"]
 
 log = logging.getLogger("ccstream_ws.client")
 
@@ -61,16 +61,47 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class Loss:
+    """Output of ``stream`` this client did not receive, for one ``reason``: ``bytes`` in all and
+    ``lines`` (the newlines they held; ``None`` when not known) over ``gaps`` ``process.gap``
+    notices. ``reason`` is a gap's (``quota``, ``disk_error``) or ``not_sent``: the server
+    counted more bytes than it sent and announced (``detail`` holds its ``output_error``)."""
+
+    stream: StreamName
+    reason: str
+    bytes: int
+    lines: int | None
+    gaps: int
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Completion:
     """``process.completed``: ``status`` (``completed``, ``failed``, ``canceled``, ``timeout``),
     ``exit_code`` (negative for a signal, as the original executor reported), ``reason``,
-    ``execution_time`` in seconds, and every field the server sent in ``params``."""
+    ``execution_time`` in seconds, and every field the server sent in ``params``.
+
+    What this client did not receive is never hidden: ``gaps`` are the ``process.gap`` notices
+    of the execution this iteration received, ``output_error`` the server's reason for not
+    sending the rest of the output, and ``losses`` adds them up per stream and reason, together
+    with any bytes the server's counts (``stdout.bytes``, ``stderr.bytes``) say exist but that
+    neither arrived nor were announced. Empty ``losses``: every byte of every stream this client
+    asked for arrived (head and tail caps are accounted for in ``params["output"]`` instead).
+    """
 
     status: str
     exit_code: int | None
     reason: str | None
     execution_time: float | None
     params: dict[str, Any] = field(default_factory=dict)
+    gaps: tuple[ccstream.Gap, ...] = ()
+    output_error: str | None = None
+    losses: tuple[Loss, ...] = ()
+
+    @property
+    def lost_bytes(self) -> int:
+        """Bytes of output this client did not receive, all streams and reasons together."""
+        return sum(loss.bytes for loss in self.losses)
 
     @property
     def shell_status(self) -> int:
@@ -108,6 +139,13 @@ class RemoteExecution:
         self._closed = False
         self._error: BaseException | None = None
         self._decompress = ccstream.Decompressor("gzip")
+        # What arrived, for the completion's losses: per stream the offset reached (None once a
+        # frame came without an offset), the newlines received, the gaps announced.
+        self._streams: tuple[StreamName, ...] = ("stdout", "stderr")
+        self._first: dict[StreamName, int] = {"stdout": 0, "stderr": 0}
+        self._reached: dict[StreamName, int | None] = {"stdout": 0, "stderr": 0}
+        self._newlines: dict[StreamName, int] = {"stdout": 0, "stderr": 0}
+        self._gaps: list[ccstream.Gap] = []
 
     def __aiter__(self) -> AsyncIterator[RemoteEvent]:
         return self._events()
@@ -201,18 +239,80 @@ class RemoteExecution:
         elif isinstance(item, Completion):
             self.completion = item
         elif isinstance(item, Notice) and item.method == "process.gap":
-            offset, size = item.params.get("offset"), item.params.get("bytes")
-            if (
-                isinstance(offset, int)
-                and isinstance(size, int)
-                and item.params.get("type")
-                in (
-                    "stdout",
-                    "stderr",
-                )
-            ):
-                end = offset + size
+            gap = _gap(item.params)
+            if gap is not None:
+                end = gap.offset + gap.bytes
+                self._gaps.append(gap)
+                self._reach(gap.stream, end)
+        if isinstance(item, RemoteOutput):
+            self._newlines[item.stream] += item.data.count(b"\n")
+            self._reach(item.stream, end)
         await self._queue.put((item, end))
+
+    def _expect(
+        self,
+        output_options: Mapping[str, Any] | None,
+        offsets: Mapping[StreamName, int] | Mapping[str, int] | None,
+    ) -> None:
+        """The streams this iteration receives, and the offsets it starts from."""
+        streams = (output_options or {}).get("streams")
+        if isinstance(streams, (list, tuple)):
+            self._streams = tuple(s for s in ("stdout", "stderr") if s in streams)
+        for name in ("stdout", "stderr"):
+            if offsets and name in offsets:
+                self._first[name] = self._reached[name] = int(offsets[name])
+
+    def _reach(self, stream: StreamName, end: int) -> None:
+        reached = self._reached[stream]
+        if reached is not None:
+            self._reached[stream] = max(reached, end) if end >= 0 else None
+
+    def _completion(self, params: dict[str, Any]) -> Completion:
+        """``process.completed``, with what this iteration did not receive."""
+        exit_code = params.get("exit_code")
+        execution_time = params.get("execution_time")
+        output_error = params.get("output_error")
+        output_error = output_error if isinstance(output_error, str) else None
+        return Completion(
+            status=str(params.get("status")),
+            exit_code=exit_code if isinstance(exit_code, int) else None,
+            reason=params.get("reason"),
+            execution_time=execution_time if isinstance(execution_time, (int, float)) else None,
+            params=params,
+            gaps=tuple(self._gaps),
+            output_error=output_error,
+            losses=self._losses(params, output_error),
+        )
+
+    def _losses(self, params: Mapping[str, Any], output_error: str | None) -> tuple[Loss, ...]:
+        totals: dict[tuple[StreamName, str], list[int]] = {}
+        for gap in self._gaps:
+            entry = totals.setdefault((gap.stream, gap.reason), [0, 0, 0])
+            entry[0] += gap.bytes
+            entry[1] += gap.lines
+            entry[2] += 1
+        losses = [
+            Loss(stream, reason, size, lines, count)
+            for (stream, reason), (size, lines, count) in totals.items()
+        ]
+        capped = params.get("output")
+        for stream in self._streams:
+            # Head and tail caps withhold bytes on purpose, and count them in "output".
+            stats, reached = params.get(stream), self._reached[stream]
+            if reached is None or not isinstance(stats, dict) or isinstance(capped, dict):
+                continue
+            total, lines = stats.get("bytes"), stats.get("lines")
+            if not isinstance(total, int) or total <= reached:
+                continue
+            missing_lines: int | None = None
+            if isinstance(lines, int) and self._first[stream] == 0:
+                announced = sum(g.lines for g in self._gaps if g.stream == stream)
+                missing_lines = max(lines - self._newlines[stream] - announced, 0)
+            losses.append(
+                Loss(stream, "not_sent", total - reached, missing_lines, 0, output_error or "")
+            )
+        losses.sort(key=lambda loss: loss.stream != "stdout")
+        return tuple(losses)
 
     def _decode(self, params: Mapping[str, Any]) -> tuple[RemoteOutput, int]:
         """The output and the offset just past it (-1 when the server did not say)."""
@@ -371,8 +471,11 @@ class Client:
         detach: bool = False,
         retention: float | None = None,
         output_options: Mapping[str, Any] | None = None,
+        on_quota: Literal["pause", "drop", "auto"] | None = None,
     ) -> RemoteExecution:
-        """Start ``command`` (a shell string, or an argv list) on the server."""
+        """Start ``command`` (a shell string, or an argv list) on the server. ``on_quota``: what
+        the server does when the spool quota would drop output a reader has not read (not sent
+        when ``None``: the server's default, ``auto``); see the protocol."""
         params: dict[str, Any] = {"timeout": timeout}
         if isinstance(command, str):
             params["command"] = command
@@ -389,7 +492,10 @@ class Client:
             params["detach"] = True
         if output_options is not None:
             params["output_options"] = dict(output_options)
+        if on_quota is not None:
+            params["on_quota"] = on_quota
         execution = RemoteExecution(self, self._queue_size)
+        execution._expect(output_options, None)
         result = await self._request("execute", params, execution)
         execution.pid = result.get("pid")
         return execution
@@ -410,6 +516,7 @@ class Client:
         for name in ("stdout", "stderr"):
             if offsets and name in offsets:
                 execution.offsets[name] = int(offsets[name])
+        execution._expect(output_options, offsets)
         await self._request("subscribe", params, execution)
         return execution
 
@@ -503,19 +610,7 @@ class Client:
         if method == "process.output":
             await execution._put(*execution._decode(params))
         elif method == "process.completed":
-            exit_code = params.get("exit_code")
-            execution_time = params.get("execution_time")
-            await execution._put(
-                Completion(
-                    status=str(params.get("status")),
-                    exit_code=exit_code if isinstance(exit_code, int) else None,
-                    reason=params.get("reason"),
-                    execution_time=execution_time
-                    if isinstance(execution_time, (int, float))
-                    else None,
-                    params=params,
-                )
-            )
+            await execution._put(execution._completion(params))
             execution._close(None)
             self._executions.pop(execution.id, None)
         else:
@@ -545,6 +640,23 @@ class Client:
             self._executions[execution.id] = execution
         if not future.done():
             future.set_result(result)
+
+
+def _gap(params: Mapping[str, Any]) -> ccstream.Gap | None:
+    """A ``process.gap`` notice as a :class:`ccstream.Gap` (``None`` if it is malformed)."""
+    stream, offset, size = params.get("type"), params.get("offset"), params.get("bytes")
+    lines, reason = params.get("lines"), params.get("reason")
+    if stream not in ("stdout", "stderr") or not isinstance(offset, int):
+        return None
+    if not isinstance(size, int):
+        return None
+    return ccstream.Gap(
+        stream,
+        offset,
+        size,
+        lines if isinstance(lines, int) else 0,
+        reason if isinstance(reason, str) else "unknown",
+    )
 
 
 def _lost(exc: ConnectionClosed) -> ConnectionLost:

@@ -292,4 +292,5 @@ def result_fields(result: Result) -> dict[str, Any]:
         "stdout": _stats(result.stdout),
         "stderr": _stats(result.stderr),
         "peak_rss_tree": result.peak_rss_tree,
+        "spool_error": result.spool_error,
     }

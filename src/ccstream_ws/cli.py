@@ -2,7 +2,8 @@
 
 ``ccstream-ws serve`` runs the adapter under uvicorn (127.0.0.1:8765 by default);
 ``ccstream-ws exec URL -- CMD...`` runs a command on a server, streams its output to this
-terminal's stdout and stderr, and exits with the remote status (128+N for signal N).
+terminal's stdout and stderr, and exits with the remote status (128+N for signal N), or with a
+status of its own when the run did not simply exit or output was lost (see ``exec --help``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ccstream._exit_status import (
+    EXIT_CONNECTION,
+    EXIT_OUTPUT_LOST,
+    describe_end,
+    describe_loss,
+    exit_status,
+)
 from ccstream.cli import env_pair, parse_size
 
 from ._app import App
-from ._client import Client, RemoteOutput
+from ._client import Client, Completion, RemoteOutput
 from ._config import ServerConfig
 from .exceptions import CCStreamWSError, ConfigError, ConnectionLost, RPCError
 
@@ -153,7 +161,13 @@ def _parser() -> argparse.ArgumentParser:
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
 
-    run = sub.add_parser("exec", help="run a command on a server and stream its output here")
+    run = sub.add_parser(
+        "exec",
+        help="run a command on a server and stream its output here",
+        description="Run a command on a server; its stdout and stderr come to ours as they come.",
+        epilog=_EXEC_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("url", help="for example ws://127.0.0.1:8765/ws")
     run.add_argument("argv", nargs="*", help="the command and its arguments (after --)")
     run.add_argument("-c", "--command", help="a shell string to run instead of argv")
@@ -169,7 +183,33 @@ def _parser() -> argparse.ArgumentParser:
         default="deflate",
         help="offer permessage-deflate (default) or not",
     )
+    run.add_argument(
+        "--on-quota",
+        choices=["pause", "drop", "auto"],
+        help="when the server's spool quota would drop output not yet read here: pause the "
+        "command until it is read, drop the middle (told on stderr, exit status 251), or auto "
+        "(the server's default)",
+    )
     return parser
+
+
+_EXEC_STATUS = """\
+exit status:
+  N        the remote command exited with N and all of its output arrived
+  128+N    the remote command was killed by signal N (not sent by ccstream)
+  124      the total or idle timeout ran out, whatever the command exited with
+  251      the command exited 0 but output was lost (each loss is told on stderr)
+  252      the server stopped the run: its spool could not be written (disk full)
+  253      the command's process tree went over the server's memory limit
+  254      the run was cancelled
+  255      the connection failed, or the server could not say how the run ended
+  141      this terminal's stdout was closed (| head); the run is cancelled
+  130      interrupted (SIGINT); the run is cancelled
+  126, 2   the server refused the command, or a usage error
+A command that exited non-zero keeps its status when output was also lost. Every status that is
+ccstream-ws's own comes with a line on stderr saying what happened, and every loss (bytes and
+lines per stream, and why) with one line of its own.
+"""
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -248,19 +288,81 @@ async def _exec(args: argparse.Namespace) -> int:
             env=dict(args.env) or None,
             stdin=args.stdin,
             output_options={"encoding": "binary"},
+            on_quota=args.on_quota,
         )
         feeder = asyncio.create_task(_feed_stdin(execution)) if args.stdin else None
         try:
             async for event in execution:
                 if isinstance(event, RemoteOutput):
                     sink = out[event.stream]
-                    sink.write(event.data)
-                    sink.flush()
+                    try:
+                        sink.write(event.data)
+                        sink.flush()
+                    except BrokenPipeError:
+                        # Nobody reads the rest: leaving closes the connection, which cancels
+                        # the run; 141 is what a writer killed by SIGPIPE reports.
+                        _closed(event.stream)
+                        return 141
         finally:
             if feeder is not None:
                 feeder.cancel()
         assert execution.completion is not None
-        return execution.completion.shell_status
+        return _report(execution.completion, args)
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(f"ccstream-ws: {text}\n")
+    sys.stderr.flush()
+
+
+def _closed(stream: str) -> None:
+    # Later writes to the closed pipe (Python's own flush at exit) must not raise again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, (sys.stdout if stream == "stdout" else sys.stderr).fileno())
+    os.close(devnull)
+    if stream == "stdout":
+        _say("stdout was closed; the remote run is cancelled")
+
+
+def _reason(completion: Completion) -> str:
+    """The completion's ``reason``; from ``status`` when a server did not send one."""
+    if completion.reason:
+        return completion.reason
+    statuses = {"timeout": "timeout", "canceled": "cancelled"}
+    if completion.status in statuses:
+        return statuses[completion.status]
+    if completion.exit_code is None:
+        return "unknown"
+    return "signalled" if completion.exit_code < 0 else "exited"
+
+
+def _report(completion: Completion, args: argparse.Namespace) -> int:
+    """Tell on stderr what the remote status alone does not say; return the exit status."""
+    sys.stdout.flush()
+    for loss in completion.losses:
+        _say(
+            describe_loss(
+                loss.stream, loss.bytes, loss.lines, loss.reason, gaps=loss.gaps, detail=loss.detail
+            )
+        )
+    if completion.output_error and not any(x.reason == "not_sent" for x in completion.losses):
+        _say(f"the server could not send all of the output: {completion.output_error}")
+    lost = bool(completion.losses) or completion.output_error is not None
+    reason, code = _reason(completion), completion.exit_code
+    error = completion.params.get("spool_error")
+    end = describe_end(
+        reason,
+        code,
+        timeout=args.timeout,
+        idle_timeout=args.idle_timeout,
+        error=error if isinstance(error, str) else None,
+    )
+    status = exit_status(reason, code, lost=lost)
+    if end is not None:
+        _say(end)
+    elif status == EXIT_OUTPUT_LOST:
+        _say(f"the command exited 0 but output was lost: exit status {EXIT_OUTPUT_LOST}")
+    return status
 
 
 async def _feed_stdin(execution: object) -> None:
@@ -277,7 +379,16 @@ async def _feed_stdin(execution: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ccstream-ws`` command; returns the exit status."""
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] | None = None
+    if words[:1] == ["exec"] and "--" in words:
+        # argparse matches the empty argv positional right after URL, so options after URL
+        # would be refused: the command is everything after "--", taken apart first.
+        split = words.index("--")
+        words, command = words[:split], words[split + 1 :]
+    args = _parser().parse_args(words)
+    if command is not None:
+        args.argv = [*args.argv, *command]
     try:
         if args.verb == "serve":
             return _serve(args)
@@ -290,11 +401,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 126 if exc.code in (-32001, -32005) else 2
     except ConnectionLost as exc:
         print(f"ccstream-ws: {exc}", file=sys.stderr)
-        return 255
+        return EXIT_CONNECTION
     except CCStreamWSError as exc:
         print(f"ccstream-ws: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if args.verb == "exec":
+            print("ccstream-ws: interrupted; the remote run is cancelled", file=sys.stderr)
         return 130
 
 
