@@ -278,6 +278,12 @@ async def test_a_subscriber_keeps_a_running_execution_after_its_owner_dropped(
     # Not detached: the owner's drop cancels the run; a subscriber still gets it to the end.
     async with Client(server.url) as owner:
         execution = await owner.execute(["sh", "-c", "echo start; sleep 30"])
+        # The drop must come after the child printed (a loaded machine may take a while to
+        # start sh): what is under test is the subscriber, not a race with the spawn.
+        with anyio.fail_after(10):
+            async for event in execution:
+                if isinstance(event, RemoteOutput):
+                    break
         async with Client(server.url) as watcher:
             watched = await watcher.subscribe(execution.id)
             await owner.drop()
