@@ -39,6 +39,7 @@ from ._params import (
 from ._policy import check_command, child_env
 from ._registry import Registry, new_id
 from ._spool import ExecutionSpool, spool_options
+from ._text import as_text
 from ._version import VERSION
 from ._wire import Message, OutputEncoder
 from .exceptions import RPCError
@@ -124,7 +125,7 @@ class Session:
                         self.id,
                         message,
                     )
-                    event["text"] = message.encode("utf-8", "backslashreplace").decode("utf-8")
+                    event["text"] = as_text(message)
                     await self._send(event)
             except Exception as exc:
                 # Each server says "gone" its own way (uvicorn ClientDisconnected, hypercorn
@@ -146,7 +147,8 @@ class Session:
             exc.message,
             exc.code,
         )
-        await self.send(rpc.error(request_id, exc.code, exc.message, exc.data))
+        # A message may quote an OS string (a cwd the core could not find): keep it text.
+        await self.send(rpc.error(request_id, exc.code, as_text(exc.message), exc.data))
 
     # -- the connection -----------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import base64
 import binascii
 import os
 
-__all__ = ["OSStringError", "is_text", "os_string_from_wire", "os_string_to_wire"]
+__all__ = ["OSStringError", "as_text", "is_text", "os_string_from_wire", "os_string_to_wire"]
 
 WireOSString = str | dict[str, str]
 """An OS string on the wire: UTF-8 text, or ``{"base64": ...}`` for any bytes."""
@@ -36,6 +36,14 @@ def is_text(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def as_text(value: str) -> str:
+    """``value`` with each lone surrogate written as its ``\\uXXXX`` escape: for messages to
+    people that quote an OS string (a path the core could not find, say)."""
+    if is_text(value):
+        return value
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def os_string_from_wire(value: object) -> str:
