@@ -29,6 +29,7 @@ from ._asgi import Receive, Scope, Send, header
 from ._auth import admit, host_allowed
 from ._codes import CloseCode
 from ._config import ServerConfig
+from ._logs import install_log_filters
 from ._policy import allowed_paths
 from ._registry import Registry
 from ._session import Session
@@ -72,10 +73,14 @@ class App:
     that the ASGI lifespan opens; when the host does not run the lifespan (a mount without
     lifespan forwarding), each run lives in the task group of the connection that started it,
     and that connection's handler returns only once its detached runs are released.
+
+    Making one shortens uvicorn's log of a client's invalid UTF-8 to one line
+    (:mod:`ccstream_ws._logs`).
     """
 
     def __init__(self, config: ServerConfig | None = None) -> None:
         self.config = config or ServerConfig()
+        install_log_filters()
         self.registry = Registry(self.config)
         self._sessions: set[Session] = set()
         _redact.install()  # the ASGI server's access log must not print ?token=

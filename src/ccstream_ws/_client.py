@@ -31,6 +31,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 import ccstream
 from ccstream import StreamName
 
+from ._text import os_string_to_wire
 from ._wire import unpack_binary
 from .exceptions import ConnectionLost, ProtocolViolation, RPCError
 
@@ -475,17 +476,22 @@ class Client:
     ) -> RemoteExecution:
         """Start ``command`` (a shell string, or an argv list) on the server. ``on_quota``: what
         the server does when the spool quota would drop output a reader has not read (not sent
-        when ``None``: the server's default, ``auto``); see the protocol."""
+        when ``None``: the server's default, ``auto``); see the protocol.
+
+        Arguments, ``cwd`` and ``env`` values are OS strings as ``sys.argv`` and ``os.environ``
+        hold them: bytes that are not UTF-8 (surrogate escapes) reach the child exactly."""
         params: dict[str, Any] = {"timeout": timeout}
         if isinstance(command, str):
             params["command"] = command
         else:
-            params["argv"] = list(command)
-        for name, value in (("idle_timeout", idle_timeout), ("cwd", cwd), ("retention", retention)):
+            params["argv"] = [os_string_to_wire(arg) for arg in command]
+        for name, value in (("idle_timeout", idle_timeout), ("retention", retention)):
             if value is not None:
                 params[name] = value
+        if cwd is not None:
+            params["cwd"] = os_string_to_wire(cwd)
         if env is not None:
-            params["env"] = dict(env)
+            params["env"] = {name: os_string_to_wire(value) for name, value in env.items()}
         if stdin:
             params["stdin"] = True
         if detach:

@@ -32,6 +32,7 @@ from ccstream import Reason, Result
 from ._budget import Eviction
 from ._params import ExecuteParams
 from ._spool import ExecutionSpool
+from ._text import os_string_to_wire
 
 __all__ = ["Execution", "completed_status"]
 
@@ -192,7 +193,7 @@ class Execution:
             "state": "paused" if self.paused else self.state,
             "pid": self.pid,
             "pgid": self.pid,
-            "argv": list(self.argv),
+            "argv": self.argv_on_wire(),
             "detached": self.detached,
             "started_at": self.started_at,
         }
@@ -202,6 +203,11 @@ class Execution:
         if self.result is not None:
             out["result"] = result_fields(self.result)
         return out
+
+    def argv_on_wire(self) -> list[str | dict[str, str]]:
+        """``argv`` as ``process.started`` and ``status`` send it: each element as text, or as
+        ``{"base64": ...}`` when its bytes are not UTF-8 (see :mod:`ccstream_ws._text`)."""
+        return [os_string_to_wire(arg) for arg in self.argv]
 
     # -- the run's task -----------------------------------------------------------------------
 

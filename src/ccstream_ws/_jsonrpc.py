@@ -1,17 +1,21 @@
 """JSON-RPC 2.0 messages, sans-I/O: text in, a validated :class:`Request` (or an
 :class:`~ccstream_ws.RPCError`) out; results, errors and notifications out as compact JSON text.
 
-Hostile input is expected here: deep nesting, huge numbers, ``NaN``, batches, wrong types. Each is
-answered with an error from the table in :mod:`ccstream_ws._codes` and never raises anything else.
+Hostile input is expected here: deep nesting, huge numbers, ``NaN``, batches, wrong types, lone
+surrogates. Each is answered with an error from the table in :mod:`ccstream_ws._codes` and never
+raises anything else. What a :class:`Request` holds can be echoed: its ``method`` and a string
+``id`` are text (:func:`~ccstream_ws._text.is_text`), a number ``id`` is finite.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from ._codes import ErrorCode
+from ._text import is_text
 from .exceptions import RPCError
 
 __all__ = ["BadRequest", "Id", "Request", "error", "notification", "parse", "response"]
@@ -65,16 +69,18 @@ def parse(text: str) -> Request:
     notification = raw_id is _NO_ID
     if notification or raw_id is None:
         request_id: Id = None
-    elif isinstance(raw_id, bool) or not isinstance(raw_id, (str, int, float)):
-        raise BadRequest(ErrorCode.INVALID_REQUEST, "id must be a string, a number or null")
+    elif not _echoable_id(raw_id):
+        raise BadRequest(
+            ErrorCode.INVALID_REQUEST, "id must be a string (UTF-8 text), a finite number or null"
+        )
     else:
         request_id = raw_id
     if message.get("jsonrpc") != "2.0":
         raise BadRequest(ErrorCode.INVALID_REQUEST, 'jsonrpc must be "2.0"', None, request_id)
     method = message.get("method")
-    if not isinstance(method, str) or not method:
+    if not isinstance(method, str) or not method or not is_text(method):
         raise BadRequest(
-            ErrorCode.INVALID_REQUEST, "method must be a non-empty string", None, request_id
+            ErrorCode.INVALID_REQUEST, "method must be a non-empty string of text", None, request_id
         )
     params = message.get("params", {})
     if params is None:
@@ -82,6 +88,16 @@ def parse(text: str) -> Request:
     if not isinstance(params, dict):
         raise BadRequest(ErrorCode.INVALID_PARAMS, "params must be an object", None, request_id)
     return Request(method=method, params=params, id=request_id, notification=notification)
+
+
+def _echoable_id(value: object) -> bool:
+    # 1e400 parses as an infinite float, and "\ud800" as a str no encoder takes: neither could
+    # be sent back in the answer.
+    if isinstance(value, str):
+        return is_text(value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def response(request_id: Id, result: Any) -> str:

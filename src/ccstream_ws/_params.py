@@ -3,6 +3,12 @@
 Sans-I/O. Unknown members are ignored (the original executor's clients send extra ones, such as
 ``id`` inside ``params``); every known member is checked for type and range, and a bad one is an
 ``INVALID_PARAMS`` error naming it. Sizes are in bytes, times in seconds.
+
+The checks are total: whatever JSON a member holds (a bool for an int, ``null``, a number past
+float range, a lone surrogate, deep nesting), the answer is a value or that error, never another
+exception. Each kind of member has one helper: :func:`_int` (an int that is not a bool, in a
+range), :func:`_seconds` (a finite positive number), :func:`_str` (text), :func:`_os_string`
+(text or the ``{"base64": ...}`` byte form of an argument, directory or variable).
 """
 
 from __future__ import annotations
@@ -10,14 +16,16 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, get_args, overload
 
 from ccstream import StreamName
 
 from ._codes import ErrorCode
 from ._pages import MAX_PAGE_BYTES, PAGE_BYTES
+from ._text import OSStringError, is_text, os_string_from_wire
 from .exceptions import RPCError
 
 __all__ = [
@@ -46,34 +54,59 @@ MAX_PAGE_LINES = 100_000
 _MAX_ID = 128
 
 
+# A bounded repr: a refused value may be a megabyte long or nested a thousand deep, and its repr
+# escapes lone surrogates, so the error message is always short text.
+_shown = reprlib.Repr()
+_shown.maxlevel = 3
+_shown.maxstring = _shown.maxother = 60
+_shown.maxlong = 40
+_ABSENT = object()
+
+
 def _bad(name: str, expected: str, value: object) -> RPCError:
-    shown = repr(value)
+    shown = _shown.repr(value)
     if len(shown) > 80:
         shown = shown[:77] + "..."
     return RPCError(ErrorCode.INVALID_PARAMS, f"{name} must be {expected}, got {shown}")
 
 
+@overload
+def _int(p: Mapping[str, Any], name: str, default: int, lo: int, hi: int) -> int: ...
+@overload
+def _int(p: Mapping[str, Any], name: str, default: None, lo: int, hi: int) -> int | None: ...
 def _int(p: Mapping[str, Any], name: str, default: int | None, lo: int, hi: int) -> int | None:
-    value = p.get(name, default)
-    if value is None:
-        return None
+    """Member ``name``: an int (not a bool) from ``lo`` to ``hi``; ``default`` when absent. With
+    a ``None`` default the member is optional and ``null`` means absent; otherwise ``null`` is
+    refused like any other non-integer."""
+    value = p.get(name, _ABSENT)
+    if value is _ABSENT or (value is None and default is None):
+        return default
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise _bad(name, f"an integer from {lo} to {hi}", value)
     return value
 
 
+def _finite(value: object) -> float | None:
+    """``value`` as a float when it is a finite number (not a bool), else ``None``: an integer
+    past float range is not one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _seconds(p: Mapping[str, Any], name: str) -> float | None:
+    """Member ``name``: a positive, finite number of seconds; ``None`` when absent or null."""
     value = p.get(name)
     if value is None:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
+    seconds = _finite(value)
+    if seconds is None or seconds <= 0:
         raise _bad(name, "a positive number of seconds or null", value)
-    return float(value)
+    return seconds
 
 
 def _bool(p: Mapping[str, Any], name: str, default: bool) -> bool:
@@ -89,9 +122,18 @@ def _str(p: Mapping[str, Any], name: str, *, required: bool = False) -> str | No
         if required:
             raise RPCError(ErrorCode.INVALID_PARAMS, f"{name} is required")
         return None
-    if not isinstance(value, str) or "\0" in value:
-        raise _bad(name, "a string without NUL", value)
+    if not isinstance(value, str) or "\0" in value or not is_text(value):
+        raise _bad(name, "a string of UTF-8 text without NUL", value)
     return value
+
+
+def _os_string(value: object, name: str) -> str:
+    """An argument, directory or variable value: UTF-8 text, or ``{"base64": ...}`` for any
+    other bytes (see :mod:`ccstream_ws._text`); returned as :func:`os.fsdecode` gives it."""
+    try:
+        return os_string_from_wire(value)
+    except OSStringError as exc:
+        raise _bad(name, str(exc), value) from None
 
 
 def _choice(p: Mapping[str, Any], name: str, choices: tuple[str, ...], default: str) -> str:
@@ -211,14 +253,11 @@ def parse_execute(p: Mapping[str, Any], max_chunk_size: int) -> ExecuteParams:
     argv_raw = p.get("argv")
     argv: tuple[str, ...] | None = None
     if argv_raw is not None:
-        if (
-            not isinstance(argv_raw, list)
-            or not argv_raw
-            or any(not isinstance(a, str) or "\0" in a for a in argv_raw)
-            or not argv_raw[0]
-        ):
-            raise _bad("argv", "a non-empty list of strings without NUL", argv_raw)
-        argv = tuple(argv_raw)
+        if not isinstance(argv_raw, list) or not argv_raw:
+            raise _bad("argv", 'a non-empty list of strings or {"base64": ...}', argv_raw)
+        argv = tuple(_os_string(a, f"argv[{i}]") for i, a in enumerate(argv_raw))
+        if not argv[0]:
+            raise _bad("argv[0]", "a program name, not empty", argv_raw[0])
     if (command is None) == (argv is None):
         raise RPCError(ErrorCode.INVALID_PARAMS, "give exactly one of command and argv")
     if command is not None and not command.strip():
@@ -226,23 +265,20 @@ def parse_execute(p: Mapping[str, Any], max_chunk_size: int) -> ExecuteParams:
     env_raw = p.get("env")
     env: dict[str, str] | None = None
     if env_raw is not None:
-        if not isinstance(env_raw, dict) or any(
-            not isinstance(k, str)
-            or not k
-            or "=" in k
-            or "\0" in k
-            or not isinstance(v, str)
-            or "\0" in v
-            for k, v in env_raw.items()
-        ):
-            raise _bad("env", "an object of names (no '=' or NUL) to strings", env_raw)
-        env = dict(env_raw)
+        if not isinstance(env_raw, dict):
+            raise _bad("env", "an object of names to values", env_raw)
+        env = {}
+        for key, value in env_raw.items():
+            if not key or "=" in key or "\0" in key or not is_text(key):
+                raise _bad("env", "names of UTF-8 text without '=' or NUL", key)
+            env[key] = _os_string(value, f"env[{_shown.repr(key)}]")
+    cwd_raw = p.get("cwd")
     return ExecuteParams(
         command=command,
         argv=argv,
         timeout=_seconds(p, "timeout"),
         idle_timeout=_seconds(p, "idle_timeout"),
-        cwd=_str(p, "cwd"),
+        cwd=None if cwd_raw is None else _os_string(cwd_raw, "cwd"),
         env=env,
         stdin=_bool(p, "stdin", False),
         detach=_bool(p, "detach", False),
@@ -334,6 +370,8 @@ def parse_stdin(p: Mapping[str, Any]) -> StdinParams:
     data_raw = p.get("data", "")
     if not isinstance(data_raw, str):
         raise _bad("data", "a string", data_raw)
+    if not is_text(data_raw):
+        raise _bad("data", 'UTF-8 text (send other bytes with "encoding": "base64")', data_raw)
     encoding = _choice(p, "encoding", ("text", "base64"), "text")
     if encoding == "base64":
         try:
@@ -341,5 +379,5 @@ def parse_stdin(p: Mapping[str, Any]) -> StdinParams:
         except (binascii.Error, ValueError):
             raise _bad("data", "valid base64", data_raw) from None
     else:
-        data = data_raw.encode("utf-8", "replace")
+        data = data_raw.encode("utf-8")
     return StdinParams(parse_execution_id(p, required=False), data, _bool(p, "eof", False))

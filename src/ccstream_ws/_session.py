@@ -40,6 +40,7 @@ from ._params import (
 from ._policy import check_command, child_env
 from ._registry import Registry, new_id
 from ._spool import ExecutionSpool, spool_options
+from ._text import as_text
 from ._version import VERSION
 from ._wire import Message, OutputEncoder
 from .exceptions import RPCError
@@ -71,7 +72,8 @@ _CONTROL_STATUS = {"PAUSE": "paused", "RESUME": "resumed", "CANCEL": "canceled"}
 
 
 class _Gone(Exception):
-    """The client is gone; a sender stops quietly."""
+    """The client is gone; a sender stops quietly. Only a failed send means that: a message of
+    ours that cannot be encoded is a bug, logged, and the connection carries on."""
 
 
 class Session:
@@ -113,7 +115,22 @@ class Session:
         event["text" if isinstance(message, str) else "bytes"] = message
         async with self._lock:
             try:
-                await self._send(event)
+                try:
+                    await self._send(event)
+                except UnicodeEncodeError:
+                    if not isinstance(message, str):
+                        raise
+                    # A lone surrogate reached one of our messages (a bug, not the client's
+                    # doing). The ASGI servers encode before they write, so nothing went out:
+                    # send it with each such character as its JSON escape, which JSON text
+                    # allows, and carry on.
+                    log.error(
+                        "session %s: a message held a lone surrogate; sent it escaped: %.200r",
+                        self.id,
+                        message,
+                    )
+                    event["text"] = as_text(message)
+                    await self._send(event)
             except Exception as exc:
                 # Each server says "gone" its own way (uvicorn ClientDisconnected, hypercorn
                 # an unexpected-message error after the close): all mean the same here.
@@ -134,26 +151,27 @@ class Session:
             exc.message,
             exc.code,
         )
-        await self.send(rpc.error(request_id, exc.code, exc.message, exc.data))
+        # A message may quote an OS string (a cwd the core could not find): keep it text.
+        await self.send(rpc.error(request_id, exc.code, as_text(exc.message), exc.data))
 
     # -- the connection -----------------------------------------------------------------------
 
     async def serve(self, receive: Receive) -> None:
         """Greet the client, then serve it until it disconnects."""
-        try:
-            async with anyio.create_task_group() as runs:
-                self._runs = runs
-                try:
-                    async with anyio.create_task_group() as readers:
-                        self._readers = readers
+        async with anyio.create_task_group() as runs:
+            self._runs = runs
+            try:
+                async with anyio.create_task_group() as readers:
+                    self._readers = readers
+                    # Caught here, in the task that raised it: a task group wraps what leaves it
+                    # in an exception group, which no ``except _Gone`` would match.
+                    with contextlib.suppress(_Gone):
                         await self.send(self._greeting())
                         await self._receive_loop(receive)
-                        readers.cancel_scope.cancel()
-                finally:
-                    self._gone = True
-                    self.registry.connection_closed(self.id)
-        except _Gone:
-            pass
+                    readers.cancel_scope.cancel()
+            finally:
+                self._gone = True
+                self.registry.connection_closed(self.id)
 
     def _greeting(self) -> str:
         config = self.config
@@ -502,7 +520,7 @@ class Session:
                             "pid": execution.pid,
                             "pgid": execution.pid,
                             "execution_id": execution.id,
-                            "argv": list(execution.argv),
+                            "argv": execution.argv_on_wire(),
                         },
                     )
                 )

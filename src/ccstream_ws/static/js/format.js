@@ -60,3 +60,17 @@ export function exitStatus(p) {
   const why = REASONS[p.reason] ?? p.reason ?? 'unknown';
   return { status: p.status ?? 'ended', how, why, took: duration(p.execution_time) };
 }
+
+const argDecoder = new TextDecoder();
+
+/** An argv as the server sends it (each element text, or {base64} for bytes that are not
+ * UTF-8), for display: such bytes show as U+FFFD. */
+export function argv(list) {
+  return list
+    .map((arg) => {
+      if (typeof arg === 'string') return arg;
+      const raw = Uint8Array.from(atob(arg.base64), (c) => c.charCodeAt(0));
+      return argDecoder.decode(raw);
+    })
+    .join(' ');
+}

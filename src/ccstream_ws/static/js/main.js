@@ -1,6 +1,7 @@
 // The viewer page: start or attach to an execution, show its output live and page through it.
 
 import { Execution, splitWords } from './execution.js';
+import { argv as showArgv } from './format.js';
 import { LiveLines } from './lines.js';
 import { ListView } from './listview.js';
 import { StreamPages } from './pages.js';
@@ -234,7 +235,7 @@ async function subscribe(offsets) {
 
 function showStatus(status) {
   if (exec === null) return;
-  if (status.argv) $('#exec-argv').textContent = status.argv.join(' ');
+  if (status.argv) $('#exec-argv').textContent = showArgv(status.argv);
   if (!exec.completed) exec.state = status.state;
   progress.update(status);
   for (const name of ['stdout', 'stderr']) {
@@ -287,7 +288,7 @@ function notified(method, params) {
     case 'process.started':
       exec.argv = params.argv;
       exec.state = 'running';
-      $('#exec-argv').textContent = params.argv.join(' ');
+      $('#exec-argv').textContent = showArgv(params.argv);
       updateControls();
       break;
     case 'process.paused':
