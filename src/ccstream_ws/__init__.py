@@ -14,14 +14,15 @@ try:
 except ModuleNotFoundError as _absent:
     # Without the [ws] extra the package still imports, so `ccstream-ws` can say what to install;
     # the client's names then raise an ImportError that says it.
-    if _absent.name != "websockets":
+    if (_absent.name or "").partition(".")[0] != "websockets":
         raise
-    _ABSENT = f"ccstream_ws.{{}} needs the [ws] extra ({_absent.name} is missing): {_HINT}"
+    _ABSENT = f"ccstream_ws.{{}} needs the [ws] extra (websockets is missing): {_HINT}"
 
     def __getattr__(name: str) -> object:
         if name in ("Client", "Completion", "RemoteExecution", "RemoteOutput"):
             raise ImportError(_ABSENT.format(name), name=name)
         raise AttributeError(f"module 'ccstream_ws' has no attribute {name!r}")
+
 
 from ._codes import CloseCode, ErrorCode
 from ._config import ServerConfig, is_loopback

@@ -191,7 +191,7 @@ def _layer(
     """Parse each entry alone (so an error names its source), then all together (so two
     exclusive flags from one layer are refused)."""
     layer = _Layer()
-    for option, tokens, source in entries:
+    for _, tokens, source in entries:
         try:
             given = _parse(parser, verb, tokens)
         except argparse.ArgumentError as exc:
@@ -217,7 +217,8 @@ def _toml() -> ModuleType:
         raise LayerError(
             "reading a config file on this Python needs tomli: pip install 'ccstream[ws]'"
         ) from None
-    return tomli
+    module: ModuleType = tomli
+    return module
 
 
 def _read_file(path: str) -> dict[str, Any]:
@@ -244,9 +245,10 @@ def _file_layer(
     entries: list[tuple[Option, list[str], str]] = []
     seen: dict[str, str] = {}
     for key, value in data.items():
-        option = by_key.get(key)
-        if option is None:
+        found = by_key.get(key)
+        if found is None:
             raise LayerError(f"config file {path}: unknown key {key!r} (no flag --{key})")
+        option = found
         if option.flag in seen:
             raise LayerError(f"config file {path}: {key!r} and {seen[option.flag]!r} are the same")
         seen[option.flag] = key
@@ -353,6 +355,6 @@ def render(resolved: Resolved, *, heading: str) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [heading]
     for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+        cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
         lines.append("  ".join([*cells, row[3]]).rstrip())
     return "\n".join(lines) + "\n"

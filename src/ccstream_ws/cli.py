@@ -44,6 +44,14 @@ def _quota(text: str) -> int | None:
     return parse_size(text)
 
 
+def _root_path(text: str) -> str:
+    """A URL path prefix (``/ccstream``), without its trailing slash; empty for none."""
+    path = text.strip().rstrip("/")
+    if path and not path.startswith("/"):
+        raise argparse.ArgumentTypeError(f"must start with '/', e.g. /ccstream, got {text!r}")
+    return path
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ccstream-ws",
@@ -57,12 +65,12 @@ def _parser() -> argparse.ArgumentParser:
         help="serve the WebSocket adapter under uvicorn",
         description="Serve the WebSocket adapter. Each flag can also be set by the environment "
         f"variable {ENV_PREFIX}<FLAG> (--spool-quota: {ENV_PREFIX}SPOOL_QUOTA) or by a key of "
-        "the --config file (spool-quota = \"20G\"); precedence: flag, environment, file, default.",
+        'the --config file (spool-quota = "20G"); precedence: flag, environment, file, default.',
     )
     serve.add_argument(
         "--config",
         metavar="PATH",
-        help="a TOML file of settings, keys named as the flags (spool-quota = \"20G\")",
+        help='a TOML file of settings, keys named as the flags (spool-quota = "20G")',
     )
     serve.add_argument(
         "--print-config",
@@ -170,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--root-path",
+        type=_root_path,
         default="",
         metavar="PATH",
         help="the sub-path a reverse proxy serves this server under, e.g. /ccstream (the proxy "
@@ -201,11 +210,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> int:
+def _server_config(args: argparse.Namespace) -> ServerConfig:
+    """The app's settings from ``serve``'s parsed (and layered) flags."""
     allowed: set[str] = set()
     for names in args.allow_exec:
         allowed.update(names)
-    config = ServerConfig(
+    return ServerConfig(
         host=args.host,
         token=args.token or None,
         allowed_origins=tuple(args.allow_origin),
@@ -225,8 +235,14 @@ def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> 
         spool_directory=args.spool_dir,
         spool_quota=args.spool_quota,
     )
+
+
+def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> int:
+    config = _server_config(args)
     if args.print_config and layers is not None:
-        heading = "# ccstream-ws serve: flag > environment (CCSTREAM_WS_*) > --config file > default"
+        heading = (
+            "# ccstream-ws serve: flag > environment (CCSTREAM_WS_*) > --config file > default"
+        )
         print(_layers.render(layers, heading=heading), end="")
         return 0
     logging.basicConfig(
@@ -256,7 +272,7 @@ def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> 
         ws_ping_interval=args.ping_interval,
         ws_ping_timeout=args.ping_interval,
         ws_per_message_deflate=True,
-        root_path=args.root_path.rstrip("/"),
+        root_path=args.root_path,
         forwarded_allow_ips=args.forwarded_allow_ips,
         # Runs are killed at lifespan shutdown, which uvicorn reaches only once connections
         # ended; do not wait forever for a client that keeps one open.
@@ -318,8 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     absent = _extra.missing()
     if absent:
         print(
-            f"ccstream-ws: needs the [ws] extra ({', '.join(absent)} not installed): "
-            f"{_extra.HINT}",
+            f"ccstream-ws: needs the [ws] extra ({', '.join(absent)} not installed): {_extra.HINT}",
             file=sys.stderr,
         )
         return 2
