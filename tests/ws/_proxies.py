@@ -27,6 +27,16 @@ def snippets(language: str) -> list[str]:
     return pattern.findall(DOC.read_text())
 
 
+def sub_path_site() -> str:
+    """The guide's nginx site with its ``location /`` replaced by the guide's sub-path
+    location (``/ccstream/``, for a server started with ``--root-path /ccstream``)."""
+    site, location = snippets("nginx")[:2]
+    assert "location /ccstream/ {" in location
+    start = site.index("    location / {")
+    end = site.index("    }\n", start) + len("    }\n")
+    return site[:start] + location + site[end:]
+
+
 def certificate(folder: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and its key (PEM), valid for a day."""
     cert, key = folder / "cert.pem", folder / "key.pem"

@@ -207,11 +207,7 @@ def under_sub_path(tmp_path: Path, certificate: tuple[Path, Path]) -> Iterator[P
     ``location /`` replaced by the guide's sub-path location."""
     needs("nginx")
     cert, key = certificate
-    site, location = _proxies.snippets("nginx")[:2]
-    assert "location /ccstream/ {" in location
-    start = site.index("    location / {")
-    end = site.index("    }\n", start) + len("    }\n")
-    site = site[:start] + location + site[end:]
+    site = _proxies.sub_path_site()
     backend, listen = free_port(), free_port()
     log = tmp_path / "server.log"
     server = serve_cli(backend, log, "--token", TOKEN, "--root-path", "/ccstream")
