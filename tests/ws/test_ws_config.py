@@ -8,15 +8,19 @@ one line on stderr naming the source, exit status 2, no traceback.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from ccstream_ws import ServerConfig, _extra
+from ccstream_ws import Client, ServerConfig, _extra
 from ccstream_ws import cli as ws_cli
 from ccstream_ws._layers import LayerError, Resolved, _subparser, _toml, resolve
+
+from ._cli_server import serve_cli, stop
+from .conftest import free_port
 
 TOKEN = "a-token-of-twenty-chars"
 
@@ -237,3 +241,25 @@ def test_the_extras_modules_are_the_ws_extras_requirements() -> None:
         name = requirement.split(">")[0].split("=")[0].split("[")[0].strip()
         names.add(name.lower().replace("-", "_"))
     assert names == set(_extra.MODULES)
+
+
+@pytest.mark.anyio
+async def test_the_servers_settings_from_the_environment_are_not_the_childs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server takes these from its environment; the commands it runs must not see them.
+    monkeypatch.setenv("CCSTREAM_WS_TOKEN", TOKEN)
+    monkeypatch.setenv("CCSTREAM_WS_RETENTION", "30")
+    monkeypatch.setenv("CHILD_SEES_THIS", "yes")
+    port = free_port()
+    proc = serve_cli(port, tmp_path / "server.log")
+    try:
+        async with Client(f"ws://127.0.0.1:{port}/ws", token=TOKEN) as client:
+            execution = await client.execute(["env"])
+            out, _, completion = await execution.collect()
+        assert completion.status == "completed"
+        names = {line.split("=", 1)[0] for line in out.decode().splitlines()}
+        assert "CHILD_SEES_THIS" in names
+        assert not {name for name in names if name.startswith("CCSTREAM_WS_")}
+    finally:
+        stop(proc, signal.SIGTERM)
