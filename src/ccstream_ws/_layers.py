@@ -11,7 +11,8 @@ is covered without naming it here. For ``--spool-quota`` of ``ccstream-ws serve`
 
 Values go through the parser's own conversion and checks, as if given on the command line. A
 switch (``--no-shell``) takes ``true``/``false`` in the file and ``1``/``0``, ``true``/``false``,
-``yes``/``no`` or ``on``/``off`` in the environment; false means "not given". A repeatable flag
+``yes``/``no`` or ``on``/``off`` in the environment; false means "not given", except for a pair
+``--x``/``--no-x`` (``BooleanOptionalAction``), where it is ``--no-x``. A repeatable flag
 (``--allow-origin``) takes an array in the file and a comma-separated list in either. The
 highest layer that sets a setting gives its whole value (lists are not merged across layers).
 
@@ -49,7 +50,7 @@ class LayerError(ConfigError):
     cannot be read; the message names the variable or the file and key."""
 
 
-Kind = Literal["switch", "repeat", "value", "list"]
+Kind = Literal["switch", "both", "repeat", "value", "list"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,8 @@ def _subparser(parser: argparse.ArgumentParser, verb: str) -> argparse.ArgumentP
 
 
 def _kind(action: argparse.Action) -> Kind:
+    if isinstance(action, argparse.BooleanOptionalAction):
+        return "both"  # --x / --no-x: false is --no-x, not "not given"
     if action.nargs == 0:
         return "switch"
     if isinstance(action, (argparse._AppendAction, argparse._ExtendAction)):
@@ -137,13 +140,17 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _switch(option: Option, on: bool) -> list[str]:
+    if on:
+        return [option.flag]
+    return ["--no-" + option.key] if option.kind == "both" else []
+
+
 def _env_tokens(option: Option, text: str) -> list[str]:
-    if option.kind == "switch":
+    if option.kind in ("switch", "both"):
         word = text.strip().lower()
-        if word in _TRUE:
-            return [option.flag]
-        if word in _FALSE:
-            return []
+        if word in _TRUE or word in _FALSE:
+            return _switch(option, word in _TRUE)
         raise ValueError(f"expected 1/0, true/false, yes/no or on/off, got {text!r}")
     if option.kind == "repeat":
         return [f"{option.flag}={item}" for item in _split(text)]
@@ -159,10 +166,10 @@ def _scalar(value: object) -> str:
 
 
 def _file_tokens(option: Option, value: object) -> list[str]:
-    if option.kind == "switch":
+    if option.kind in ("switch", "both"):
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {value!r}")
-        return [option.flag] if value else []
+        return _switch(option, value)
     items = value if isinstance(value, list) else None
     if option.kind == "repeat":
         texts = [_scalar(v) for v in items] if items is not None else _split(_scalar(value))
@@ -239,15 +246,16 @@ def _file_layer(
     data = _read_file(path)
     by_key: dict[str, Option] = {}
     for option in opts:
-        if option.dest not in skip:
-            by_key[option.key] = option
-            by_key[option.key.replace("-", "_")] = option
+        by_key[option.key] = option
+        by_key[option.key.replace("-", "_")] = option
     entries: list[tuple[Option, list[str], str]] = []
     seen: dict[str, str] = {}
     for key, value in data.items():
         found = by_key.get(key)
         if found is None:
             raise LayerError(f"config file {path}: unknown key {key!r} (no flag --{key})")
+        if found.dest in skip:
+            raise LayerError(f"config file {path}: {key!r} cannot be set in a config file")
         option = found
         if option.flag in seen:
             raise LayerError(f"config file {path}: {key!r} and {seen[option.flag]!r} are the same")

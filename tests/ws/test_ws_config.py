@@ -7,6 +7,7 @@ one line on stderr naming the source, exit status 2, no traceback.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 
 from ccstream_ws import Client, ServerConfig, _extra
 from ccstream_ws import cli as ws_cli
-from ccstream_ws._layers import LayerError, Resolved, _subparser, _toml, resolve
+from ccstream_ws._layers import LayerError, Resolved, _subparser, _toml, render, resolve
 
 from ._cli_server import serve_cli, stop
 from .conftest import free_port
@@ -95,6 +96,54 @@ def test_every_flag_has_a_variable_and_a_key_derived_from_its_name() -> None:
     serve = _subparser(ws_cli._parser(), "serve")
     dests = {a.dest for a in serve._actions if a.option_strings} - {"help", "print_config"}
     assert {option.dest for option in done.options} == dests
+
+
+def _other_parser() -> argparse.ArgumentParser:
+    """Flags of kinds the real parser may grow: the mapping must not need to know them."""
+    parser = argparse.ArgumentParser(prog="tool")
+    sub = parser.add_subparsers(dest="verb", required=True)
+    run = sub.add_parser("run")
+    run.add_argument("--config")
+    run.add_argument("--drain-timeout", type=float, default=30.0)
+    run.add_argument("--log-format", choices=["text", "json"], default="text")
+    run.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
+    run.add_argument("--allow-host", action="append", default=[])
+    run.add_argument("--redis-url")
+    run.add_argument("--api-key")
+    return parser
+
+
+def test_flags_the_mapping_never_heard_of_are_layered_too(tmp_path: Path) -> None:
+    path = tmp_path / "tool.toml"
+    path.write_text('drain-timeout = 5\naccess-log = false\nallow_host = ["a", "b"]\n')
+    environ = {
+        "TOOL_LOG_FORMAT": "json",
+        "TOOL_REDIS_URL": "redis://user:hunter2@cache:6379/0",
+        "TOOL_API_KEY": "k-123",
+    }
+    done = resolve(_other_parser, "run", ["run", "--config", str(path)], environ, prefix="TOOL_")
+    args = done.args
+    assert (args.drain_timeout, args.log_format) == (5.0, "json")
+    assert args.access_log is False  # false from a layer is --no-access-log
+    assert args.allow_host == ["a", "b"]
+    done = resolve(_other_parser, "run", ["run"], {"TOOL_ACCESS_LOG": "off"}, prefix="TOOL_")
+    assert done.args.access_log is False
+    with pytest.raises(LayerError, match="TOOL_LOG_FORMAT: argument --log-format: invalid choice"):
+        resolve(_other_parser, "run", ["run"], {"TOOL_LOG_FORMAT": "xml"}, prefix="TOOL_")
+    shown = render(
+        resolve(_other_parser, "run", ["run"], environ, prefix="TOOL_"), heading="# tool run"
+    )
+    assert "hunter2" not in shown
+    assert '"redis://user:(redacted)@cache:6379/0"' in shown
+    assert "k-123" not in shown
+    assert "(redacted)" in shown.splitlines()[-1]  # api_key
+
+
+def test_the_config_file_cannot_name_another_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "loop.toml"
+    path.write_text('config = "other.toml"\n')
+    with pytest.raises(LayerError, match="'config' cannot be set in a config file"):
+        layered(["serve", "--config", str(path)], {})
 
 
 def test_an_empty_variable_counts_as_unset() -> None:
