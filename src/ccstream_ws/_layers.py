@@ -35,7 +35,7 @@ from typing import Any, Literal, NoReturn
 
 from .exceptions import ConfigError
 
-__all__ = ["LayerError", "Option", "Resolved", "options", "render", "resolve"]
+__all__ = ["LayerError", "Option", "Resolved", "blame", "options", "render", "resolve"]
 
 DEFAULT = "default"
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -330,6 +330,17 @@ def resolve(
                 sources[dest] = file.sources[dest]
     shown = tuple(option for option in opts if option.dest not in cli_only)
     return Resolved(args, sources, shown, tuple(warnings))
+
+
+def blame(resolved: Resolved, message: str) -> str:
+    """``message`` (a check of the settings that failed) with the source of each setting it
+    names that did not come from its default: ``"... (spool_quota: env CCSTREAM_WS_...)"``."""
+    named = [
+        f"{dest}: {source}"
+        for dest, source in resolved.sources.items()
+        if source != DEFAULT and re.search(rf"\b{re.escape(dest)}\b", message)
+    ]
+    return f"{message} ({'; '.join(named)})" if named else message
 
 
 def _shown(dest: str, value: object) -> str:

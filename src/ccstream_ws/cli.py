@@ -238,7 +238,12 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
 
 
 def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> int:
-    config = _server_config(args)
+    try:
+        config = _server_config(args)
+    except ConfigError as exc:
+        if layers is None:
+            raise
+        raise ConfigError(_layers.blame(layers, str(exc))) from None
     if args.print_config and layers is not None:
         heading = (
             "# ccstream-ws serve: flag > environment (CCSTREAM_WS_*) > --config file > default"

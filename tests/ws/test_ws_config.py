@@ -231,7 +231,15 @@ def test_print_config_shows_each_value_and_its_source_with_the_token_redacted(
     ("env", "expected"),
     [
         ({"CCSTREAM_WS_MAX_EXECUTIONS": "many"}, "env CCSTREAM_WS_MAX_EXECUTIONS: argument"),
-        ({"CCSTREAM_WS_TOKEN": "short"}, "token must be a string of at least 16 characters"),
+        (
+            {"CCSTREAM_WS_TOKEN": "short"},
+            "token must be a string of at least 16 characters (token: env CCSTREAM_WS_TOKEN)",
+        ),
+        (
+            {"CCSTREAM_WS_SPOOL_QUOTA": "1K"},
+            "spool_quota must be an integer >= 1048576, got 1024 "
+            "(spool_quota: env CCSTREAM_WS_SPOOL_QUOTA)",
+        ),
         ({"CCSTREAM_WS_CONFIG": "/nonexistent/ccstream.toml"}, "config file /nonexistent/"),
     ],
 )
