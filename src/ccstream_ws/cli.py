@@ -29,7 +29,7 @@ from .exceptions import CCStreamWSError, ConfigError, ConnectionLost, RPCError
 __all__ = ["main"]
 
 ENV_PREFIX = "CCSTREAM_WS_"
-"""Of the environment variable of each ``serve`` flag: ``--spool-quota`` is
+"""The prefix of each ``serve`` flag's environment variable: ``--spool-quota`` is
 ``CCSTREAM_WS_SPOOL_QUOTA``."""
 
 
