@@ -2,42 +2,57 @@
 #   make run    the main job: serve the WebSocket adapter on 127.0.0.1:8765 (Ctrl-C stops it)
 #   make test   ruff, mypy (strict) and the whole test suite
 # Also: make demo   the seed's 100 MB output test through `ccstream run --stats`
-# Both create .venv when it is missing and reinstall only when pyproject.toml changed.
+# Both create .venv when it is missing and reinstall only when pyproject.toml changed: `run`
+# installs what the server needs ('.[ws]'), `test` also the test tools ('.[ws,dev]'), each with
+# its own stamp.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run demo test lint browser venv clean
+.PHONY: run demo test lint packages venv clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[ws]'
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[ws,dev]'
-	touch $(STAMP)
+	touch $@
 
-venv: $(STAMP)
+venv: $(TEST_STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/ccstream-ws serve
 
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	$(BIN)/ccstream run --stats -- $(BIN)/python scripts/large_output.py > /dev/null
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts examples
 	$(BIN)/ruff format --check src tests benchmarks scripts examples
 	$(BIN)/mypy
 
-# The browser tests drive Debian's Chromium; install it when it is missing and we may.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian packages some tests drive: Chromium (the viewer), nginx and haproxy (the reverse
+# proxy configs of docs/deployment.md). Each is installed when missing and we may (root with
+# apt-get); otherwise its tests are skipped with the reason.
+PACKAGES := chromium nginx haproxy
+packages:
+	@missing=""; for p in $(PACKAGES); do \
+	  PATH="$$PATH:/usr/sbin:/sbin" command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    echo "installing chromium for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium is not installed: the browser tests will be skipped"; fi; }
+	    echo "installing$$missing for their tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "not installed:$$missing (not root with apt-get): their tests will be skipped"; fi; \
+	fi
 
-test: lint browser
+test: lint packages
 	$(BIN)/pytest -q
 
 clean:

@@ -7,7 +7,23 @@ output as JSON-RPC 2.0 notifications or binary frames, a Python client (:class:`
 """
 
 from ._app import App
-from ._client import Client, Completion, Loss, RemoteExecution, RemoteOutput
+from ._extra import HINT as _HINT
+
+try:
+    from ._client import Client, Completion, Loss, RemoteExecution, RemoteOutput
+except ModuleNotFoundError as _absent:
+    # Without the [ws] extra the package still imports, so `ccstream-ws` can say what to install;
+    # the client's names then raise an ImportError that says it.
+    if (_absent.name or "").partition(".")[0] != "websockets":
+        raise
+    _ABSENT = f"ccstream_ws.{{}} needs the [ws] extra (websockets is missing): {_HINT}"
+
+    def __getattr__(name: str) -> object:
+        if name in ("Client", "Completion", "Loss", "RemoteExecution", "RemoteOutput"):
+            raise ImportError(_ABSENT.format(name), name=name)
+        raise AttributeError(f"module 'ccstream_ws' has no attribute {name!r}")
+
+
 from ._codes import CloseCode, ErrorCode
 from ._config import ServerConfig, is_loopback
 from ._version import VERSION as __version__

@@ -71,7 +71,8 @@ class ServerConfig:
 
     Environment: the child inherits the server's variables whose names match ``env_inherit``
     (fnmatch patterns), and a client may set the variables matching ``env_allow`` and not
-    ``env_deny``. ``CCSTREAM_WS_TOKEN`` is never passed on.
+    ``env_deny``. The server's own settings (``CCSTREAM_WS_*``, the token among them) are never
+    inherited.
 
     Limits: ``max_message_size`` per inbound message; ``max_connections``;
     ``max_executions`` at once in total and ``max_executions_per_connection``; ``max_chunk_size``

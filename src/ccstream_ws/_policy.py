@@ -117,7 +117,8 @@ def child_env(config: ServerConfig, requested: Mapping[str, str] | None) -> dict
     env = {
         k: v
         for k, v in os.environ.items()
-        if _matches(k, config.env_inherit) and k != "CCSTREAM_WS_TOKEN"
+        # CCSTREAM_WS_* are the server's own settings (the token among them): not the child's.
+        if _matches(k, config.env_inherit) and not k.startswith("CCSTREAM_WS_")
     }
     if requested:
         refused = sorted(

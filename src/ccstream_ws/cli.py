@@ -4,6 +4,11 @@
 ``ccstream-ws exec URL -- CMD...`` runs a command on a server, streams its output to this
 terminal's stdout and stderr, and exits with the remote status (128+N for signal N), or with a
 status of its own when the run did not simply exit or output was lost (see ``exec --help``).
+
+Every ``serve`` flag can also come from the environment (``CCSTREAM_WS_<FLAG>``, e.g.
+``CCSTREAM_WS_SPOOL_QUOTA=20G``) and from a TOML file (``--config PATH``, keys named as the
+flags: ``spool-quota = "20G"``); a flag wins over the environment, which wins over the file.
+``serve --print-config`` shows the result and where each value came from.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ccstream._exit_status import (
     EXIT_CONNECTION,
@@ -24,12 +30,19 @@ from ccstream._exit_status import (
 )
 from ccstream.cli import env_pair, parse_size
 
+from . import _extra, _layers
 from ._app import App
-from ._client import Client, Completion, RemoteOutput
 from ._config import ServerConfig
 from .exceptions import CCStreamWSError, ConfigError, ConnectionLost, RPCError
 
+if TYPE_CHECKING:
+    from ._client import Completion
+
 __all__ = ["main"]
+
+ENV_PREFIX = "CCSTREAM_WS_"
+"""The prefix of each ``serve`` flag's environment variable: ``--spool-quota`` is
+``CCSTREAM_WS_SPOOL_QUOTA``."""
 
 
 def _csv(text: str) -> tuple[str, ...]:
@@ -43,6 +56,14 @@ def _quota(text: str) -> int | None:
     return parse_size(text)
 
 
+def _root_path(text: str) -> str:
+    """A URL path prefix (``/ccstream``), without its trailing slash; empty for none."""
+    path = text.strip().rstrip("/")
+    if path and not path.startswith("/"):
+        raise argparse.ArgumentTypeError(f"must start with '/', e.g. /ccstream, got {text!r}")
+    return path
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ccstream-ws",
@@ -51,13 +72,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="verb", required=True)
 
-    serve = sub.add_parser("serve", help="serve the WebSocket adapter under uvicorn")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the WebSocket adapter under uvicorn",
+        description="Serve the WebSocket adapter. Each flag can also be set by the environment "
+        f"variable {ENV_PREFIX}<FLAG> (--spool-quota: {ENV_PREFIX}SPOOL_QUOTA) or by a key of "
+        'the --config file (spool-quota = "20G"); precedence: flag, environment, file, default.',
+    )
+    serve.add_argument(
+        "--config",
+        metavar="PATH",
+        help='a TOML file of settings, keys named as the flags (spool-quota = "20G")',
+    )
+    serve.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective settings and where each came from (secrets redacted), exit",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback)")
     serve.add_argument("--port", type=int, default=8765, help="default 8765")
     serve.add_argument(
         "--token",
-        default=os.environ.get("CCSTREAM_WS_TOKEN"),
-        help="required token (default $CCSTREAM_WS_TOKEN); needed beyond loopback",
+        help="required token (or $CCSTREAM_WS_TOKEN, which keeps it out of `ps`); needed "
+        "beyond loopback",
     )
     serve.add_argument(
         "--allow-origin",
@@ -160,6 +197,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
+    serve.add_argument(
+        "--root-path",
+        type=_root_path,
+        default="",
+        metavar="PATH",
+        help="the sub-path a reverse proxy serves this server under, e.g. /ccstream (the proxy "
+        "strips it); default none",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="ADDRESSES",
+        help="comma-separated proxy addresses (or '*') whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (default 127.0.0.1,::1)",
+    )
 
     run = sub.add_parser(
         "exec",
@@ -212,11 +263,12 @@ lines per stream, and why) with one line of its own.
 """
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _server_config(args: argparse.Namespace) -> ServerConfig:
+    """The app's settings from ``serve``'s parsed (and layered) flags."""
     allowed: set[str] = set()
     for names in args.allow_exec:
         allowed.update(names)
-    config = ServerConfig(
+    return ServerConfig(
         host=args.host,
         token=args.token or None,
         allowed_origins=tuple(args.allow_origin),
@@ -237,6 +289,21 @@ def _serve(args: argparse.Namespace) -> int:
         spool_quota=args.spool_quota,
         spool_budget=args.spool_budget,
     )
+
+
+def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> int:
+    try:
+        config = _server_config(args)
+    except ConfigError as exc:
+        if layers is None:
+            raise
+        raise ConfigError(_layers.blame(layers, str(exc))) from None
+    if args.print_config and layers is not None:
+        heading = (
+            "# ccstream-ws serve: flag > environment (CCSTREAM_WS_*) > --config file > default"
+        )
+        print(_layers.render(layers, heading=heading), end="")
+        return 0
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -264,6 +331,8 @@ def _serve(args: argparse.Namespace) -> int:
         ws_ping_interval=args.ping_interval,
         ws_ping_timeout=args.ping_interval,
         ws_per_message_deflate=True,
+        root_path=args.root_path,
+        forwarded_allow_ips=args.forwarded_allow_ips,
         # Runs are killed at lifespan shutdown, which uvicorn reaches only once connections
         # ended; do not wait forever for a client that keeps one open.
         timeout_graceful_shutdown=5,
@@ -272,6 +341,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _exec(args: argparse.Namespace) -> int:
+    from ._client import Client, RemoteOutput  # needs the [ws] extra
+
     command: str | list[str] = args.command if args.command is not None else args.argv
     if not command:
         print("ccstream-ws exec: give a command after --, or -c STRING", file=sys.stderr)
@@ -380,6 +451,14 @@ async def _feed_stdin(execution: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ccstream-ws`` command; returns the exit status."""
     words = list(sys.argv[1:] if argv is None else argv)
+    absent = _extra.missing()
+    if absent:
+        print(
+            f"ccstream-ws: needs the [ws] extra ({', '.join(absent)} not installed): {_extra.HINT}",
+            file=sys.stderr,
+        )
+        return 2
+    argv = list(words)
     command: list[str] | None = None
     if words[:1] == ["exec"] and "--" in words:
         # argparse matches the empty argv positional right after URL, so options after URL
@@ -391,7 +470,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.argv = [*args.argv, *command]
     try:
         if args.verb == "serve":
-            return _serve(args)
+            layers = _layers.resolve(
+                _parser, "serve", argv, os.environ, prefix=ENV_PREFIX, cli_only=["print_config"]
+            )
+            for warning in layers.warnings:
+                print(f"ccstream-ws: {warning}", file=sys.stderr)
+            return _serve(layers.args, layers)
         return asyncio.run(_exec(args))
     except ConfigError as exc:
         print(f"ccstream-ws: {exc}", file=sys.stderr)
