@@ -9,7 +9,7 @@ ahead of it, with the exact newline count from the checkpoints at its ends, and 
 Memory: one frame, one block of order records and a few open segment files. A follower in the
 middle of a segment keeps the file open, so a drop under its feet does not cut a frame.
 
-In the writing process a follower is a live reader once :meth:`Follower.register`\ ed: its
+In the writing process a registered follower (:meth:`Follower.register`) is a live reader: its
 offsets are a :class:`~ccstream._spool_quota.ReaderMark` the writer looks at when the quota is
 spent, so under ``on_quota="pause"`` nothing it has not taken is dropped. The mark is the list of
 offsets the follower keeps anyway: registering costs nothing per frame.

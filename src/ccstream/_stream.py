@@ -366,7 +366,6 @@ class Run:
         child.signal_group(signal.SIGKILL)
 
     async def _supervise(self, out_fd: int, err_fd: int) -> None:
-        opts = self.options
         child = self._require_child()
         pipes_closed = anyio.Event()
         try:

@@ -108,6 +108,8 @@ class Execution:
     def owner_left(self) -> None:
         """The owner connection closed: cancel unless detached; start the retention clock."""
         self._owner_gone_at = time.monotonic()
+        if self._spool is not None:
+            self._spool.owner_left()
         if not self.detached:
             self.cancel()
         self._poke()
@@ -158,7 +160,7 @@ class Execution:
         try:
             async with ccstream.stream(command, self.options) as run:
                 self.run = run
-                spool = self._spool = ExecutionSpool(run.spool)
+                spool = self._spool = ExecutionSpool(run.spool, self.params.on_quota)
                 self.pid = run.pid
                 self.state = "running"
                 self.started_at = time.time()
