@@ -177,8 +177,9 @@ class Options:
 
     Spool: with ``spool`` set, every byte also goes to an on-disk log that can be paged and
     followed (see :class:`SpoolOptions`); the child then never waits for the consumer of events,
-    who reads behind it, and ``buffer_limit`` only applies if the spool fails. Spooling counts
-    lines whatever ``count_lines`` says (its index needs them).
+    who reads behind it, unless a quota is set and the consumer is a whole quota behind
+    (``SpoolOptions.on_quota``), and ``buffer_limit`` only applies if the spool fails. Spooling
+    counts lines whatever ``count_lines`` says (its index needs them).
     """
 
     shell: str = "/bin/sh"
