@@ -7,9 +7,10 @@ both pipes concurrently in large fixed-size reads (never ``readline()``), so a c
 
 With a spool, the pumps hand every batch to the :class:`SpoolWriter` instead, which never waits
 for a consumer (unless its quota is spent on bytes a live reader has not read, under
-``on_quota="pause"``: then the pumps wait for the reader), and the caller's events come from a
-:class:`Follower` of the spool: the same frames, in the same order, read behind the child. Only ``Started`` and ``Exited`` (and, if the
-disk fails and the run goes on, the frames after that) pass through the buffer.
+``on_quota="pause"``: then the pumps wait for the reader), and the caller's events come from
+a :class:`Follower` of the spool: the same frames, in the same order, read behind the child.
+Only ``Started`` and ``Exited`` (and, if the disk fails and the run goes on, the frames after
+that) pass through the buffer.
 """
 
 from __future__ import annotations

@@ -140,7 +140,8 @@ async def test_a_slow_reader_gets_every_byte_while_the_child_waits(
     assert got.gaps == 0
     assert got.bytes == BLOCKS * BLOCK
     assert got.digest.hexdigest() == EXPECTED
-    assert got.completed is not None and got.completed["status"] == "completed"
+    assert got.completed is not None
+    assert got.completed["status"] == "completed"
 
 
 async def test_drop_gives_counted_gaps_that_add_up_to_the_output(
@@ -155,7 +156,8 @@ async def test_drop_gives_counted_gaps_that_add_up_to_the_output(
     assert got.gaps >= 1
     assert got.gap_bytes > 0
     assert got.bytes + got.gap_bytes == BLOCKS * BLOCK
-    assert got.completed is not None and got.completed["stdout"]["bytes"] == BLOCKS * BLOCK
+    assert got.completed is not None
+    assert got.completed["stdout"]["bytes"] == BLOCKS * BLOCK
 
 
 async def test_auto_drops_for_a_detached_run_nobody_reads(
@@ -194,7 +196,8 @@ async def test_pause_holds_a_detached_run_until_a_reader_comes_back(
     assert got.bytes + got.gap_bytes == BLOCKS * BLOCK
     assert got.gap_bytes <= 16 * MiB
     assert got.bytes > (BLOCKS * BLOCK) // 3
-    assert got.completed is not None and got.completed["status"] == "completed"
+    assert got.completed is not None
+    assert got.completed["status"] == "completed"
 
 
 async def test_on_quota_is_validated(server: Server) -> None:
