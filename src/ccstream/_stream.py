@@ -54,9 +54,10 @@ MB = 1024 * 1024
 _ESCAPED_PIPE_GRACE = 1.0
 _BIG_READ = 64 * 1024
 """Bytes: a read at least this long becomes a frame without waiting for more (``coalesce``)."""
-_READER_POLL = 0.002
-"""Seconds between two looks at the live readers while the quota holds the pumps for them
-(readers move without telling anyone, which keeps their hot path free of wake-ups)."""
+_READER_POLL = (0.002, 0.1)
+"""Seconds between two looks at the live readers while the quota holds the pumps for them, at
+first and at most (doubling meanwhile): readers move without telling anyone, which keeps their
+hot path free of wake-ups, and a reader that stays away long costs ten looks a second."""
 
 
 class _Counter:
@@ -590,13 +591,15 @@ class Run:
         reading this pipe, so the child blocks on a full pipe, until the slowest reader moves
         past the oldest middle segment. A run being killed stops waiting (it drains its pipes
         and the quota drops what it must, counted); cancelling the run's scope ends the wait."""
+        poll, longest = _READER_POLL
         while writer.held:
             if self._kill_requested.is_set():
                 writer.release_held()
                 return
-            with anyio.move_on_after(_READER_POLL):
+            with anyio.move_on_after(poll):
                 await self._kill_requested.wait()
             writer.retry_held()
+            poll = min(poll * 2, longest)
 
     async def _watch_spool(self, writer: SpoolWriter) -> None:
         # The disk may fail while the child is quiet: act then, not at its next output.
