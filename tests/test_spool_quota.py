@@ -303,3 +303,41 @@ def test_on_quota_is_validated() -> None:
     with pytest.raises(ccstream.InvalidOption, match="on_quota"):
         ccstream.SpoolOptions(on_quota="later")  # type: ignore[arg-type]
     assert ccstream.SpoolOptions().on_quota == "pause"
+
+
+@pytest.mark.anyio
+async def test_a_hold_keeps_the_output_for_a_reader_to_come(tmp_path: Path) -> None:
+    blocks = 64
+    got = bytearray()
+    with anyio.fail_after(20):
+        async with ccstream.stream(
+            [PY, "-c", CHILD, str(blocks), str(tmp_path / "progress")], _options("pause")
+        ) as run:
+            let_go = run.spool.hold()
+            await anyio.sleep(0.4)
+            held = run.stats("stdout").bytes
+            await anyio.sleep(0.2)
+            assert run.stats("stdout").bytes == held < blocks * BLOCK
+            events = run.spool.follow()
+            first = await events.__anext__()
+            let_go()  # the follower holds from here
+            assert isinstance(first, Output)
+            got.extend(first.data)
+            async for event in events:
+                assert isinstance(event, Output)
+                got.extend(event.data)
+    assert bytes(got) == _expected(blocks)
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_follower_stops_holding_the_run(tmp_path: Path) -> None:
+    with anyio.fail_after(20):
+        async with ccstream.stream(
+            [PY, "-c", CHILD, "128", str(tmp_path / "progress")], _options("pause")
+        ) as run:
+            with anyio.move_on_after(0.3):
+                async for _ in run.spool.follow():
+                    await anyio.sleep(10)  # stuck on its first frame until cancelled
+            result = await run.wait()
+    assert result.reason is Reason.EXITED
+    assert result.stdout.bytes == 128 * BLOCK

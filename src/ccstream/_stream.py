@@ -592,6 +592,7 @@ class Run:
         past the oldest middle segment. A run being killed stops waiting (it drains its pipes
         and the quota drops what it must, counted); cancelling the run's scope ends the wait."""
         poll, longest = _READER_POLL
+        writer.flush()  # readers of the files must see what they are to read past
         while writer.held:
             if self._kill_requested.is_set():
                 writer.release_held()
