@@ -62,6 +62,7 @@ CAPABILITIES = [
     "base64",
     "gzip",
     "pagination",
+    "on_quota",
 ]
 
 _ANSWERED = object()

@@ -202,8 +202,17 @@ async def test_pause_holds_a_detached_run_until_a_reader_comes_back(
 
 async def test_on_quota_is_validated(server: Server) -> None:
     async with raw(server.url) as c:
-        await c.recv()
+        hello = await c.recv()
+        assert "on_quota" in hello["params"]["capabilities"]
         for bad in ("later", 1, None, ["pause"]):
             answer = await c.call("execute", {"argv": ["true"], "on_quota": bad})
             assert answer["error"]["code"] == -32602, answer
             assert "on_quota" in answer["error"]["message"]
+
+
+def test_parse_execute_reads_on_quota() -> None:
+    from ccstream_ws._params import parse_execute
+
+    assert parse_execute({"argv": ["x"]}, MiB).on_quota == "auto"
+    for choice in ("auto", "pause", "drop"):
+        assert parse_execute({"argv": ["x"], "on_quota": choice}, MiB).on_quota == choice
