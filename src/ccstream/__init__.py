@@ -17,7 +17,15 @@ from ._command import Command
 from ._compress import Compressor, Decompressor, Packed, decompress
 from ._concurrency import get_max_concurrent_runs, set_max_concurrent_runs
 from ._events import Event, Exited, Gap, Output, Started, StreamName
-from ._options import ChunkMode, DiskErrorPolicy, Options, ResourceLimits, SpoolOptions, Stdin
+from ._options import (
+    ChunkMode,
+    DiskErrorPolicy,
+    Options,
+    QuotaPolicy,
+    ResourceLimits,
+    SpoolOptions,
+    Stdin,
+)
 from ._result import Reason, Result, StreamStats
 from ._run import Completed, run
 from ._selector import Selection, Selector
@@ -62,6 +70,7 @@ __all__ = [
     "Output",
     "Packed",
     "Page",
+    "QuotaPolicy",
     "Reason",
     "ResourceLimits",
     "Result",

@@ -9,9 +9,18 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ._chunker import ChunkMode
+from ._spool_quota import QuotaPolicy
 from .exceptions import InvalidOption
 
-__all__ = ["ChunkMode", "DiskErrorPolicy", "Options", "ResourceLimits", "SpoolOptions", "Stdin"]
+__all__ = [
+    "ChunkMode",
+    "DiskErrorPolicy",
+    "Options",
+    "QuotaPolicy",
+    "ResourceLimits",
+    "SpoolOptions",
+    "Stdin",
+]
 
 Stdin = bytes | AsyncIterable[bytes] | None
 """The child's standard input: ``None`` (``/dev/null``), bytes written then closed, or an async
@@ -93,6 +102,22 @@ class SpoolOptions:
     reads them from there), so a big spool does not push other files out of the cache, and on
     VMs that return freed memory to the host new writes reuse warm pages (writing 1 GiB took 2.5
     CPU seconds there without this, 0.45 with). ``None`` leaves the cache to the kernel.
+
+    ``on_quota``: what the quota does to bytes that a live reader has not read yet. A live reader
+    is a :meth:`~ccstream.Spool.follow` of the run's own handle (``run.spool``) while it is
+    iterated, and the run's own events while they are iterated (not :meth:`~ccstream.Run.wait`).
+    ``"pause"`` (the default): such bytes are never dropped; when the quota is spent on them,
+    the pumps stop reading the child's pipes (the pipe fills and the child blocks on its next
+    write, as under ``ssh``) until the slowest reader has taken the oldest middle segment, which
+    is then dropped, counted, as usual: those bytes were delivered. While it waits the spool may
+    hold up to one read batch (``Options.read_size``) per stream over the quota. With no live
+    reader, or for a stream no reader wants, nothing is held and the quota drops as under
+    ``"drop"``; a run that is being killed (timeout, cancel, memory limit) stops waiting and
+    drops too. The wait does not count as idle (``idle_timeout``); the total ``timeout`` does
+    run on. ``"drop"``: the head and newest tail are kept and the middle dropped whoever has not
+    read it; every gap is counted. The default is ``"pause"`` because whoever iterates a run's
+    events asked for its output: a slow consumer then slows the child instead of losing bytes,
+    and a run nobody reads keeps its disk bound either way.
     """
 
     directory: str | os.PathLike[str] | None = None
@@ -104,6 +129,7 @@ class SpoolOptions:
     on_disk_error: DiskErrorPolicy = "stop"
     memory: int = 16 * MiB
     page_cache: int | None = 32 * MiB
+    on_quota: QuotaPolicy = "pause"
 
     def __post_init__(self) -> None:
         if self.directory is not None and not isinstance(self.directory, (str, os.PathLike)):
@@ -119,6 +145,8 @@ class SpoolOptions:
             raise InvalidOption(
                 f"on_disk_error must be 'continue' or 'stop', got {self.on_disk_error!r}"
             )
+        if self.on_quota not in ("pause", "drop"):
+            raise InvalidOption(f"on_quota must be 'pause' or 'drop', got {self.on_quota!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +177,9 @@ class Options:
 
     Spool: with ``spool`` set, every byte also goes to an on-disk log that can be paged and
     followed (see :class:`SpoolOptions`); the child then never waits for the consumer of events,
-    who reads behind it, and ``buffer_limit`` only applies if the spool fails. Spooling counts
-    lines whatever ``count_lines`` says (its index needs them).
+    who reads behind it, unless a quota is set and the consumer is a whole quota behind
+    (``SpoolOptions.on_quota``), and ``buffer_limit`` only applies if the spool fails. Spooling
+    counts lines whatever ``count_lines`` says (its index needs them).
     """
 
     shell: str = "/bin/sh"

@@ -54,8 +54,9 @@ class Result:
 
     Spooled runs also say what reached the disk: ``spool_path`` is the spool's directory (removed
     when the run closes unless it was kept); ``gaps`` lists output the spool does not hold, each
-    with its bytes and lines (``"quota"``: middle segments dropped over the disk budget;
-    ``"disk_error"``: output after the spool failed); ``unspooled_bytes`` is the total of the
+    with its bytes and lines (``"quota"``: middle segments dropped over the disk budget, under
+    ``on_quota="pause"`` only once every live reader had read them; ``"disk_error"``: output
+    after the spool failed); ``unspooled_bytes`` is the total of the
     ``"disk_error"`` gaps and ``spool_error`` the failure's description.
     """
 

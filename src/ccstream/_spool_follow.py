@@ -8,6 +8,11 @@ ahead of it, with the exact newline count from the checkpoints at its ends, and 
 
 Memory: one frame, one block of order records and a few open segment files. A follower in the
 middle of a segment keeps the file open, so a drop under its feet does not cut a frame.
+
+In the writing process a registered follower (:meth:`Follower.register`) is a live reader: its
+offsets are a :class:`~ccstream._spool_quota.ReaderMark` the writer looks at when the quota is
+spent, so under ``on_quota="pause"`` nothing it has not taken is dropped. The mark is the list of
+offsets the follower keeps anyway: registering costs nothing per frame.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from ._chunker import _count_invalid
 from ._events import Gap, Output, StreamName
 from ._spool_format import STREAMS, Record
 from ._spool_index import find_offset
+from ._spool_quota import ReaderMark
 from ._spool_state import SpoolState
 from .exceptions import InvalidOption, SpoolError
 
@@ -93,8 +99,25 @@ class Follower:
         self._segments = spool._segments()
         self._done = False
         self._hint: tuple[int, Sequence[Output]] | None = None  # the cached batch we are in
+        self._mark = ReaderMark(self._pos, self._want)
+        self._registered = False
+
+    def register(self) -> None:
+        """Become a live reader of the writer (if the spool has one in this process), until
+        :meth:`close` or :meth:`unregister`."""
+        if self._writer is not None and not self._registered:
+            self._registered = True
+            self._writer.add_reader(self._mark)
+
+    def unregister(self) -> None:
+        """Stop being a live reader: the quota may drop what this follower has not taken."""
+        if self._registered:
+            self._registered = False
+            assert self._writer is not None
+            self._writer.remove_reader(self._mark)
 
     def close(self) -> None:
+        self.unregister()
         self._segments.close()
 
     def _cached(self, r: int) -> Output | None:

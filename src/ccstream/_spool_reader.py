@@ -380,15 +380,37 @@ class Spool:
         when a start offset falls inside one); at the end, any ``"disk_error"`` gap. Another
         process's spool is polled every ``poll_interval`` seconds; in the writing process new
         frames wake the reader at once.
+
+        On a run's own handle (``run.spool``) the follower is a live reader from its first step
+        until it ends or is closed (``aclose``, or a cancelled ``async for``): under
+        ``SpoolOptions(on_quota="pause")`` the quota drops nothing it has not taken, and the
+        child waits for it instead.
         """
         from ._spool_follow import Follower
 
         follower = Follower(self, offsets, streams, poll_interval=poll_interval)
+        follower.register()
         try:
             while (event := await follower.next()) is not None:
                 yield event
         finally:
             follower.close()
+
+    def hold(self, offsets: Mapping[StreamName, int] | None = None) -> Callable[[], None]:
+        """Keep the quota of a run's own handle from dropping bytes from ``offsets`` (default
+        0 each) on, as a live reader there would, under ``SpoolOptions(on_quota="pause")``;
+        call the returned function to let go. For a reader about to come (a client that will
+        subscribe). Does nothing on a spool opened from a directory.
+        """
+        from ._spool_quota import ReaderMark
+
+        offsets = offsets or {}
+        mark = ReaderMark([offsets.get(name, 0) for name in STREAMS], [True, True])
+        writer = self._writer
+        if writer is None:
+            return lambda: None
+        writer.add_reader(mark)
+        return lambda: writer.remove_reader(mark)
 
     # -- lifetime -------------------------------------------------------------------------------
 

@@ -18,7 +18,11 @@ the pump waits for the disk: never for a consumer.
 
 Quota: the first segment of each stream is the head and is kept; when the next piece would take
 the output over the quota, the oldest finished middle segment (of either stream) is dropped and
-the stream's gap grows by it. Drops go oldest first, so each stream has at most one gap.
+the stream's gap grows by it. Drops go oldest first, so each stream has at most one gap. Under
+``on_quota="pause"`` a segment that a live reader (a registered :class:`ReaderMark`) has not taken
+yet is not dropped (:func:`~ccstream._spool_quota.next_drop` decides): the writer then marks
+itself :attr:`~SpoolWriter.held` and the pump waits (:meth:`SpoolWriter.retry_held`) instead of
+reading more.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from ._spool_format import (
     write_json,
 )
 from ._spool_index import Indexer
+from ._spool_quota import ReaderMark, next_drop, slowest
 from ._spool_remove import remove_entries, remove_tree
 from ._spool_state import SpoolState
 from .exceptions import SpoolError
@@ -155,6 +160,11 @@ class SpoolWriter:
         self._finished: list[tuple[int, int] | None] = [None, None]
         self._middle: deque[tuple[int, int, int]] = deque()  # (sid, segment, its newlines)
         self._gaps: list[Gap | None] = [None, None]
+        self._pause = options.on_quota == "pause"
+        self._marks: list[ReaderMark] = []
+        self.held = False
+        """True while the quota is spent on bytes a live reader has not taken: the pump must
+        stop reading until :meth:`retry_held` clears it."""
         self._cache = RecentBatches(max_bytes=self.cache_bytes, max_frames=_CACHE_FRAMES)
         # Planned and not yet handed to the disk thread (one Job per hand-off).
         self._ops: list[Write] = []
@@ -399,11 +409,20 @@ class SpoolWriter:
         return pos, segment, pieces
 
     def _shed(self, need: int, drops: list[Drop]) -> None:
-        """Drop the oldest middle segments until ``need`` more bytes fit in the quota."""
+        """Drop the oldest middle segments until ``need`` more bytes fit in the quota; under
+        ``"pause"`` only segments every live reader has taken (else :attr:`held` is set)."""
         assert self._quota is not None
         size = self._segment_size
-        while self._kept + need > self._quota and self._middle:
-            sid, index, lines = self._middle.popleft()
+        middle = self._middle
+        # Readers do not move during this call: one look at them serves every drop in it.
+        low = slowest(self._marks) if self._pause and self._marks else None
+        while self._kept + need > self._quota and middle:
+            i = 0 if low is None else next_drop(middle, size, low)
+            if i is None:
+                self.held = True
+                return
+            sid, index, lines = middle[i]
+            del middle[i]
             self._kept -= size
             gap = self._gaps[sid]
             if gap is None:
@@ -412,6 +431,36 @@ class SpoolWriter:
                 gap = Gap(gap.stream, gap.offset, gap.bytes + size, gap.lines + lines, "quota")
             self._gaps[sid] = gap
             drops.append(Drop(sid, index))
+
+    # -- live readers and the pause ------------------------------------------------------------
+
+    def add_reader(self, mark: ReaderMark) -> None:
+        """Register a live reader: under ``"pause"`` the quota keeps what it has not taken."""
+        self._marks.append(mark)
+
+    def remove_reader(self, mark: ReaderMark) -> None:
+        """Unregister a reader (closed, cancelled, done); the writer may drop behind it again."""
+        for i, known in enumerate(self._marks):
+            if known is mark:
+                del self._marks[i]
+                return
+
+    def retry_held(self) -> bool:
+        """While :attr:`held`: look at the readers again, drop what they have all passed and
+        hand the drops to the disk thread; return whether the writer is still held."""
+        if not self.held:
+            return False
+        self.held = False
+        if self.accepting:  # else nothing more is written: nothing to make room for
+            self._shed(0, self._drops)
+            self.flush()
+        return self.held
+
+    def release_held(self) -> None:
+        """Stop waiting for readers for good (the run is being killed): drop what the quota
+        needs now, counted, and never hold again."""
+        self._pause = False
+        self.retry_held()
 
     def _gap_tuple(self) -> tuple[Gap, ...]:
         return tuple(g for g in self._gaps if g is not None)

@@ -6,9 +6,11 @@ both pipes concurrently in large fixed-size reads (never ``readline()``), so a c
 20 MiB line or filling stderr while we wait on stdout never blocks on us.
 
 With a spool, the pumps hand every batch to the :class:`SpoolWriter` instead, which never waits
-for a consumer, and the caller's events come from a :class:`Follower` of the spool: the same
-frames, in the same order, read behind the child. Only ``Started`` and ``Exited`` (and, if the
-disk fails and the run goes on, the frames after that) pass through the buffer.
+for a consumer (unless its quota is spent on bytes a live reader has not read, under
+``on_quota="pause"``: then the pumps wait for the reader), and the caller's events come from
+a :class:`Follower` of the spool: the same frames, in the same order, read behind the child.
+Only ``Started`` and ``Exited`` (and, if the disk fails and the run goes on, the frames after
+that) pass through the buffer.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ MB = 1024 * 1024
 _ESCAPED_PIPE_GRACE = 1.0
 _BIG_READ = 64 * 1024
 """Bytes: a read at least this long becomes a frame without waiting for more (``coalesce``)."""
+_READER_POLL = (0.002, 0.1)
+"""Seconds between two looks at the live readers while the quota holds the pumps for them, at
+first and at most (doubling meanwhile): readers move without telling anyone, which keeps their
+hot path free of wake-ups, and a reader that stays away long costs ten looks a second."""
 
 
 class _Counter:
@@ -193,7 +199,10 @@ class Run:
         self._kill(Reason.CANCELLED)
 
     async def wait(self) -> Result:
-        """Discard the remaining events and return the result."""
+        """Discard the remaining events and return the result (the run's own events then stop
+        being a live reader of its spool: see ``SpoolOptions.on_quota``)."""
+        if self._follower is not None:
+            self._follower.unregister()
         while await self._buffer.get() is not None:
             pass
         return self.result
@@ -209,15 +218,23 @@ class Run:
                 started = await get()
                 if started is not None:
                     yield started
-            while (follower := self._follower) is not None:
-                frame = await follower.next()
-                if frame is None:
-                    # The spool holds no more: the rest (Exited, and frames that came after a
-                    # disk failure) is in the buffer.
-                    self._follower = None
-                    follower.close()
-                    break
-                yield frame
+            # A live reader while iterated, so the quota keeps what it has not taken yet.
+            registered = self._follower
+            if registered is not None:
+                registered.register()
+            try:
+                while (follower := self._follower) is not None:
+                    frame = await follower.next()
+                    if frame is None:
+                        # The spool holds no more: the rest (Exited, and frames that came after
+                        # a disk failure) is in the buffer.
+                        self._follower = None
+                        follower.close()
+                        break
+                    yield frame
+            finally:
+                if registered is not None:
+                    registered.unregister()
         while (event := await get()) is not None:
             yield event
 
@@ -352,7 +369,6 @@ class Run:
         child.signal_group(signal.SIGKILL)
 
     async def _supervise(self, out_fd: int, err_fd: int) -> None:
-        opts = self.options
         child = self._require_child()
         pipes_closed = anyio.Event()
         try:
@@ -366,8 +382,7 @@ class Run:
                 if self._spool_writer is not None:
                     tg.start_soon(self._watch_spool, self._spool_writer)
                 await child.wait_exited()
-                with anyio.move_on_after(opts.linger):
-                    await pipes_closed.wait()
+                await self._linger(pipes_closed)
                 if not pipes_closed.is_set():
                     # The child is gone but something it started still holds the pipes.
                     log.info("pid %d exited; killing the descendants holding its pipes", child.pid)
@@ -387,6 +402,21 @@ class Run:
                     child.signal_group(signal.SIGKILL)
                 self._close_fds()
                 await self._finish(child)
+
+    async def _linger(self, pipes_closed: anyio.Event) -> None:
+        """Wait up to ``linger`` seconds for the pipes to close after the child exited; time
+        the pumps spend held by the quota for a slow reader does not count (the pipes still
+        hold output the child wrote, which the pumps read once the reader moves on)."""
+        writer = self._spool_writer
+        deadline = time.monotonic() + self.options.linger
+        while not pipes_closed.is_set():
+            now = time.monotonic()
+            if writer is not None and writer.held:
+                deadline = now + self.options.linger
+            elif now >= deadline:
+                return
+            with anyio.move_on_after(min(deadline - now, 0.05)):
+                await pipes_closed.wait()
 
     async def _finish(self, child: Child) -> None:
         returncode = child.reap()
@@ -545,6 +575,8 @@ class Run:
         newlines = writer.append(name, frames)
         if newlines is not None:
             self._counters[name].newlines += newlines
+            if writer.held:
+                await self._wait_for_readers(writer)
             if writer.backlog > writer.backlog_limit:
                 await writer.wait_backlog()  # the disk is behind: the one thing worth waiting for
             return
@@ -553,6 +585,22 @@ class Run:
             self._on_spool_error()
         self._counters[name].newlines += sum(f.data.count(b"\n") for f in frames)
         await self._buffer.put_output(name, frames)
+
+    async def _wait_for_readers(self, writer: SpoolWriter) -> None:
+        """The quota is spent on bytes a live reader has not taken (``on_quota="pause"``): stop
+        reading this pipe, so the child blocks on a full pipe, until the slowest reader moves
+        past the oldest middle segment. A run being killed stops waiting (it drains its pipes
+        and the quota drops what it must, counted); cancelling the run's scope ends the wait."""
+        poll, longest = _READER_POLL
+        writer.flush()  # readers of the files must see what they are to read past
+        while writer.held:
+            if self._kill_requested.is_set():
+                writer.release_held()
+                return
+            with anyio.move_on_after(poll):
+                await self._kill_requested.wait()
+            writer.retry_held()
+            poll = min(poll * 2, longest)
 
     async def _watch_spool(self, writer: SpoolWriter) -> None:
         # The disk may fail while the child is quiet: act then, not at its next output.
@@ -609,11 +657,13 @@ class Run:
                 return
 
             idle_deadline = math.inf
-            # Neither a paused child nor one waiting for a slow consumer is idle.
+            # Neither a paused child nor one waiting for a slow consumer is idle (nor one held
+            # by the spool's quota for a slow reader: the pump, not the child, stopped).
             if (
                 opts.idle_timeout is not None
                 and self._paused_at is None
                 and not self._buffer.blocked
+                and not (self._spool_writer is not None and self._spool_writer.held)
             ):
                 idle_deadline = self._last_output + opts.idle_timeout
                 if now >= idle_deadline:

@@ -4,7 +4,8 @@ The run lives in a task of its own, in the server's task group when the ASGI lif
 (else in the task group of the connection that started it, which then waits for it). That task
 only waits for the run: the output goes to the spool on disk, and every client reads it from
 there in its own connection's tasks (:attr:`Execution.spool`), so the child never waits for a
-client, however slow.
+client, however slow, until the client is a whole quota behind (``on_quota``: then the child
+waits for it, unless the client asked for ``drop``).
 
 After the run ended it is kept so clients can still ``page``, ``subscribe`` and download it:
 while its owner connection is open, while anyone reads it, and, when it was started detached,
@@ -129,6 +130,8 @@ class Execution:
     def owner_left(self) -> None:
         """The owner connection closed: cancel unless detached; start the retention clock."""
         self._owner_gone_at = time.monotonic()
+        if self._spool is not None:
+            self._spool.owner_left()
         if not self.detached:
             self.cancel()
         self._poke()
@@ -219,7 +222,7 @@ class Execution:
         try:
             async with ccstream.stream(command, self.options) as run:
                 self.run = run
-                spool = self._spool = ExecutionSpool(run.spool)
+                spool = self._spool = ExecutionSpool(run.spool, self.params.on_quota)
                 self.pid = run.pid
                 self.state = "running"
                 self.started_at = time.time()

@@ -34,6 +34,7 @@ __all__ = [
     "ExecuteParams",
     "OutputOptions",
     "PageParams",
+    "QuotaChoice",
     "StdinParams",
     "SubscribeParams",
     "parse_control",
@@ -48,6 +49,12 @@ Encoding = Literal["text", "base64", "binary"]
 """How output bytes travel: JSON text, base64 in JSON, or binary WebSocket messages."""
 
 ControlType = Literal["PAUSE", "RESUME", "CANCEL"]
+QuotaChoice = Literal["auto", "pause", "drop"]
+"""``execute``'s ``on_quota``: ``"pause"`` never drops output a reader of the execution has not
+read, and holds the child meanwhile (while nobody reads, from where the last reader left off);
+``"drop"`` keeps the head and the newest tail and counts every gap; ``"auto"`` pauses while
+the owner or a subscriber reads and drops while nobody does."""
+_QUOTA_CHOICES: tuple[QuotaChoice, ...] = ("auto", "pause", "drop")
 
 STREAMS: tuple[StreamName, ...] = ("stdout", "stderr")
 MAX_PAGE_LINES = 100_000
@@ -245,6 +252,9 @@ class ExecuteParams:
     detach: bool
     retention: float | None
     output: OutputOptions = field(default_factory=OutputOptions)
+    on_quota: QuotaChoice = "auto"
+    """What the spool's quota does to output a connected reader has not read (see
+    :data:`QuotaChoice`)."""
 
 
 def parse_execute(p: Mapping[str, Any], max_chunk_size: int) -> ExecuteParams:
@@ -284,7 +294,16 @@ def parse_execute(p: Mapping[str, Any], max_chunk_size: int) -> ExecuteParams:
         detach=_bool(p, "detach", False),
         retention=_seconds(p, "retention"),
         output=parse_output_options(p.get("output_options"), max_chunk_size),
+        on_quota=_quota_choice(p),
     )
+
+
+def _quota_choice(p: Mapping[str, Any]) -> QuotaChoice:
+    value = p.get("on_quota", "auto")
+    for choice in _QUOTA_CHOICES:
+        if value == choice and isinstance(value, str):
+            return choice
+    raise _bad("on_quota", "one of " + ", ".join(_QUOTA_CHOICES), value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,7 @@ CAPABILITIES = [
     "base64",
     "gzip",
     "pagination",
+    "on_quota",
 ]
 
 _ANSWERED = object()
@@ -282,7 +283,7 @@ class Session:
                 # matters if the disk fails (and then the run is stopped).
                 buffer_limit=max(2 * p.output.chunk_size, _READ_MIN),
                 read_size=max(p.output.chunk_size, _READ_MIN),
-                spool=spool_options(config, execution_id, p.output.chunk_size),
+                spool=spool_options(config, execution_id, p.output.chunk_size, p.on_quota),
             )
         except ccstream.InvalidOption as exc:
             raise RPCError(ErrorCode.INVALID_PARAMS, str(exc)) from None

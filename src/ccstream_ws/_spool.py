@@ -18,6 +18,13 @@ ends (it holds one of the process-wide run slots), while the adapter keeps the o
 - :meth:`ExecutionSpool.revoke` takes an ended spool away from its readers at once (the budget
   evicted it): new calls fail, a ``follow`` waiting for its consumer is closed there and fails
   when asked for more, so its files close and the deletion does not wait for a slow client.
+
+The quota (``execute``'s ``on_quota``): every :meth:`~ExecutionSpool.follow` of a running
+execution is a live reader of the core spool, so under ``"pause"`` and ``"auto"`` the quota drops
+nothing a connected client's reader has not taken and the child waits for it instead. Until the
+owner's reader takes over, the output is held from offset 0 for it (its task starts just after
+the run), and with ``"auto"`` until the owner left; with ``"pause"``, while nobody follows, the
+output is held from where the last reader left off, for the next one to come.
 """
 
 from __future__ import annotations
@@ -26,7 +33,14 @@ import contextlib
 import logging
 import shutil
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Collection, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Collection,
+    Iterator,
+    Mapping,
+)
 from pathlib import Path
 from typing import cast
 
@@ -46,6 +60,7 @@ from ccstream import (
 from ._budget import segment_size
 from ._config import ServerConfig
 from ._pages import PAGE_BYTES
+from ._params import QuotaChoice
 
 __all__ = ["ExecutionSpool", "spool_options"]
 
@@ -59,11 +74,15 @@ _RETIRE_POLL = 0.002
 
 
 def spool_options(
-    config: ServerConfig, execution_id: str, chunk_size: int = 64 * 1024
+    config: ServerConfig,
+    execution_id: str,
+    chunk_size: int = 64 * 1024,
+    on_quota: QuotaChoice = "auto",
 ) -> SpoolOptions:
     """The spool of one execution: in ``config.spool_directory/<execution_id>`` (or a fresh
     temporary directory), kept after the run (this module removes it), with the server's quota
-    per execution (:attr:`ServerConfig.execution_quota`).
+    per execution (:attr:`ServerConfig.execution_quota`). ``on_quota``: ``execute``'s choice; the
+    core pauses for live readers unless it is ``"drop"``.
 
     The segment size is the quota's sixteenth, at most the core's 64 MiB: the quota must hold
     four segments, and smaller ones waste less of it when it drops the middle of the output.
@@ -80,7 +99,12 @@ def spool_options(
     # one, and its reader takes it from memory instead of reading it back from the file.
     memory = max(_SPOOL_MEMORY, 4 * chunk_size)
     return SpoolOptions(
-        directory=directory, keep=True, quota=quota, segment_size=segment, memory=memory
+        directory=directory,
+        keep=True,
+        quota=quota,
+        segment_size=segment,
+        memory=memory,
+        on_quota="drop" if on_quota == "drop" else "pause",
     )
 
 
@@ -113,10 +137,11 @@ class ExecutionSpool:
     reads (:meth:`page`, :meth:`read`...), which callers may run in worker threads.
 
     It answers what :class:`ccstream.Spool` answers and has the same signatures, so code that
-    reads a spool (the HTTP downloads) takes either.
+    reads a spool (the HTTP downloads) takes either. ``on_quota``: the execution's choice, for
+    the holds kept while no client follows (see the module docstring); ``None`` keeps none.
     """
 
-    def __init__(self, live: Spool) -> None:
+    def __init__(self, live: Spool, on_quota: QuotaChoice | None = None) -> None:
         self.path = live.path
         """The spool's directory."""
         self._lock = threading.Lock()
@@ -128,6 +153,12 @@ class ExecutionSpool:
         self._revoked: str | None = None
         self._deleted = threading.Event()
         self._following: set[_Following] = set()
+        self._on_quota = on_quota
+        self._followers = 0  # follow() calls on the run's handle
+        # Keeps the output for a reader to come, released when one follows (event loop only).
+        self._hold: Callable[[], None] | None = (
+            live.hold() if on_quota in ("auto", "pause") else None
+        )
 
     # -- handles ------------------------------------------------------------------------------
 
@@ -166,9 +197,36 @@ class ExecutionSpool:
         finally:
             self._release(spool)
 
+    # -- the quota's holds ---------------------------------------------------------------------
+
+    def _let_go(self) -> None:
+        hold, self._hold = self._hold, None
+        if hold is not None:
+            hold()
+
+    def owner_left(self) -> None:
+        """The owner's connection closed: with ``"auto"``, nobody is waited for any more unless
+        a client follows."""
+        if self._on_quota == "auto":
+            self._let_go()
+
+    def _joined(self) -> None:
+        # The follower registers with the core at its first step, with no await before it, so
+        # the output stays covered.
+        self._followers += 1
+        self._let_go()
+
+    def _left(self, live: Spool, pos: Mapping[StreamName, int]) -> None:
+        # Called before the follower lets go, so the output stays covered.
+        self._followers -= 1
+        if self._followers == 0 and self._on_quota == "pause" and self._live is live:
+            self._let_go()
+            self._hold = live.hold(pos)
+
     async def retire(self) -> None:
         """The run ended: from now on read the kept directory. Returns once no call is inside
         the run's handle, so the core may close it. Safe to call in a cancelled scope."""
+        self._let_go()
         with self._lock:
             self._live = None
         with anyio.CancelScope(shield=True), anyio.move_on_after(_RETIRE_WAIT) as waited:
@@ -275,6 +333,7 @@ class ExecutionSpool:
             events = _generator(
                 live.follow(dict(pos), streams=streams, poll_interval=poll_interval)
             )
+            self._joined()
             try:
                 # Inside the run's handle only while taking a frame, never while the consumer
                 # holds one (a slow client would hold up retire() for its whole read).
@@ -292,6 +351,7 @@ class ExecutionSpool:
                     _advance(pos, event)
                     yield event
             finally:
+                self._left(live, pos)
                 await events.aclose()
         # The run's handle retired (or had before we began): the rest from the kept directory,
         # from the offsets reached, so no byte comes twice and none is missed.
