@@ -24,6 +24,7 @@ from ._selector import Selection, Selector
 from ._spool_prune import prune_spools
 from ._spool_reader import Page, Spool
 from ._stream import Run, stream
+from ._watchdog import stop_orphaned_runs
 from .exceptions import (
     BufferLimitExceeded,
     CCStreamError,
@@ -82,5 +83,6 @@ __all__ = [
     "prune_spools",
     "run",
     "set_max_concurrent_runs",
+    "stop_orphaned_runs",
     "stream",
 ]
