@@ -34,8 +34,10 @@ __all__ = [
     "MARKER",
     "WATCHDOG_FLAG",
     "Pinned",
+    "descendants",
     "find_marked",
     "is_watchdog",
+    "parent_of",
     "pin_marked",
     "stop",
 ]
@@ -233,6 +235,7 @@ def stop(
     term: bool = True,
     group: int | None = None,
     rounds: int = 20,
+    signalled: set[int] | None = None,
 ) -> set[int]:
     """Stop the processes marked with ``prefix`` and those in ``pinned``: SIGTERM (and SIGCONT,
     for a stopped one) unless ``term`` is False, up to ``grace`` seconds to exit, then SIGKILL.
@@ -240,13 +243,15 @@ def stop(
     caught too, until none is left or ``rounds`` rounds passed. Members of process group
     ``group`` are left to the caller's ``killpg``.
 
-    Returns the pids signalled. Every pin is closed on return.
+    Returns the pids signalled, also added to ``signalled`` as they are (so a caller
+    cancelled meanwhile still learns them). Every pin is closed on return.
     """
     held: dict[int, Pinned] = {p.pid: p for p in pinned}
     if prefix is not None:
         for p in pin_marked(prefix, skip=held, group=group):
             held[p.pid] = p
-    signalled: set[int] = set()
+    if signalled is None:
+        signalled = set()
     try:
         if term:
             for p in held.values():
@@ -294,6 +299,60 @@ def _watch(prefix: str, grace: float) -> None:
         except OSError:
             break
     stop(prefix, grace)
+
+
+def descendants(pid: int) -> list[tuple[int, int]]:
+    """``(pid, parent pid)`` of every descendant of ``pid``, parents before children.
+
+    On Linux this walks ``/proc/PID/task/TID/children``, at a cost proportional to the tree, not
+    to the machine (psutil's ``children(recursive=True)`` reads every process's ``stat``).
+    """
+    if not (_LINUX and os.path.exists(f"{_PROC}/{pid}/task/{pid}/children")):
+        import psutil
+
+        try:
+            return [(p.pid, p.ppid()) for p in psutil.Process(pid).children(recursive=True)]
+        except (psutil.Error, OSError):
+            return []
+    found: list[tuple[int, int]] = []
+    queue = [pid]
+    seen = {pid}
+    while queue:
+        parent = queue.pop(0)
+        try:
+            tids = os.listdir(f"{_PROC}/{parent}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"{_PROC}/{parent}/task/{tid}/children", "rb") as f:
+                    kids = f.read().split()
+            except OSError:
+                continue
+            for kid in map(int, kids):
+                if kid not in seen:
+                    seen.add(kid)
+                    found.append((kid, parent))
+                    queue.append(kid)
+    return found
+
+
+def parent_of(pid: int) -> int | None:
+    """The parent pid of ``pid``; ``None`` when it is gone."""
+    if _LINUX:
+        try:
+            with open(f"{_PROC}/{pid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            return None
+        # Fields counted after the command name, which may itself hold spaces and parens.
+        return int(stat[stat.rindex(b")") + 2 :].split()[1])
+    import psutil
+
+    try:
+        return psutil.Process(pid).ppid()
+    except (psutil.Error, OSError):
+        return None
 
 
 def is_watchdog(pid: int) -> bool:

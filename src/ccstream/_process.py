@@ -19,10 +19,17 @@ from collections.abc import Callable
 
 import anyio
 import anyio.to_thread
-import psutil
 
 from ._command import Prepared
-from ._lifetime import MARKER, Pinned, is_watchdog, pin_marked
+from ._lifetime import (
+    MARKER,
+    WATCHDOG_FLAG,
+    Pinned,
+    descendants,
+    is_watchdog,
+    parent_of,
+    pin_marked,
+)
 from ._options import ResourceLimits
 from ._watchdog import ensure_watchdog, new_marker
 from .exceptions import CommandNotFound, CwdNotFound, NotExecutable, SpawnError
@@ -86,21 +93,18 @@ class Child:
         Blocking (reads ``/proc``, or asks psutil): run it in a worker thread.
         """
         pinned: dict[int, Pinned] = {}
-        try:
-            tree = psutil.Process(self.pid).children(recursive=True)
-        except psutil.Error:
-            tree = []
-        for proc in tree:
+        for pid, parent in descendants(self.pid):
             try:
-                if os.getpgid(proc.pid) == self.pgid or is_watchdog(proc.pid):
+                if os.getpgid(pid) == self.pgid or is_watchdog(pid):
                     continue
             except OSError:
                 continue
-            p = Pinned.of(proc.pid)
+            p = Pinned.of(pid)
             if p is None:
                 continue
-            # The pin holds whichever process has this pid now; make sure it is the one listed.
-            if proc.is_running():
+            # The pin holds whichever process has this pid now: keep it only if that is still
+            # the child of the parent it was listed under.
+            if parent_of(pid) == parent:
                 pinned[p.pid] = p
             else:
                 p.close()
@@ -149,6 +153,14 @@ class Child:
         return self.returncode
 
 
+def _marked_env(env: dict[str, str], marker: str) -> dict[str, str]:
+    """``env`` with this run's marker, set last so no caller's value can replace it, and
+    without the watchdog flag, which only a watchdog may carry."""
+    marked = {**env, MARKER: marker}
+    marked.pop(WATCHDOG_FLAG, None)
+    return marked
+
+
 def spawn(
     prepared: Prepared, limits: ResourceLimits, stdin: int, stdout: int, stderr: int
 ) -> Child:
@@ -164,7 +176,7 @@ def spawn(
             stdout=stdout,
             stderr=stderr,
             cwd=prepared.cwd,
-            env={**prepared.env, MARKER: marker},
+            env=_marked_env(prepared.env, marker),
             close_fds=True,
             # A new session makes the child a group leader and detaches it from our terminal, so
             # a Ctrl-C meant for us does not hit it behind our back and killpg reaches its tree.

@@ -344,6 +344,8 @@ class Run:
     async def _kill_tree(self) -> None:
         await self._kill_requested.wait()
         await self._terminate()
+        # Now, not when the run ends: a descendant holding the pipes would make that `linger`.
+        await self._stop_escapees(self._require_child())
 
     async def _terminate(self) -> None:
         """SIGTERM the group and the run's processes outside it, wait ``kill_grace`` for the
@@ -371,12 +373,16 @@ class Run:
         after the SIGTERM ran out (at once with ``now``); look again until none is left."""
         grace = 0.0 if now else self._term_at + self.options.kill_grace - time.monotonic()
         escapees, self._escapees = self._escapees, []
-        signalled = await anyio.to_thread.run_sync(
+        await anyio.to_thread.run_sync(
             lambda: stop_processes(
-                child.marker, max(0.0, grace), pinned=escapees, term=False, group=child.pgid
+                child.marker,
+                max(0.0, grace),
+                pinned=escapees,
+                term=False,
+                group=child.pgid,
+                signalled=self._escaped_killed,
             )
         )
-        self._escaped_killed |= signalled
 
     async def _supervise(self, out_fd: int, err_fd: int) -> None:
         opts = self.options
