@@ -58,8 +58,7 @@ def main() -> None:
         for src in sources:
             medians[src].append(one_round(src, args.runs, args.backend))
         print(
-            f"  round {r + 1}: "
-            + ", ".join(f"{s} {medians[s][-1] * 1e6:.0f} µs" for s in sources),
+            f"  round {r + 1}: " + ", ".join(f"{s} {medians[s][-1] * 1e6:.0f} µs" for s in sources),
             flush=True,
         )
     base = medians[sources[0]]

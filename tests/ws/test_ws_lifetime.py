@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import anyio
 import psutil
 import pytest
 
@@ -116,7 +117,7 @@ async def test_a_restarted_server_stops_what_a_dead_server_and_its_watchdog_left
             watchdog.kill()
             server.send_signal(signal.SIGKILL)
             server.wait()
-        time.sleep(1.5)
+        await anyio.sleep(1.5)
         orphans = left_after(token, 0)
         # Nothing stopped them (the processes in the runs' groups may have died with the
         # server's pipes: SIGPIPE); those that left the groups still run.
