@@ -338,7 +338,7 @@ def descendants(pid: int) -> list[tuple[int, int]]:
 
 
 def parent_of(pid: int) -> int | None:
-    """The parent pid of ``pid``; ``None`` when it is gone."""
+    """The parent pid of ``pid``; ``None`` when it is gone or only a zombie."""
     if _LINUX:
         try:
             with open(f"{_PROC}/{pid}/stat", "rb") as f:
@@ -346,11 +346,13 @@ def parent_of(pid: int) -> int | None:
         except OSError:
             return None
         # Fields counted after the command name, which may itself hold spaces and parens.
-        return int(stat[stat.rindex(b")") + 2 :].split()[1])
+        state, ppid = stat[stat.rindex(b")") + 2 :].split()[:2]
+        return None if state == b"Z" else int(ppid)
     import psutil
 
     try:
-        return psutil.Process(pid).ppid()
+        proc = psutil.Process(pid)
+        return None if proc.status() == psutil.STATUS_ZOMBIE else proc.ppid()
     except (psutil.Error, OSError):
         return None
 
