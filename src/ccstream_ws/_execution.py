@@ -236,4 +236,6 @@ def result_fields(result: Result) -> dict[str, Any]:
         "stdout": _stats(result.stdout),
         "stderr": _stats(result.stderr),
         "peak_rss_tree": result.peak_rss_tree,
+        "lingering_killed": result.lingering_killed,
+        "escaped_killed": result.escaped_killed,
     }

@@ -7,6 +7,7 @@ every process of its runs, by id. The runs' processes are found by a token in th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -21,10 +22,10 @@ import anyio
 import psutil
 import pytest
 
-from tests._helpers import TREE, TREE_PROCESSES, kill_by_pid, left_after, wait_for_count
+from tests._helpers import TREE, TREE_PROCESSES, gone, kill_by_pid, left_after, wait_for_count
 
 from ._raw import raw
-from .conftest import HERE, free_port
+from .conftest import HERE, Server, free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -128,3 +129,29 @@ async def test_a_restarted_server_stops_what_a_dead_server_and_its_watchdog_left
             assert left == [], [p.cmdline() for p in left]
     finally:
         kill_by_pid(left_after(token, 0))
+
+
+@pytest.mark.parametrize("how", ["cancel", "timeout"])
+async def test_cancel_and_timeout_kill_a_setsid_grandchild_and_say_so(
+    server: Server, how: str
+) -> None:
+    script = "setsid sh -c \"trap '' TERM; exec sleep 60\" & echo $!; sleep 60"
+    grandchild = None
+    try:
+        async with raw(server.url) as c:
+            await c.recv()
+            await c.call(
+                "execute", {"command": script, "timeout": 0.5 if how == "timeout" else None}
+            )
+            output = await c.until("process.output")
+            grandchild = int(output["params"]["data"])
+            if how == "cancel":
+                await c.call("control", {"type": "CANCEL"})
+            completed = await c.until("process.completed")
+        assert completed["params"]["status"] == ("canceled" if how == "cancel" else "timeout")
+        assert completed["params"]["escaped_killed"] == 1
+        assert gone(grandchild, within=1.0)
+    finally:
+        if grandchild is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(grandchild, signal.SIGKILL)
