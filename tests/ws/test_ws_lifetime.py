@@ -148,8 +148,9 @@ async def test_cancel_and_timeout_kill_a_setsid_grandchild_and_say_so(
             if how == "cancel":
                 await c.call("control", {"type": "CANCEL"})
             completed = await c.until("process.completed")
-        assert completed["params"]["status"] == ("canceled" if how == "cancel" else "timeout")
-        assert completed["params"]["escaped_killed"] == 1
+        params = completed["params"]
+        assert params["status"] == ("canceled" if how == "cancel" else "timeout"), params
+        assert params["escaped_killed"] == 1, params
         assert gone(grandchild, within=1.0)
     finally:
         if grandchild is not None:
