@@ -343,9 +343,13 @@ class Run:
 
     async def _kill_tree(self) -> None:
         await self._kill_requested.wait()
-        await self._terminate()
-        # Now, not when the run ends: a descendant holding the pipes would make that `linger`.
-        await self._stop_escapees(self._require_child())
+        # Shielded: the supervisor cancels this task once the child exited and the pipes
+        # closed, which must not cut short the grace of what else runs, nor lose its pins.
+        with anyio.CancelScope(shield=True):
+            await self._terminate()
+            # Now, not when the run ends: a descendant holding the pipes would make that
+            # `linger` instead of `kill_grace`.
+            await self._stop_escapees(self._require_child())
 
     async def _terminate(self) -> None:
         """SIGTERM the group and the run's processes outside it, wait ``kill_grace`` for the

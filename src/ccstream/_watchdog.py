@@ -100,8 +100,12 @@ def _running(watchdog: int) -> bool:
 
 
 def _spawn_watchdog(host: int) -> tuple[int, int, int]:
-    if not sys.executable:
-        log.warning("no Python executable known: runs are not stopped if this process is killed")
+    if not sys.executable or not os.path.isfile(_PROGRAM):
+        log.warning(
+            "no Python executable or watchdog program (%s): runs are not stopped if this "
+            "process is killed",
+            _PROGRAM,
+        )
         return (host, -1, -1)
     read_end, write_end = os.pipe()  # both close-on-exec: no run inherits the write end
     env = {k: v for k, v in os.environ.items() if k != MARKER}
