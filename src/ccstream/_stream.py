@@ -409,8 +409,9 @@ class Run:
                     # The child is gone but something it started still holds the pipes.
                     log.info("pid %d exited; killing the descendants holding its pipes", child.pid)
                     self._lingering_killed = True
-                    child.signal_group(signal.SIGKILL)
+                    # The tree first: killing the group re-parents what hangs below it.
                     self._escapees += await anyio.to_thread.run_sync(child.pin_escapees)
+                    child.signal_group(signal.SIGKILL)
                     await self._stop_escapees(child, now=True)
                     with anyio.move_on_after(_ESCAPED_PIPE_GRACE):
                         await pipes_closed.wait()
@@ -473,6 +474,12 @@ class Run:
             (result.peak_rss_host - result.host_rss_start) / MB,
             "unknown" if peak_tree is None else f"{peak_tree / MB:.1f} MB",
         )
+        if result.escaped_killed:
+            log.info(
+                "pid %d: killed %d processes of the run outside its process group",
+                child.pid,
+                result.escaped_killed,
+            )
         self._buffer.put(Exited(result))
         self._buffer.close()
         self._done.set()
