@@ -287,6 +287,7 @@ def stop(
 
 def _watch(prefix: str, grace: float) -> None:
     """The watchdog: wait for the host to die (end-of-file on stdin), then stop its runs."""
+    os.chdir("/")  # hold no directory of the host's busy (an unmount, a removed checkout)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         # A Ctrl-C or a group-wide SIGTERM meant for the host must not take its watchdog along.
         signal.signal(sig, signal.SIG_IGN)
