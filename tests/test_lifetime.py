@@ -52,9 +52,10 @@ def _tree(pid: int) -> set[int]:
 
 
 async def test_timeout_kills_a_setsid_grandchild_that_ignores_sigterm() -> None:
-    script = "setsid sh -c \"trap '' TERM; exec sleep 60\" & echo $!; sleep 60"
+    # The grandchild says its pid once it has its own session and ignores SIGTERM.
+    script = "setsid sh -c \"trap '' TERM; echo \\$\\$; exec sleep 60\" & sleep 60"
     data, _, result = await collect(
-        ["sh", "-c", script], ccstream.Options(timeout=0.5, kill_grace=0.3)
+        ["sh", "-c", script], ccstream.Options(timeout=1.0, kill_grace=0.3)
     )
     (grandchild,) = _pids(data["stdout"])
     try:
@@ -66,12 +67,16 @@ async def test_timeout_kills_a_setsid_grandchild_that_ignores_sigterm() -> None:
 
 
 async def test_cancel_kills_a_setsid_grandchild_and_a_double_forked_daemon() -> None:
-    script = "setsid sleep 60 & echo $!; setsid sh -c 'sleep 60 & echo $!'; sleep 60"
+    # Each pid is printed from inside the new session, so both have left the group by then.
+    script = (
+        "setsid sh -c 'echo $$; exec sleep 60' & sleep 0.1; "
+        "setsid sh -c 'sleep 60 & echo $!'; sleep 60"
+    )
     pids: list[int] = []
     with anyio.fail_after(10):
         async with ccstream.stream(["sh", "-c", script]) as run:
             async for event in run:
-                if isinstance(event, ccstream.Output):
+                if isinstance(event, ccstream.Output) and event.stream == "stdout":
                     pids += _pids(event.data)
                     if len(pids) == 2:
                         break
@@ -96,7 +101,7 @@ async def test_run_cancel_reaches_escapees_too() -> None:
     with anyio.fail_after(10):
         async with ccstream.stream(["sh", "-c", script]) as run:
             async for event in run:
-                if isinstance(event, ccstream.Output):
+                if isinstance(event, ccstream.Output) and event.stream == "stdout":
                     pids += _pids(event.data)
                     run.cancel()
     try:
@@ -109,19 +114,23 @@ async def test_run_cancel_reaches_escapees_too() -> None:
 async def test_escapee_gets_sigterm_then_sigkill_after_the_grace(tmp_path: Path) -> None:
     log = tmp_path / "signals"
     script = (
-        f"setsid sh -c \"trap 'echo term >> {log}' TERM; while :; do sleep 0.05; done\" & "
-        "echo $!; sleep 60"
+        f"setsid sh -c \"trap 'echo term >> {log}' TERM; echo \\$\\$; "
+        'while :; do sleep 0.05; done" & sleep 60'
     )
-    start = time.monotonic()
-    data, _, result = await collect(
-        ["sh", "-c", script], ccstream.Options(timeout=0.3, kill_grace=0.6)
-    )
-    (escapee,) = _pids(data["stdout"])
+    escapee = 0
+    with anyio.fail_after(10):
+        async with ccstream.stream(["sh", "-c", script], ccstream.Options(kill_grace=0.6)) as run:
+            async for event in run:
+                if isinstance(event, ccstream.Output) and event.stream == "stdout":
+                    (escapee,) = _pids(event.data)
+                    start = time.monotonic()
+                    run.cancel()
+    result = run.result
     try:
         assert gone(escapee, within=0.5)
         # It was asked first, and killed only once the grace ran out.
         assert log.read_text().startswith("term")
-        assert time.monotonic() - start >= 0.3 + 0.6
+        assert time.monotonic() - start >= 0.6
         # Before the linger kill of what holds the pipes, which would come a second later.
         assert not result.lingering_killed
         assert result.escaped_killed >= 1

@@ -135,13 +135,14 @@ async def test_a_restarted_server_stops_what_a_dead_server_and_its_watchdog_left
 async def test_cancel_and_timeout_kill_a_setsid_grandchild_and_say_so(
     server: Server, how: str
 ) -> None:
-    script = "setsid sh -c \"trap '' TERM; exec sleep 60\" & echo $!; sleep 60"
+    # The grandchild says its pid once it has its own session and ignores SIGTERM.
+    script = "setsid sh -c \"trap '' TERM; echo \\$\\$; exec sleep 60\" & sleep 60"
     grandchild = None
     try:
         async with raw(server.url) as c:
             await c.recv()
             await c.call(
-                "execute", {"command": script, "timeout": 0.5 if how == "timeout" else None}
+                "execute", {"command": script, "timeout": 1.0 if how == "timeout" else None}
             )
             output = await c.until("process.output")
             grandchild = int(output["params"]["data"])
