@@ -158,22 +158,17 @@ def stop_orphaned_runs(grace: float = WATCHDOG_GRACE) -> int:
     live: dict[str, bool] = {host_prefix(): True}
     dead: set[str] = set()
     for pid in _lifetime.find_marked(""):
-        pinned = _lifetime.Pinned.of(pid)
-        if pinned is None:
+        # Only the host is learnt here; stop() pins each process and reads its marker again.
+        value = _marker_of(pid)
+        if value is None:
             continue
-        try:
-            value = _marker_of(pid)
-            if value is None:
-                continue
-            host_pid, _, rest = value.partition(".")
-            start = rest.partition(".")[0]
-            host = f"{host_pid}.{start}."
-            if host not in live:
-                live[host] = host_pid.isdigit() and _start_ticks(int(host_pid)) == start
-            if not live[host]:
-                dead.add(host)
-        finally:
-            pinned.close()
+        host_pid, _, rest = value.partition(".")
+        start = rest.partition(".")[0]
+        host = f"{host_pid}.{start}."
+        if host not in live:
+            live[host] = host_pid.isdigit() and _start_ticks(int(host_pid)) == start
+        if not live[host]:
+            dead.add(host)
     stopped = 0
     for host in sorted(dead):
         count = len(_lifetime.stop(host, grace))
