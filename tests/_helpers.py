@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import psutil
@@ -35,3 +36,57 @@ def gone(pid: int, within: float = 3.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+TREE = (
+    # A process tree of every kind a run can leave: in the group, a setsid grandchild, a
+    # double-forked daemon (re-parented to init), and busy loops that ignore SIGTERM, one in
+    # the group and one that left it.
+    "sleep 300 & "
+    "setsid sleep 300 & "
+    "setsid sh -c 'sleep 300 & exit' & "
+    "(trap '' TERM; exec yes > /dev/null) & "
+    "setsid sh -c \"trap '' TERM; exec yes > /dev/null\" & "
+    "sleep 300"
+)
+"""A shell script that starts five long-lived processes besides itself, three outside its group."""
+
+TREE_PROCESSES = 6
+"""Processes :data:`TREE` keeps running (the shell included)."""
+
+
+def with_token(token: str) -> list[psutil.Process]:
+    """The running processes (zombies excluded) whose environment has ``CCS_TEST_TOKEN=token``."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get("CCS_TEST_TOKEN") == token and proc.status() != "zombie":
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def wait_for_count(token: str, count: int, within: float = 10.0) -> list[psutil.Process]:
+    """Wait until at least ``count`` processes carry ``token``; return them."""
+    deadline = time.monotonic() + within
+    while True:
+        found = with_token(token)
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def left_after(token: str, within: float) -> list[psutil.Process]:
+    """The processes still carrying ``token`` once ``within`` seconds passed or none is left."""
+    deadline = time.monotonic() + within
+    while (found := with_token(token)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def kill_by_pid(procs: list[psutil.Process]) -> None:
+    """SIGKILL each of ``procs`` by its id (psutil checks it is still the same process)."""
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()

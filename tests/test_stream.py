@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -211,7 +212,14 @@ async def test_environment_defaults_and_overrides() -> None:
     data, _, _ = await collect(
         ["/usr/bin/env"], ccstream.Options(inherit_env=False, env={"ONLY": "me"})
     )
-    assert sorted(data["stdout"].decode().split()) == ["ONLY=me", "PYTHONUNBUFFERED=1"]
+    entries = sorted(data["stdout"].decode().split())
+    # The run's marker is always there: it is how ccstream finds the run's processes.
+    assert [e for e in entries if not e.startswith("CCSTREAM_RUN=")] == [
+        "ONLY=me",
+        "PYTHONUNBUFFERED=1",
+    ]
+    (marker,) = [e for e in entries if e.startswith("CCSTREAM_RUN=")]
+    assert marker.startswith(f"CCSTREAM_RUN={os.getpid()}.")
 
 
 async def test_cwd_and_shell_choice() -> None:

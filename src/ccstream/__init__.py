@@ -32,6 +32,7 @@ from ._selector import Selection, Selector
 from ._spool_prune import prune_spools
 from ._spool_reader import CutLine, Page, Spool
 from ._stream import Run, stream
+from ._watchdog import stop_orphaned_runs
 from .exceptions import (
     BufferLimitExceeded,
     CCStreamError,
@@ -92,5 +93,6 @@ __all__ = [
     "prune_spools",
     "run",
     "set_max_concurrent_runs",
+    "stop_orphaned_runs",
     "stream",
 ]

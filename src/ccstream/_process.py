@@ -2,6 +2,11 @@
 
 The child is never reaped until the very end (:meth:`Child.reap`): while it is an unreaped zombie
 its pid cannot be reused, so signalling its process group can never hit an unrelated process.
+
+Descendants that leave the group (``setsid``, a double fork) are found by the run's marker in
+their environment and by the child's process tree (:meth:`Child.pin_escapees`), and this
+process's watchdog stops every run's processes if this process dies
+(:mod:`ccstream._watchdog`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,17 @@ import anyio
 import anyio.to_thread
 
 from ._command import Prepared
+from ._lifetime import (
+    MARKER,
+    WATCHDOG_FLAG,
+    Pinned,
+    descendants,
+    is_watchdog,
+    parent_of,
+    pin_marked,
+)
 from ._options import ResourceLimits
+from ._watchdog import ensure_watchdog, new_marker
 from .exceptions import CommandNotFound, CwdNotFound, NotExecutable, SpawnError
 
 __all__ = ["Child", "spawn"]
@@ -45,10 +60,12 @@ def _rlimit_setter(limits: ResourceLimits) -> Callable[[], None]:
 class Child:
     """A spawned child leading its own process group (``pgid == pid``)."""
 
-    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+    def __init__(self, popen: subprocess.Popen[bytes], marker: str) -> None:
         self._popen = popen
         self.pid = popen.pid
         self.pgid = popen.pid
+        self.marker = marker
+        """The value of ``CCSTREAM_RUN`` that this child and every descendant inherit."""
         self.returncode: int | None = None
         self._exited = anyio.Event()
 
@@ -66,6 +83,34 @@ class Child:
         """Send ``sig`` to the whole process group; a group that is already gone is fine."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pgid, sig)
+
+    def pin_escapees(self) -> list[Pinned]:
+        """Pin the processes of this run outside its process group: the child's descendants
+        (collected before anything is killed, while a ``setsid`` grandchild is still in the
+        tree) and every process carrying the marker (a double-forked daemon, re-parented to
+        init). A nested ccstream host's watchdog is spared: it stops that host's runs.
+
+        Blocking (reads ``/proc``, or asks psutil): run it in a worker thread.
+        """
+        pinned: dict[int, Pinned] = {}
+        for pid, parent in descendants(self.pid):
+            try:
+                if os.getpgid(pid) == self.pgid or is_watchdog(pid):
+                    continue
+            except OSError:
+                continue
+            p = Pinned.of(pid)
+            if p is None:
+                continue
+            # The pin holds whichever process has this pid now: keep it only if that is still
+            # the child of the parent it was listed under.
+            if parent_of(pid) == parent:
+                pinned[p.pid] = p
+            else:
+                p.close()
+        for p in pin_marked(self.marker, skip=pinned, group=self.pgid):
+            pinned[p.pid] = p
+        return list(pinned.values())
 
     async def wait_exited(self) -> None:
         """Return once the child has exited, without reaping it."""
@@ -108,10 +153,21 @@ class Child:
         return self.returncode
 
 
+def _marked_env(env: dict[str, str], marker: str) -> dict[str, str]:
+    """``env`` with this run's marker, set last so no caller's value can replace it, and
+    without the watchdog flag, which only a watchdog may carry."""
+    marked = {**env, MARKER: marker}
+    marked.pop(WATCHDOG_FLAG, None)
+    return marked
+
+
 def spawn(
     prepared: Prepared, limits: ResourceLimits, stdin: int, stdout: int, stderr: int
 ) -> Child:
-    """Start the child in a new session (its own process group), with the given fds."""
+    """Start the child in a new session (its own process group), with the given fds and this
+    run's marker in its environment; start this process's watchdog first if needed."""
+    ensure_watchdog()
+    marker = new_marker()
     try:
         popen = subprocess.Popen(
             prepared.argv,
@@ -120,7 +176,7 @@ def spawn(
             stdout=stdout,
             stderr=stderr,
             cwd=prepared.cwd,
-            env=prepared.env,
+            env=_marked_env(prepared.env, marker),
             close_fds=True,
             # A new session makes the child a group leader and detaches it from our terminal, so
             # a Ctrl-C meant for us does not hit it behind our back and killpg reaches its tree.
@@ -137,4 +193,4 @@ def spawn(
         raise SpawnError(f"cannot start {prepared.argv[0]}: {exc}") from exc
     except subprocess.SubprocessError as exc:  # preexec_fn failed: a limit could not be set
         raise SpawnError(f"cannot start {prepared.argv[0]}: {exc}") from exc
-    return Child(popen)
+    return Child(popen, marker)

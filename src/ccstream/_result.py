@@ -50,7 +50,9 @@ class Result:
     the child when it was reaped); ``None`` when it could not be measured. ``host_rss_start`` and
     ``peak_rss_host`` are this process's RSS when the run started and the largest seen during it.
     ``lingering_killed`` is True when the child exited but descendants kept its pipes open, so the
-    group was killed after ``linger`` seconds of grace.
+    group was killed after ``linger`` seconds of grace. ``escaped_killed`` counts the processes
+    of the run outside its process group (gone with ``setsid`` or a double fork, found by the
+    run's marker or in the child's tree) that ccstream signalled when it killed the run.
 
     Spooled runs also say what reached the disk: ``spool_path`` is the spool's directory (removed
     when the run closes unless it was kept); ``gaps`` lists output the spool does not hold, each
@@ -71,6 +73,7 @@ class Result:
     host_rss_start: int
     peak_rss_host: int
     lingering_killed: bool = False
+    escaped_killed: int = 0
     spool_path: str | None = None
     gaps: tuple[Gap, ...] = ()
     unspooled_bytes: int = 0

@@ -33,6 +33,8 @@ from ._chunker import Chunker
 from ._command import Command, prepare
 from ._concurrency import current_limiter
 from ._events import Event, Exited, Output, Started, StreamName
+from ._lifetime import Pinned
+from ._lifetime import stop as stop_processes
 from ._monitor import MemoryMonitor
 from ._options import Options
 from ._pipes import make_pipe
@@ -117,6 +119,9 @@ class Run:
         self._reason: Reason | None = None
         self._killing = False
         self._lingering_killed = False
+        self._escapees: list[Pinned] = []
+        self._escaped_killed: set[int] = set()
+        self._term_at = 0.0
         self._paused_at: float | None = None
         self._last_output = 0.0
         # The spool counts lines anyway (its index needs them), so a spooled run reports them.
@@ -355,18 +360,50 @@ class Run:
 
     async def _kill_tree(self) -> None:
         await self._kill_requested.wait()
-        await self._terminate()
+        # Shielded: the supervisor cancels this task once the child exited and the pipes
+        # closed, which must not cut short the grace of what else runs, nor lose its pins.
+        with anyio.CancelScope(shield=True):
+            await self._terminate()
+            # Now, not when the run ends: a descendant holding the pipes would make that
+            # `linger` instead of `kill_grace`.
+            await self._stop_escapees(self._require_child())
 
     async def _terminate(self) -> None:
-        """SIGTERM the group, wait ``kill_grace`` for the child, then SIGKILL the group."""
+        """SIGTERM the group and the run's processes outside it, wait ``kill_grace`` for the
+        child, then SIGKILL the group (the others: :meth:`_stop_escapees`)."""
         child = self._require_child()
         self._killing = True
+        # Collected before the group is signalled: once a setsid grandchild's parent dies, the
+        # grandchild leaves the child's tree (its marker still names it).
+        escapees = await anyio.to_thread.run_sync(child.pin_escapees)
+        self._term_at = time.monotonic()
         child.signal_group(signal.SIGTERM)
         # A stopped process does not act on SIGTERM until it is continued.
         child.signal_group(signal.SIGCONT)
+        for p in escapees:
+            if p.signal(signal.SIGTERM):
+                self._escaped_killed.add(p.pid)
+                p.signal(signal.SIGCONT)
+        self._escapees += escapees
         self._paused_at = None
         await child.wait_exited_for(self.options.kill_grace)
         child.signal_group(signal.SIGKILL)
+
+    async def _stop_escapees(self, child: Child, *, now: bool = False) -> None:
+        """SIGKILL what is left of the run outside its group, once the rest of ``kill_grace``
+        after the SIGTERM ran out (at once with ``now``); look again until none is left."""
+        grace = 0.0 if now else self._term_at + self.options.kill_grace - time.monotonic()
+        escapees, self._escapees = self._escapees, []
+        await anyio.to_thread.run_sync(
+            lambda: stop_processes(
+                child.marker,
+                max(0.0, grace),
+                pinned=escapees,
+                term=False,
+                group=child.pgid,
+                signalled=self._escaped_killed,
+            )
+        )
 
     async def _supervise(self, out_fd: int, err_fd: int) -> None:
         child = self._require_child()
@@ -387,7 +424,10 @@ class Run:
                     # The child is gone but something it started still holds the pipes.
                     log.info("pid %d exited; killing the descendants holding its pipes", child.pid)
                     self._lingering_killed = True
+                    # The tree first: killing the group re-parents what hangs below it.
+                    self._escapees += await anyio.to_thread.run_sync(child.pin_escapees)
                     child.signal_group(signal.SIGKILL)
+                    await self._stop_escapees(child, now=True)
                     with anyio.move_on_after(_ESCAPED_PIPE_GRACE):
                         await pipes_closed.wait()
                 tg.cancel_scope.cancel()
@@ -397,9 +437,10 @@ class Run:
                     # We were cancelled from outside (the caller's scope) while the child runs.
                     self._kill(Reason.CANCELLED)
                     await self._terminate()
-                elif self._killing:
+                if self._killing:
                     # The zombie leader keeps the group id reserved, so this cannot hit a stranger.
                     child.signal_group(signal.SIGKILL)
+                    await self._stop_escapees(child)
                 self._close_fds()
                 await self._finish(child)
 
@@ -450,6 +491,7 @@ class Run:
             host_rss_start=self._monitor.host_start,
             peak_rss_host=self._monitor.peak_host,
             lingering_killed=self._lingering_killed,
+            escaped_killed=len(self._escaped_killed),
             **spooled,  # type: ignore[arg-type]
         )
         log.info(
@@ -462,6 +504,12 @@ class Run:
             (result.peak_rss_host - result.host_rss_start) / MB,
             "unknown" if peak_tree is None else f"{peak_tree / MB:.1f} MB",
         )
+        if result.escaped_killed:
+            log.info(
+                "pid %d: killed %d processes of the run outside its process group",
+                child.pid,
+                result.escaped_killed,
+            )
         self._buffer.put(Exited(result))
         self._buffer.close()
         self._done.set()

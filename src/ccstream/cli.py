@@ -156,7 +156,12 @@ def format_stats(result: Result) -> str:
     tree = "unknown" if result.peak_rss_tree is None else f"{result.peak_rss_tree / mb:.1f} MiB"
     lines = [
         f"status: {status}, reason: {result.reason.value}"
-        + (", descendants holding the pipes were killed" if result.lingering_killed else ""),
+        + (", descendants holding the pipes were killed" if result.lingering_killed else "")
+        + (
+            f", {result.escaped_killed} processes outside its group were killed"
+            if result.escaped_killed
+            else ""
+        ),
         f"stdout: {result.stdout.bytes} bytes, {_lines(result.stdout.lines)}",
         f"stderr: {result.stderr.bytes} bytes, {_lines(result.stderr.lines)}",
         f"duration: {result.duration:.3f} s, {rate:.1f} MiB/s",

@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 import anyio
+import anyio.to_thread
 
 import ccstream
 
@@ -104,6 +105,9 @@ class App:
         message = await receive()
         if message["type"] != "lifespan.startup":
             return
+        # A server that died with its watchdog (both killed at once) left its runs behind; the
+        # next one stops them before it takes work (the runs of live hosts are left alone).
+        await anyio.to_thread.run_sync(ccstream.stop_orphaned_runs)
         async with anyio.create_task_group() as host:
             self.registry.host = host
             await send({"type": "lifespan.startup.complete"})

@@ -302,4 +302,6 @@ def result_fields(result: Result) -> dict[str, Any]:
         "stderr": _stats(result.stderr),
         "peak_rss_tree": result.peak_rss_tree,
         "spool_error": result.spool_error,
+        "lingering_killed": result.lingering_killed,
+        "escaped_killed": result.escaped_killed,
     }
