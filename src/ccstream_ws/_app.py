@@ -6,11 +6,14 @@ Mount it in Starlette or FastAPI, or serve it with any ASGI server::
     # uvicorn module:app   |   hypercorn -k trio module:app
 
 Routes (relative to where it is mounted): WebSocket ``/ws`` and ``/ws/mcp`` (the original
-executor's path; same protocol), HTTP ``GET /healthz``, the browser viewer at ``/`` (with its
-files under ``/static/`` and its ``POST /login``) and downloads of spooled output at
-``/executions/{id}/stdout``, ``stderr`` and ``merged``. Anything else is a 404, or for a WebSocket
-a refused handshake (HTTP 403). Every HTTP route but ``/healthz`` answers only for a ``Host`` the
-server serves (:func:`ccstream_ws._auth.host_allowed`), else 421.
+executor's path; same protocol), HTTP ``GET /healthz`` (alive), ``GET /readyz`` (can take
+work), ``GET /metrics`` (Prometheus; unless ``ServerConfig.metrics`` moved it to
+:meth:`App.metrics_app`), the browser viewer at ``/`` (with its files under ``/static/`` and its
+``POST /login``) and downloads of spooled output at ``/executions/{id}/stdout``, ``stderr`` and
+``merged``. Anything else is a 404, or for a WebSocket a refused handshake (HTTP 403). Every HTTP
+route but ``/healthz`` and ``/readyz`` answers only for a ``Host`` the server serves
+(:func:`ccstream_ws._auth.host_allowed`), else 421; ``/metrics`` also needs the token when one
+is set, like a WebSocket (:func:`ccstream_ws._auth.admit`).
 """
 
 from __future__ import annotations
@@ -21,14 +24,17 @@ import time
 from typing import Any
 
 import anyio
+import anyio.to_thread
 
 import ccstream
 
-from . import _downloads, _login, _redact, _viewer
-from ._asgi import Receive, Scope, Send, header
+from . import _downloads, _login, _readiness, _redact, _viewer
+from ._asgi import ASGIApp, Message, Receive, Scope, Send, header
 from ._auth import admit, host_allowed
 from ._codes import CloseCode
 from ._config import ServerConfig
+from ._http import send_bytes
+from ._metrics import CONTENT_TYPE
 from ._policy import allowed_paths
 from ._registry import Registry
 from ._session import Session
@@ -45,6 +51,8 @@ ENDPOINTS = [
     "/ws",
     "/ws/mcp",
     "/healthz",
+    "/readyz",
+    "/metrics",
     "/executions/{id}/{stdout,stderr,merged}",
 ]
 
@@ -77,7 +85,10 @@ class App:
     def __init__(self, config: ServerConfig | None = None) -> None:
         self.config = config or ServerConfig()
         self.registry = Registry(self.config)
+        self.metrics = self.registry.metrics
+        """The app's counters; :meth:`Metrics.render` is the ``/metrics`` body."""
         self._sessions: set[Session] = set()
+        self._cut = anyio.Event()
         _redact.install()  # the ASGI server's access log must not print ?token=
         allowed_paths(self.config)  # resolve the allowlist on the server's PATH now, once
         if ccstream.get_max_concurrent_runs() < self.config.max_executions:
@@ -99,6 +110,15 @@ class App:
         message = await receive()
         if message["type"] != "lifespan.startup":
             return
+        problem = await anyio.to_thread.run_sync(
+            lambda: _readiness.spool_problem(self.config.spool_directory, create=True)
+        )
+        if problem is not None:
+            where = _readiness.spool_directory(self.config.spool_directory)
+            text = f"the spool directory {where} is not usable: {problem}"
+            log.error("%s", text)
+            await send({"type": "lifespan.startup.failed", "message": text})
+            return
         async with anyio.create_task_group() as host:
             self.registry.host = host
             await send({"type": "lifespan.startup.complete"})
@@ -117,6 +137,7 @@ class App:
         client = _client(scope)
         if _route(scope) not in WS_PATHS:
             log.info("refused WebSocket from %s: no endpoint at %s", client, scope.get("path"))
+            self.metrics.refused("close", CloseCode.POLICY_VIOLATION)
             await send(
                 {
                     "type": "websocket.close",
@@ -132,10 +153,12 @@ class App:
         if refusal is not None:
             code, reason = refusal
             log.warning("refused WebSocket from %s: %s (close code %d)", client, reason, code)
+            self.metrics.refused("close", code)
             await send({"type": "websocket.close", "code": int(code), "reason": reason})
             return
         self.registry.connections += 1
-        session = Session(self.registry, send, client=client)
+        self.metrics.connections.inc()
+        session = Session(self.registry, self._counting(send), client=client)
         log.info("session %s: connected from %s", session.id, client)
         self._sessions.add(session)
         try:
@@ -143,6 +166,61 @@ class App:
         finally:
             self._sessions.discard(session)
             self.registry.connections -= 1
+
+    def _counting(self, send: Send) -> Send:
+        """``send``, counting each message that went out (``/metrics``)."""
+        sent = self.metrics.sent
+
+        async def counted(message: Message) -> None:
+            await send(message)
+            if message["type"] == "websocket.send":
+                sent(message)
+
+        return counted
+
+    # -- drain and shutdown -------------------------------------------------------------------
+
+    @property
+    def draining(self) -> bool:
+        """True from the start of :meth:`drain` (or :meth:`shutdown`): ``execute`` is refused
+        and ``/readyz`` says not ready."""
+        return self.registry.closing
+
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109 - the drain's own bound
+        """Stop taking executions and wait, at most ``timeout`` seconds, for the running ones
+        (detached ones too) to end by themselves; everything else keeps working meanwhile
+        (output, ``page``, ``subscribe``, downloads, new connections). :meth:`cut_drain` ends
+        the wait at once. Then call :meth:`shutdown` for the rest."""
+        self.registry.closing = True
+        running = sum(e.running for e in self.registry)
+        if not running:
+            return
+        log.info("draining: waiting up to %.1f s for %d running executions", timeout, running)
+        with anyio.move_on_after(timeout):
+            async with anyio.create_task_group() as group:
+
+                async def cut() -> None:
+                    await self._cut.wait()
+                    log.warning("draining: cut short by a second signal")
+                    group.cancel_scope.cancel()
+
+                async def ended() -> None:
+                    for execution in self.registry:
+                        await execution.ended.wait()
+                    # Runs ended, their readers send the completions: shutdown waits for them.
+                    group.cancel_scope.cancel()
+
+                group.start_soon(cut)
+                group.start_soon(ended)
+        left = sum(e.running for e in self.registry)
+        if left:
+            log.warning("draining: %d executions still running: cancelling them", left)
+        else:
+            log.info("draining: every execution ended")
+
+    def cut_drain(self) -> None:
+        """End a :meth:`drain` in progress now (a second SIGTERM or SIGINT)."""
+        self._cut.set()
 
     async def shutdown(self, grace: float) -> None:
         """End the service in order: cancel every run, let each connection send its readers'
@@ -171,14 +249,21 @@ class App:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = _route(scope)
-        if route == "/healthz" and scope.get("method") in ("GET", "HEAD"):
+        method = scope.get("method")
+        if route == "/healthz" and method in ("GET", "HEAD"):
             await _json(send, 200, self.health())
+        elif route == "/readyz" and method in ("GET", "HEAD"):
+            ready = await self.readiness()
+            await _json(send, 200 if ready["ready"] else 503, ready)
         elif not host_allowed(scope, self.config):
             host = (header(scope, b"host") or "")[:100]
             log.warning("refused HTTP from %s: Host %r is not served here", _client(scope), host)
+            self.metrics.refused("http", 421)
             await _json(
                 send, 421, {"error": f"Host {host!r} is not served here (see --allow-host)"}
             )
+        elif route == "/metrics" and self.config.metrics:
+            await self._metrics(scope, send)
         elif route == _login.ROUTE:
             await _login.serve(scope, receive, send, self.config)
         elif _viewer.handles(route):
@@ -187,6 +272,65 @@ class App:
             await _downloads.serve(scope, receive, send, route, self.registry)
         else:
             await _json(send, 404, {"error": "not found", "endpoints": ENDPOINTS})
+
+    async def _metrics(self, scope: Scope, send: Send) -> None:
+        if scope.get("method") not in ("GET", "HEAD"):
+            await _json(send, 405, {"error": "GET /metrics"})
+            return
+        refusal = admit(scope, self.config)
+        if refusal is not None:
+            code, reason = refusal
+            status = 401 if code == CloseCode.UNAUTHORIZED else 403
+            log.warning("refused HTTP from %s: /metrics: %s", _client(scope), reason)
+            self.metrics.refused("http", status)
+            headers = [(b"www-authenticate", b"Bearer")] if status == 401 else []
+            await send_bytes(
+                send, status, json.dumps({"error": reason}).encode(), b"application/json", headers
+            )
+            return
+        body = self.metrics.render()
+        await send_bytes(send, 200, body, CONTENT_TYPE, head=scope.get("method") == "HEAD")
+
+    def metrics_app(self) -> ASGIApp:
+        """An ASGI app that serves only this app's ``GET /metrics`` (under the same Host and
+        token rules), for a listener of its own: ``ccstream-ws serve --metrics-port``."""
+
+        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": int(CloseCode.POLICY_VIOLATION)})
+                return
+            if _route(scope) != "/metrics":
+                await _json(send, 404, {"error": "not found", "endpoints": ["/metrics"]})
+            elif not host_allowed(scope, self.config):
+                self.metrics.refused("http", 421)
+                await _json(send, 421, {"error": "this Host is not served here"})
+            else:
+                await self._metrics(scope, send)
+
+        return serve
+
+    async def readiness(self) -> dict[str, Any]:
+        """What ``/readyz`` answers: ``ready`` (HTTP 200, else 503) when the app takes an
+        ``execute`` now: not draining or shutting down, below ``max_executions``, and its spool
+        directory usable (:mod:`ccstream_ws._readiness`); ``reasons`` says what is not."""
+        reasons: list[str] = []
+        if self.draining:
+            reasons.append("draining: the server is shutting down")
+        running = self.registry.running
+        if running >= self.config.max_executions:
+            reasons.append(f"at the limit of {self.config.max_executions} running executions")
+        problem = await anyio.to_thread.run_sync(
+            _readiness.spool_problem, self.config.spool_directory
+        )
+        if problem is not None:
+            where = _readiness.spool_directory(self.config.spool_directory)
+            reasons.append(f"the spool directory {where} is not usable: {problem}")
+        return {
+            "ready": not reasons,
+            "status": "ready" if not reasons else "not ready",
+            "reasons": reasons,
+        }
 
     def health(self) -> dict[str, Any]:
         """What ``/healthz`` answers: the server's state."""

@@ -84,6 +84,11 @@ class ServerConfig:
     bytes per execution (default 1 GiB, at least 1 MiB; ``None``: no quota); over it the middle of
     the output is dropped, the head and the newest output are kept, and readers are told
     (``process.gap``). A spool is removed when its execution is dropped (after ``retention``).
+
+    Service: ``metrics`` serves ``GET /metrics`` among the app's routes (``False`` when it has a
+    listener of its own, :meth:`App.metrics_app`). ``drain_timeout``: seconds a shutdown lets
+    running executions finish (no new ones are taken meanwhile) before it cancels them
+    (:meth:`App.drain`).
     """
 
     host: str = "127.0.0.1"
@@ -115,6 +120,9 @@ class ServerConfig:
     spool_directory: str | None = None
     spool_quota: int | None = 1 * GiB
 
+    metrics: bool = True
+    drain_timeout: float = 20.0
+
     def __post_init__(self) -> None:
         if self.token is not None and (not isinstance(self.token, str) or len(self.token) < 16):
             raise ConfigError("token must be a string of at least 16 characters")
@@ -141,7 +149,7 @@ class ServerConfig:
         _count("stdin_queue", self.stdin_queue)
         if self.spool_quota is not None:
             _count("spool_quota", self.spool_quota, 1 * MiB)
-        for name in ("retention", "max_retention", "kill_grace"):
+        for name in ("retention", "max_retention", "kill_grace", "drain_timeout"):
             _seconds(name, getattr(self, name))
 
     @property

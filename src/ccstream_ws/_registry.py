@@ -17,6 +17,7 @@ import ccstream
 from ._codes import ErrorCode
 from ._config import ServerConfig
 from ._execution import Execution
+from ._metrics import Metrics
 from .exceptions import RPCError
 
 __all__ = ["Registry"]
@@ -41,6 +42,8 @@ class Registry:
         """The app is shutting down: no new executions."""
         self.started_at = time.time()
         self._executions: dict[str, Execution] = {}
+        self.metrics = Metrics(self)
+        """The app's ``/metrics``; executions report their end to it."""
 
     def __iter__(self) -> Iterator[Execution]:
         return iter(list(self._executions.values()))
@@ -100,6 +103,7 @@ class Registry:
     ) -> None:
         """Start ``execution``'s run; raises what spawning raised."""
         self._executions[execution.id] = execution
+        execution.on_end = self.metrics.execution_ended
         group = self.host if self.host is not None else fallback
         try:
             await group.start(self._host, execution, command)

@@ -94,6 +94,17 @@ def _generator(events: AsyncIterator[Output | Gap]) -> AsyncGenerator[Output | G
     return cast("AsyncGenerator[Output | Gap, None]", events)
 
 
+class _Follower:
+    """Where one :meth:`ExecutionSpool.follow` is (the end of the last frame or gap it handed
+    out, per stream) and which streams it follows; compared by identity."""
+
+    __slots__ = ("pos", "streams")
+
+    def __init__(self, pos: dict[StreamName, int], streams: Collection[StreamName]) -> None:
+        self.pos = pos
+        self.streams = streams
+
+
 class ExecutionSpool:
     """The spool of one execution (see the module docstring); thread-safe for the synchronous
     reads (:meth:`page`, :meth:`read`...), which callers may run in worker threads.
@@ -111,6 +122,8 @@ class ExecutionSpool:
         self._kept: Spool | None = None
         self._kept_users = 0
         self._removed = False
+        self._followers: set[_Follower] = set()
+        """Each :meth:`follow` in progress."""
 
     # -- handles ------------------------------------------------------------------------------
 
@@ -222,6 +235,32 @@ class ExecutionSpool:
         directory (see the module docstring). Holds one frame."""
         pos: dict[StreamName, int] = {name: 0 for name in _STREAMS}
         pos.update(offsets or {})
+        follower = _Follower(pos, streams)
+        self._followers.add(follower)
+        try:
+            async with contextlib.aclosing(self._follow(pos, streams, poll_interval)) as events:
+                async for event in events:
+                    yield event
+        finally:
+            self._followers.discard(follower)
+
+    def behind(self) -> list[int]:
+        """For each :meth:`follow` in progress, the bytes of the streams it follows written to
+        the spool (quota drops included) beyond the last frame or gap it was handed."""
+        if not self._followers:
+            return []
+        try:
+            sizes = self.sizes
+        except (SpoolError, OSError):
+            return []
+        return [
+            sum(max(sizes[name] - f.pos[name], 0) for name in f.streams)
+            for f in list(self._followers)
+        ]
+
+    async def _follow(
+        self, pos: dict[StreamName, int], streams: Collection[StreamName], poll_interval: float
+    ) -> AsyncGenerator[Output | Gap, None]:
         live = self._live
         if live is not None:
             events = _generator(
@@ -249,6 +288,7 @@ class ExecutionSpool:
         # from the offsets reached, so no byte comes twice and none is missed.
         async with contextlib.aclosing(self._follow_kept(pos, streams, poll_interval)) as rest:
             async for event in rest:
+                _advance(pos, event)
                 yield event
 
     def _enter(self, live: Spool) -> bool:
