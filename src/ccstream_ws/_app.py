@@ -191,7 +191,7 @@ class App:
         (detached ones too) to end by themselves; everything else keeps working meanwhile
         (output, ``page``, ``subscribe``, downloads, new connections). :meth:`cut_drain` ends
         the wait at once. Then call :meth:`shutdown` for the rest."""
-        self.registry.closing = True
+        self.stop_taking()
         running = sum(e.running for e in self.registry)
         if not running:
             return
@@ -217,6 +217,10 @@ class App:
             log.warning("draining: %d executions still running: cancelling them", left)
         else:
             log.info("draining: every execution ended")
+
+    def stop_taking(self) -> None:
+        """Refuse new executions from now on (``/readyz``: not ready); the start of a drain."""
+        self.registry.closing = True
 
     def cut_drain(self) -> None:
         """End a :meth:`drain` in progress now (a second SIGTERM or SIGINT)."""

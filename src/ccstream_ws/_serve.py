@@ -47,6 +47,8 @@ class _Server(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if not self.should_exit:
             super().handle_exit(sig, frame)
+            if self._loop is not None:  # at once, not at uvicorn's next tick
+                self._loop.call_soon_threadsafe(self._app.stop_taking)
             return
         # A later signal cuts the drain short, rather than uvicorn's force exit: that would
         # skip the shutdown that kills the runs' process groups and tells their readers.
