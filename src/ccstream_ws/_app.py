@@ -57,6 +57,11 @@ ENDPOINTS = [
 ]
 
 
+_REFUSED_HTTP = frozenset({401, 403, 413, 421})
+"""HTTP statuses counted as refusals: no or a wrong token, a refused Origin, a body over its
+limit, a Host not served here."""
+
+
 def _route(scope: Scope) -> str:
     path = str(scope.get("path", "/"))
     root = str(scope.get("root_path", ""))
@@ -88,7 +93,8 @@ class App:
         self.metrics = self.registry.metrics
         """The app's counters; :meth:`Metrics.render` is the ``/metrics`` body."""
         self._sessions: set[Session] = set()
-        self._cut = anyio.Event()
+        self._cut_short = False
+        self._cut: anyio.Event | None = None  # made on the event loop, by drain()
         _redact.install()  # the ASGI server's access log must not print ?token=
         allowed_paths(self.config)  # resolve the allowlist on the server's PATH now, once
         if ccstream.get_max_concurrent_runs() < self.config.max_executions:
@@ -178,6 +184,17 @@ class App:
 
         return counted
 
+    def _counting_refusals(self, send: Send) -> Send:
+        """``send`` for an HTTP response, counting it when it is a refusal (``/metrics``)."""
+        refused = self.metrics.refused
+
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] in _REFUSED_HTTP:
+                refused("http", message["status"])
+            await send(message)
+
+        return counted
+
     # -- drain and shutdown -------------------------------------------------------------------
 
     @property
@@ -193,14 +210,15 @@ class App:
         the wait at once. Then call :meth:`shutdown` for the rest."""
         self.stop_taking()
         running = sum(e.running for e in self.registry)
-        if not running:
+        if not running or self._cut_short:
             return
+        cut_short = self._cut = anyio.Event()
         log.info("draining: waiting up to %.1f s for %d running executions", timeout, running)
         with anyio.move_on_after(timeout):
             async with anyio.create_task_group() as group:
 
                 async def cut() -> None:
-                    await self._cut.wait()
+                    await cut_short.wait()
                     log.warning("draining: cut short by a second signal")
                     group.cancel_scope.cancel()
 
@@ -223,8 +241,11 @@ class App:
         self.registry.closing = True
 
     def cut_drain(self) -> None:
-        """End a :meth:`drain` in progress now (a second SIGTERM or SIGINT)."""
-        self._cut.set()
+        """End a :meth:`drain` in progress now, or skip one not begun (a second SIGTERM or
+        SIGINT)."""
+        self._cut_short = True
+        if self._cut is not None:
+            self._cut.set()
 
     async def shutdown(self, grace: float) -> None:
         """End the service in order: cancel every run, let each connection send its readers'
@@ -251,7 +272,8 @@ class App:
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _http(self, scope: Scope, receive: Receive, raw_send: Send) -> None:
+        send = self._counting_refusals(raw_send)
         route = _route(scope)
         method = scope.get("method")
         if route == "/healthz" and method in ("GET", "HEAD"):
@@ -262,7 +284,6 @@ class App:
         elif not host_allowed(scope, self.config):
             host = (header(scope, b"host") or "")[:100]
             log.warning("refused HTTP from %s: Host %r is not served here", _client(scope), host)
-            self.metrics.refused("http", 421)
             await _json(
                 send, 421, {"error": f"Host {host!r} is not served here (see --allow-host)"}
             )
@@ -286,7 +307,6 @@ class App:
             code, reason = refusal
             status = 401 if code == CloseCode.UNAUTHORIZED else 403
             log.warning("refused HTTP from %s: /metrics: %s", _client(scope), reason)
-            self.metrics.refused("http", status)
             headers = [(b"www-authenticate", b"Bearer")] if status == 401 else []
             await send_bytes(
                 send, status, json.dumps({"error": reason}).encode(), b"application/json", headers
@@ -307,12 +327,14 @@ class App:
             if _route(scope) != "/metrics":
                 await _json(send, 404, {"error": "not found", "endpoints": ["/metrics"]})
             elif not host_allowed(scope, self.config):
-                self.metrics.refused("http", 421)
                 await _json(send, 421, {"error": "this Host is not served here"})
             else:
                 await self._metrics(scope, send)
 
-        return serve
+        async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+            await serve(scope, receive, self._counting_refusals(send))
+
+        return counted
 
     async def readiness(self) -> dict[str, Any]:
         """What ``/readyz`` answers: ``ready`` (HTTP 200, else 503) when the app takes an

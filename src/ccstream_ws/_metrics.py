@@ -27,6 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 import ccstream
+from ccstream import StreamName
 
 from ._execution import Execution, completed_status
 
@@ -41,7 +42,7 @@ CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 """Prometheus' text exposition format."""
 LAGGING_BYTES = 1024 * 1024
 """Bytes of followed output not yet handed to a reader beyond which it counts as lagging."""
-_STREAMS = ("stdout", "stderr")
+_STREAMS: tuple[StreamName, ...] = ("stdout", "stderr")
 
 
 class Metrics:
@@ -92,6 +93,8 @@ class Metrics:
 
     def execution_ended(self, execution: Execution) -> None:
         """Count an execution whose run ended; called once, as its state becomes ``ended``."""
+        if execution.run is None:
+            return  # never started: the spawn's refusal (-32005) counted it
         result = execution.result
         if result is None:
             self.ended.labels("failed", "internal_error").inc()
@@ -189,7 +192,7 @@ class _Live(Collector):
             run = execution.run
             if run is not None:
                 for name in _STREAMS:
-                    stats = run.stats(name)  # type: ignore[arg-type]
+                    stats = run.stats(name)
                     output[name, "bytes"] += stats.bytes
                     output[name, "lines"] += stats.lines or 0
             spool = execution.spool

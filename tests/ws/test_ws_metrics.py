@@ -49,6 +49,8 @@ async def test_metrics_count_a_run_by_status_and_reason_with_its_bytes_and_lines
         assert (completed["status"], completed["reason"]) == ("failed", "exited")
         refused = await client.call("no_such_method")
         assert refused["error"]["code"] == -32601
+        unstarted = await client.call("execute", {"argv": ["/nonexistent/ccstream-test"]})
+        assert unstarted["error"]["code"] == -32005
         during = metrics(server, TOKEN)
         assert sample(during, "ccstream_ws_connections") == 1
     after = metrics(server, TOKEN)
@@ -62,6 +64,10 @@ async def test_metrics_count_a_run_by_status_and_reason_with_its_bytes_and_lines
     assert grew("ccstream_ws_output_bytes_total", stream="stderr") == 4
     assert grew("ccstream_ws_output_lines_total", stream="stderr") == 1
     assert grew("ccstream_ws_refusals_total", kind="rpc", code="-32601") == 1
+    # A command that never started is a refusal, not an ended execution.
+    assert grew("ccstream_ws_refusals_total", kind="rpc", code="-32005") == 1
+    ended = [k for k in after if k[0] == "ccstream_ws_executions_ended_total"]
+    assert sum(after[k] - before.get(k, 0.0) for k in ended) == 1
     assert grew("ccstream_ws_connections_accepted_total") == 1
     # The greeting, the answers, started, output, completed: each counted as it went out.
     assert grew("ccstream_ws_messages_sent_total", type="text") >= 5
@@ -105,9 +111,10 @@ def test_metrics_refuse_without_the_token_and_count_the_refusal(server: int) -> 
         assert b"ccstream_ws" not in body
     status, _, _ = get(server, f"/metrics?token={TOKEN}")
     assert status == 200
-    assert (
-        sample(metrics(server, TOKEN), "ccstream_ws_refusals_total", kind="http", code="401") == 2
-    )
+    # A download without the token is refused and counted the same way.
+    assert get(server, f"/executions/{'0' * 32}/stdout")[0] == 401
+    samples = metrics(server, TOKEN)
+    assert sample(samples, "ccstream_ws_refusals_total", kind="http", code="401") == 3
 
 
 def test_metrics_refuse_a_host_not_served(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -137,3 +138,29 @@ async def test_readyz_says_not_ready_at_the_execution_limit_and_healthz_stays_ok
         assert get_json(port, "/readyz")[0] == 200
     finally:
         stop(proc, signal.SIGTERM)
+
+
+def test_the_app_under_plain_uvicorn_fails_its_startup_on_an_unusable_spool_dir(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "a-file"
+    path.write_text("x")
+    port = free_port()
+    here = Path(__file__).resolve().parent
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(here / "_server.py"),
+            "uvicorn",
+            str(port),
+            json.dumps({"spool_directory": str(path)}),
+        ],
+        capture_output=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert f"the spool directory {path} is not usable: it is not a directory" in (
+        result.stderr.decode()
+    )
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
