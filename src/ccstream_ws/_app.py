@@ -210,7 +210,10 @@ class App:
         the wait at once. Then call :meth:`shutdown` for the rest."""
         self.stop_taking()
         running = sum(e.running for e in self.registry)
-        if not running or self._cut_short:
+        if not running:
+            return
+        if self._cut_short:
+            log.warning("draining: cut short by a second signal")
             return
         cut_short = self._cut = anyio.Event()
         log.info("draining: waiting up to %.1f s for %d running executions", timeout, running)
@@ -251,7 +254,8 @@ class App:
         """End the service in order: cancel every run, let each connection send its readers'
         ``process.completed`` (status ``canceled``, the true result), then close each with 1001
         (going away). Waits at most ``grace`` seconds for the completions; ``ccstream-ws
-        serve`` calls it on SIGTERM/SIGINT before the ASGI server drops the connections."""
+        serve`` calls it on SIGTERM/SIGINT, after :meth:`drain`, before the ASGI server drops
+        the connections."""
         self.registry.closing = True
         running = [e for e in self.registry if e.running]
         log.info("shutting down: cancelling %d running executions", len(running))
