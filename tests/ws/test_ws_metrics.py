@@ -207,3 +207,35 @@ def test_two_apps_in_one_process_count_apart() -> None:
     other = second.metrics.render()
     assert b"-32601" not in other
     assert b"ccstream_ws_executions_limit 7.0" in other
+
+
+async def test_metrics_count_quota_gaps_and_what_the_spool_keeps(tmp_path: Path) -> None:
+    port = free_port()
+    proc = serve_cli(port, tmp_path / "server.log", "--spool-quota", "1M")
+    try:
+        async with raw(f"ws://127.0.0.1:{port}/ws") as client:
+            await client.recv()
+            # Detached, and its owner leaves at once: nobody reads, so the quota drops the middle.
+            command = "head -c 8000000 /dev/zero | tr '\\0' x"
+            answer = await client.call("execute", {"command": command, "detach": True})
+            assert "result" in answer, answer
+        deadline = time.monotonic() + 20
+        while True:
+            samples = metrics(port)
+            if sample(
+                samples, "ccstream_ws_executions_ended_total", status="completed", reason="exited"
+            ):
+                break
+            assert time.monotonic() < deadline, samples
+            await anyio.sleep(0.1)
+        dropped = sample(samples, "ccstream_ws_spool_gap_bytes_total", reason="quota")
+        kept = sample(samples, "ccstream_ws_spool_bytes")
+        assert sample(samples, "ccstream_ws_spool_gaps_total", reason="quota") >= 1
+        assert dropped > 0
+        assert 0 < kept <= 1024 * 1024
+        assert dropped + kept == 8_000_000  # every byte is kept or counted in a gap
+        assert sample(samples, "ccstream_ws_output_bytes_total", stream="stdout") == 8_000_000
+        assert sample(samples, "ccstream_ws_spools") == 1
+        assert sample(samples, "ccstream_ws_executions_retained") == 1
+    finally:
+        stop(proc, signal.SIGTERM)
