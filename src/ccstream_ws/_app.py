@@ -28,13 +28,11 @@ import anyio.to_thread
 
 import ccstream
 
-from . import _downloads, _login, _readiness, _redact, _viewer
+from . import _downloads, _login, _metrics_http, _readiness, _redact, _viewer
 from ._asgi import ASGIApp, Message, Receive, Scope, Send, header
 from ._auth import admit, host_allowed
 from ._codes import CloseCode
 from ._config import ServerConfig
-from ._http import send_bytes
-from ._metrics import CONTENT_TYPE
 from ._policy import allowed_paths
 from ._registry import Registry
 from ._session import Session
@@ -55,11 +53,6 @@ ENDPOINTS = [
     "/metrics",
     "/executions/{id}/{stdout,stderr,merged}",
 ]
-
-
-_REFUSED_HTTP = frozenset({401, 403, 413, 421})
-"""HTTP statuses counted as refusals: no or a wrong token, a refused Origin, a body over its
-limit, a Host not served here."""
 
 
 def _route(scope: Scope) -> str:
@@ -184,17 +177,6 @@ class App:
 
         return counted
 
-    def _counting_refusals(self, send: Send) -> Send:
-        """``send`` for an HTTP response, counting it when it is a refusal (``/metrics``)."""
-        refused = self.metrics.refused
-
-        async def counted(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] in _REFUSED_HTTP:
-                refused("http", message["status"])
-            await send(message)
-
-        return counted
-
     # -- drain and shutdown -------------------------------------------------------------------
 
     @property
@@ -277,7 +259,7 @@ class App:
     # -- HTTP ---------------------------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: Receive, raw_send: Send) -> None:
-        send = self._counting_refusals(raw_send)
+        send = _metrics_http.counting_refusals(raw_send, self.metrics)
         route = _route(scope)
         method = scope.get("method")
         if route == "/healthz" and method in ("GET", "HEAD"):
@@ -292,7 +274,7 @@ class App:
                 send, 421, {"error": f"Host {host!r} is not served here (see --allow-host)"}
             )
         elif route == "/metrics" and self.config.metrics:
-            await self._metrics(scope, send)
+            await _metrics_http.serve(scope, send, self.config, self.metrics)
         elif route == _login.ROUTE:
             await _login.serve(scope, receive, send, self.config)
         elif _viewer.handles(route):
@@ -301,23 +283,6 @@ class App:
             await _downloads.serve(scope, receive, send, route, self.registry)
         else:
             await _json(send, 404, {"error": "not found", "endpoints": ENDPOINTS})
-
-    async def _metrics(self, scope: Scope, send: Send) -> None:
-        if scope.get("method") not in ("GET", "HEAD"):
-            await _json(send, 405, {"error": "GET /metrics"})
-            return
-        refusal = admit(scope, self.config)
-        if refusal is not None:
-            code, reason = refusal
-            status = 401 if code == CloseCode.UNAUTHORIZED else 403
-            log.warning("refused HTTP from %s: /metrics: %s", _client(scope), reason)
-            headers = [(b"www-authenticate", b"Bearer")] if status == 401 else []
-            await send_bytes(
-                send, status, json.dumps({"error": reason}).encode(), b"application/json", headers
-            )
-            return
-        body = self.metrics.render()
-        await send_bytes(send, 200, body, CONTENT_TYPE, head=scope.get("method") == "HEAD")
 
     def metrics_app(self) -> ASGIApp:
         """An ASGI app that serves only this app's ``GET /metrics`` (under the same Host and
@@ -333,10 +298,10 @@ class App:
             elif not host_allowed(scope, self.config):
                 await _json(send, 421, {"error": "this Host is not served here"})
             else:
-                await self._metrics(scope, send)
+                await _metrics_http.serve(scope, send, self.config, self.metrics)
 
         async def counted(scope: Scope, receive: Receive, send: Send) -> None:
-            await serve(scope, receive, self._counting_refusals(send))
+            await serve(scope, receive, _metrics_http.counting_refusals(send, self.metrics))
 
         return counted
 
