@@ -6,11 +6,14 @@ Mount it in Starlette or FastAPI, or serve it with any ASGI server::
     # uvicorn module:app   |   hypercorn -k trio module:app
 
 Routes (relative to where it is mounted): WebSocket ``/ws`` and ``/ws/mcp`` (the original
-executor's path; same protocol), HTTP ``GET /healthz``, the browser viewer at ``/`` (with its
-files under ``/static/`` and its ``POST /login``) and downloads of spooled output at
-``/executions/{id}/stdout``, ``stderr`` and ``merged``. Anything else is a 404, or for a WebSocket
-a refused handshake (HTTP 403). Every HTTP route but ``/healthz`` answers only for a ``Host`` the
-server serves (:func:`ccstream_ws._auth.host_allowed`), else 421.
+executor's path; same protocol), HTTP ``GET /healthz`` (alive), ``GET /readyz`` (can take
+work), ``GET /metrics`` (Prometheus; unless ``ServerConfig.metrics`` moved it to
+:meth:`App.metrics_app`), the browser viewer at ``/`` (with its files under ``/static/`` and its
+``POST /login``) and downloads of spooled output at ``/executions/{id}/stdout``, ``stderr`` and
+``merged``. Anything else is a 404, or for a WebSocket a refused handshake (HTTP 403). Every HTTP
+route but ``/healthz`` and ``/readyz`` answers only for a ``Host`` the server serves
+(:func:`ccstream_ws._auth.host_allowed`), else 421; ``/metrics`` also needs the token when one
+is set, like a WebSocket (:func:`ccstream_ws._auth.admit`).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ import anyio.to_thread
 
 import ccstream
 
-from . import _downloads, _login, _redact, _viewer
-from ._asgi import Receive, Scope, Send, header
+from . import _downloads, _login, _metrics_http, _readiness, _redact, _viewer
+from ._asgi import ASGIApp, Message, Receive, Scope, Send, header
 from ._auth import admit, host_allowed
 from ._codes import CloseCode
 from ._config import ServerConfig
@@ -47,6 +50,8 @@ ENDPOINTS = [
     "/ws",
     "/ws/mcp",
     "/healthz",
+    "/readyz",
+    "/metrics",
     "/executions/{id}/{stdout,stderr,merged}",
 ]
 
@@ -83,7 +88,11 @@ class App:
         self.config = config or ServerConfig()
         install_log_filters()
         self.registry = Registry(self.config)
+        self.metrics = self.registry.metrics
+        """The app's counters; :meth:`Metrics.render` is the ``/metrics`` body."""
         self._sessions: set[Session] = set()
+        self._cut_short = False
+        self._cut: anyio.Event | None = None  # made on the event loop, by drain()
         _redact.install()  # the ASGI server's access log must not print ?token=
         allowed_paths(self.config)  # resolve the allowlist on the server's PATH now, once
         if ccstream.get_max_concurrent_runs() < self.config.max_executions:
@@ -104,6 +113,15 @@ class App:
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         message = await receive()
         if message["type"] != "lifespan.startup":
+            return
+        problem = await anyio.to_thread.run_sync(
+            lambda: _readiness.spool_problem(self.config.spool_directory, create=True)
+        )
+        if problem is not None:
+            where = _readiness.spool_directory(self.config.spool_directory)
+            text = f"the spool directory {where} is not usable: {problem}"
+            log.error("%s", text)
+            await send({"type": "lifespan.startup.failed", "message": text})
             return
         # A server that died with its watchdog (both killed at once) left its runs behind; the
         # next one stops them before it takes work (the runs of live hosts are left alone).
@@ -126,6 +144,7 @@ class App:
         client = _client(scope)
         if _route(scope) not in WS_PATHS:
             log.info("refused WebSocket from %s: no endpoint at %s", client, scope.get("path"))
+            self.metrics.refused("close", CloseCode.POLICY_VIOLATION)
             await send(
                 {
                     "type": "websocket.close",
@@ -141,10 +160,12 @@ class App:
         if refusal is not None:
             code, reason = refusal
             log.warning("refused WebSocket from %s: %s (close code %d)", client, reason, code)
+            self.metrics.refused("close", code)
             await send({"type": "websocket.close", "code": int(code), "reason": reason})
             return
         self.registry.connections += 1
-        session = Session(self.registry, send, client=client)
+        self.metrics.connections.inc()
+        session = Session(self.registry, self._counting(send), client=client)
         log.info("session %s: connected from %s", session.id, client)
         self._sessions.add(session)
         try:
@@ -153,11 +174,78 @@ class App:
             self._sessions.discard(session)
             self.registry.connections -= 1
 
+    def _counting(self, send: Send) -> Send:
+        """``send``, counting each message that went out (``/metrics``)."""
+        sent = self.metrics.sent
+
+        async def counted(message: Message) -> None:
+            await send(message)
+            if message["type"] == "websocket.send":
+                sent(message)
+
+        return counted
+
+    # -- drain and shutdown -------------------------------------------------------------------
+
+    @property
+    def draining(self) -> bool:
+        """True from the start of :meth:`drain` (or :meth:`shutdown`): ``execute`` is refused
+        and ``/readyz`` says not ready."""
+        return self.registry.closing
+
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109 - the drain's own bound
+        """Stop taking executions and wait, at most ``timeout`` seconds, for the running ones
+        (detached ones too) to end by themselves; everything else keeps working meanwhile
+        (output, ``page``, ``subscribe``, downloads, new connections). :meth:`cut_drain` ends
+        the wait at once. Then call :meth:`shutdown` for the rest."""
+        self.stop_taking()
+        running = sum(e.running for e in self.registry)
+        if not running:
+            return
+        if self._cut_short:
+            log.warning("draining: cut short by a second signal")
+            return
+        cut_short = self._cut = anyio.Event()
+        log.info("draining: waiting up to %.1f s for %d running executions", timeout, running)
+        with anyio.move_on_after(timeout):
+            async with anyio.create_task_group() as group:
+
+                async def cut() -> None:
+                    await cut_short.wait()
+                    log.warning("draining: cut short by a second signal")
+                    group.cancel_scope.cancel()
+
+                async def ended() -> None:
+                    for execution in self.registry:
+                        await execution.ended.wait()
+                    # Runs ended, their readers send the completions: shutdown waits for them.
+                    group.cancel_scope.cancel()
+
+                group.start_soon(cut)
+                group.start_soon(ended)
+        left = sum(e.running for e in self.registry)
+        if left:
+            log.warning("draining: %d executions still running: cancelling them", left)
+        else:
+            log.info("draining: every execution ended")
+
+    def stop_taking(self) -> None:
+        """Refuse new executions from now on (``/readyz``: not ready); the start of a drain."""
+        self.registry.closing = True
+
+    def cut_drain(self) -> None:
+        """End a :meth:`drain` in progress now, or skip one not begun (a second SIGTERM or
+        SIGINT)."""
+        self._cut_short = True
+        if self._cut is not None:
+            self._cut.set()
+
     async def shutdown(self, grace: float) -> None:
         """End the service in order: cancel every run, let each connection send its readers'
         ``process.completed`` (status ``canceled``, the true result), then close each with 1001
         (going away). Waits at most ``grace`` seconds for the completions; ``ccstream-ws
-        serve`` calls it on SIGTERM/SIGINT before the ASGI server drops the connections."""
+        serve`` calls it on SIGTERM/SIGINT, after :meth:`drain`, before the ASGI server drops
+        the connections."""
         self.registry.closing = True
         running = [e for e in self.registry if e.running]
         log.info("shutting down: cancelling %d running executions", len(running))
@@ -178,16 +266,23 @@ class App:
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _http(self, scope: Scope, receive: Receive, raw_send: Send) -> None:
+        send = _metrics_http.counting_refusals(raw_send, self.metrics)
         route = _route(scope)
-        if route == "/healthz" and scope.get("method") in ("GET", "HEAD"):
+        method = scope.get("method")
+        if route == "/healthz" and method in ("GET", "HEAD"):
             await _json(send, 200, self.health())
+        elif route == "/readyz" and method in ("GET", "HEAD"):
+            ready = await self.readiness()
+            await _json(send, 200 if ready["ready"] else 503, ready)
         elif not host_allowed(scope, self.config):
             host = (header(scope, b"host") or "")[:100]
             log.warning("refused HTTP from %s: Host %r is not served here", _client(scope), host)
             await _json(
                 send, 421, {"error": f"Host {host!r} is not served here (see --allow-host)"}
             )
+        elif route == "/metrics" and self.config.metrics:
+            await _metrics_http.serve(scope, send, self.config, self.metrics)
         elif route == _login.ROUTE:
             await _login.serve(scope, receive, send, self.config)
         elif _viewer.handles(route):
@@ -196,6 +291,49 @@ class App:
             await _downloads.serve(scope, receive, send, route, self.registry)
         else:
             await _json(send, 404, {"error": "not found", "endpoints": ENDPOINTS})
+
+    def metrics_app(self) -> ASGIApp:
+        """An ASGI app that serves only this app's ``GET /metrics`` (under the same Host and
+        token rules), for a listener of its own: ``ccstream-ws serve --metrics-port``."""
+
+        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": int(CloseCode.POLICY_VIOLATION)})
+                return
+            if _route(scope) != "/metrics":
+                await _json(send, 404, {"error": "not found", "endpoints": ["/metrics"]})
+            elif not host_allowed(scope, self.config):
+                await _json(send, 421, {"error": "this Host is not served here"})
+            else:
+                await _metrics_http.serve(scope, send, self.config, self.metrics)
+
+        async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+            await serve(scope, receive, _metrics_http.counting_refusals(send, self.metrics))
+
+        return counted
+
+    async def readiness(self) -> dict[str, Any]:
+        """What ``/readyz`` answers: ``ready`` (HTTP 200, else 503) when the app takes an
+        ``execute`` now: not draining or shutting down, below ``max_executions``, and its spool
+        directory usable (:mod:`ccstream_ws._readiness`); ``reasons`` says what is not."""
+        reasons: list[str] = []
+        if self.draining:
+            reasons.append("draining: the server is shutting down")
+        running = self.registry.running
+        if running >= self.config.max_executions:
+            reasons.append(f"at the limit of {self.config.max_executions} running executions")
+        problem = await anyio.to_thread.run_sync(
+            _readiness.spool_problem, self.config.spool_directory
+        )
+        if problem is not None:
+            where = _readiness.spool_directory(self.config.spool_directory)
+            reasons.append(f"the spool directory {where} is not usable: {problem}")
+        return {
+            "ready": not reasons,
+            "status": "ready" if not reasons else "not ready",
+            "reasons": reasons,
+        }
 
     def health(self) -> dict[str, Any]:
         """What ``/healthz`` answers: the server's state."""

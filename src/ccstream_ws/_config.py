@@ -94,6 +94,11 @@ class ServerConfig:
     to whoever asks for it); if it still does not fit it is refused (``LIMIT_REACHED``). With a
     budget and no quota, each execution's quota is its share of the budget
     (:attr:`execution_quota`).
+
+    Service: ``metrics`` serves ``GET /metrics`` among the app's routes (``False`` when it has a
+    listener of its own, :meth:`App.metrics_app`). ``drain_timeout``: seconds a shutdown lets
+    running executions finish (no new ones are taken meanwhile) before it cancels them
+    (:meth:`App.drain`).
     """
 
     host: str = "127.0.0.1"
@@ -125,6 +130,9 @@ class ServerConfig:
     spool_directory: str | None = None
     spool_quota: int | None = 1 * GiB
     spool_budget: int | None = None
+
+    metrics: bool = True
+    drain_timeout: float = 20.0
 
     def __post_init__(self) -> None:
         if self.token is not None and (not isinstance(self.token, str) or len(self.token) < 16):
@@ -166,7 +174,7 @@ class ServerConfig:
                     f"spool_budget {self.spool_budget} does not hold one execution: its quota "
                     f"plus a segment take {reservation(quota)} bytes"
                 )
-        for name in ("retention", "max_retention", "kill_grace"):
+        for name in ("retention", "max_retention", "kill_grace", "drain_timeout"):
             _seconds(name, getattr(self, name))
 
     @property

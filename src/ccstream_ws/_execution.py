@@ -21,6 +21,7 @@ import logging
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Literal
 
 import anyio
@@ -99,6 +100,8 @@ class Execution:
         """Control notices published so far; a reader remembers how many it has sent."""
         self._notices: deque[tuple[int, str]] = deque(maxlen=NOTICES)
         self._noticed = anyio.Event()
+        self.on_end: Callable[[Execution], None] | None = None
+        """Called once when the run ended, as the state becomes ``ended`` (the metrics)."""
 
     # -- control ------------------------------------------------------------------------------
 
@@ -251,6 +254,8 @@ class Execution:
             return
         self.state = "ended"
         self._ended_at = time.monotonic()
+        if self.on_end is not None:
+            self.on_end(self)
         self.ended.set()
         if self.stdin is not None:
             self.stdin.close()

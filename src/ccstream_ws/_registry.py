@@ -17,6 +17,7 @@ import ccstream
 from ._codes import ErrorCode
 from ._config import ServerConfig
 from ._execution import Execution
+from ._metrics import Metrics
 from ._spool_budget import SpoolBudget
 from .exceptions import RPCError
 
@@ -44,6 +45,8 @@ class Registry:
         self._executions: dict[str, Execution] = {}
         self.spool_budget = SpoolBudget(config, self._executions)
         """The spool budget over these executions (:mod:`ccstream_ws._spool_budget`)."""
+        self.metrics = Metrics(self)
+        """The app's ``/metrics``; executions report their end to it."""
 
     def __iter__(self) -> Iterator[Execution]:
         return iter(list(self._executions.values()))
@@ -116,6 +119,7 @@ class Registry:
         if budget.budget is not None and self.host is not None and not budget.watching:
             budget.watching = True
             self.host.start_soon(budget.watch)
+        execution.on_end = self.metrics.execution_ended
         group = self.host if self.host is not None else fallback
         try:
             await group.start(self._host, execution, command)

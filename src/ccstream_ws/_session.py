@@ -144,6 +144,7 @@ class Session:
             await self.send(rpc.response(request.id, result))
 
     async def _refuse(self, request_id: rpc.Id, exc: RPCError, method: str = "") -> None:
+        self.registry.metrics.refused("rpc", exc.code)
         log.info(
             "session %s (%s): refused %s: %s (code %d)",
             self.id,
@@ -241,6 +242,7 @@ class Session:
             raise
         except Exception as exc:
             log.exception("session %s: %s failed", self.id, request.method)
+            self.registry.metrics.refused("rpc", ErrorCode.INTERNAL_ERROR)
             await self.send(
                 rpc.error(
                     request.id, ErrorCode.INTERNAL_ERROR, "Internal error", type(exc).__name__

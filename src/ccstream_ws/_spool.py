@@ -120,6 +120,17 @@ def _generator(events: AsyncIterator[Output | Gap]) -> AsyncGenerator[Output | G
     return cast("AsyncGenerator[Output | Gap, None]", events)
 
 
+class _Follower:
+    """Where one :meth:`ExecutionSpool.follow` is (the end of the last frame or gap it handed
+    out, per stream) and which streams it follows; compared by identity."""
+
+    __slots__ = ("pos", "streams")
+
+    def __init__(self, pos: dict[StreamName, int], streams: Collection[StreamName]) -> None:
+        self.pos = pos
+        self.streams = streams
+
+
 class _Following:
     """One :meth:`ExecutionSpool.follow` on the kept directory: ``rest`` is its generator, and
     ``handed`` is true while its consumer holds a frame (the generator is then suspended and can
@@ -159,6 +170,8 @@ class ExecutionSpool:
         self._hold: Callable[[], None] | None = (
             live.hold() if on_quota in ("auto", "pause") else None
         )
+        self._positions: set[_Follower] = set()
+        """Each :meth:`follow` in progress, for :meth:`behind`."""
 
     # -- handles ------------------------------------------------------------------------------
 
@@ -328,57 +341,77 @@ class ExecutionSpool:
         directory (see the module docstring). Holds one frame."""
         pos: dict[StreamName, int] = {name: 0 for name in _STREAMS}
         pos.update(offsets or {})
-        live = self._live
-        if live is not None:
-            events = _generator(
-                live.follow(dict(pos), streams=streams, poll_interval=poll_interval)
-            )
-            self._joined()
-            try:
-                # Inside the run's handle only while taking a frame, never while the consumer
-                # holds one (a slow client would hold up retire() for its whole read).
-                while self._enter(live):
-                    try:
-                        event = await events.__anext__()
-                    except StopAsyncIteration:
-                        return
-                    except SpoolError:
-                        if self._live is live:
-                            raise
-                        break  # closed under us (retire() gave up waiting): go on below
-                    finally:
-                        self._leave()
-                    _advance(pos, event)
-                    yield event
-            finally:
-                self._left(live, pos)
-                await events.aclose()
-        # The run's handle retired (or had before we began): the rest from the kept directory,
-        # from the offsets reached, so no byte comes twice and none is missed.
-        if self._revoked is not None:
-            raise SpoolNotFound(self._revoked)
-        following = _Following(self._follow_kept(pos, streams, poll_interval))
-        self._following.add(following)
+        position = _Follower(pos, streams)
+        self._positions.add(position)
         try:
-            while True:
+            live = self._live
+            if live is not None:
+                events = _generator(
+                    live.follow(dict(pos), streams=streams, poll_interval=poll_interval)
+                )
+                self._joined()
                 try:
-                    event = await following.rest.__anext__()
-                except StopAsyncIteration:
-                    break
-                if self._revoked is not None:
-                    raise SpoolNotFound(self._revoked)
-                following.handed = True
-                try:
-                    yield event
+                    # Inside the run's handle only while taking a frame, never while the consumer
+                    # holds one (a slow client would hold up retire() for its whole read).
+                    while self._enter(live):
+                        try:
+                            event = await events.__anext__()
+                        except StopAsyncIteration:
+                            return
+                        except SpoolError:
+                            if self._live is live:
+                                raise
+                            break  # closed under us (retire() gave up waiting): go on below
+                        finally:
+                            self._leave()
+                        _advance(pos, event)
+                        yield event
                 finally:
-                    following.handed = False
-                if self._revoked is not None:
-                    raise SpoolNotFound(self._revoked)
+                    self._left(live, pos)
+                    await events.aclose()
+            # The run's handle retired (or had before we began): the rest from the kept directory,
+            # from the offsets reached, so no byte comes twice and none is missed.
+            if self._revoked is not None:
+                raise SpoolNotFound(self._revoked)
+            following = _Following(self._follow_kept(pos, streams, poll_interval))
+            self._following.add(following)
+            try:
+                while True:
+                    try:
+                        event = await following.rest.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    if self._revoked is not None:
+                        raise SpoolNotFound(self._revoked)
+                    _advance(pos, event)
+                    following.handed = True
+                    try:
+                        yield event
+                    finally:
+                        following.handed = False
+                    if self._revoked is not None:
+                        raise SpoolNotFound(self._revoked)
+            finally:
+                self._following.discard(following)
+                await following.rest.aclose()
+            if self._revoked is not None:
+                raise SpoolNotFound(self._revoked)
         finally:
-            self._following.discard(following)
-            await following.rest.aclose()
-        if self._revoked is not None:
-            raise SpoolNotFound(self._revoked)
+            self._positions.discard(position)
+
+    def behind(self) -> list[int]:
+        """For each :meth:`follow` in progress, the bytes of the streams it follows written to
+        the spool (quota drops included) beyond the last frame or gap it was handed."""
+        if not self._positions:
+            return []
+        try:
+            sizes = self.sizes
+        except (SpoolError, OSError):
+            return []
+        return [
+            sum(max(sizes[name] - f.pos[name], 0) for name in f.streams)
+            for f in list(self._positions)
+        ]
 
     def _enter(self, live: Spool) -> bool:
         with self._lock:

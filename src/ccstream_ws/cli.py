@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import logging.config
 import os
 import sys
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ from ccstream.cli import env_pair, parse_size
 from . import _extra, _layers
 from ._app import App
 from ._config import ServerConfig
+from ._logging import logging_config
+from ._readiness import spool_directory, spool_problem
 from .exceptions import CCStreamWSError, ConfigError, ConnectionLost, RPCError
 
 if TYPE_CHECKING:
@@ -211,6 +214,34 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated proxy addresses (or '*') whose X-Forwarded-For and "
         "X-Forwarded-Proto are believed (default 127.0.0.1,::1)",
     )
+    # The service: metrics, logs, drain (docs/deployment.md).
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve GET /metrics on 127.0.0.1:PORT only (a listener of its own) instead of "
+        "beside the other routes; the token rules still apply",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="one format for ccstream's and uvicorn's lines: text or one JSON object per line",
+    )
+    serve.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="log each HTTP request and WebSocket handshake (default on)",
+    )
+    serve.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=ServerConfig().drain_timeout,
+        metavar="SECONDS",
+        help="on SIGTERM, seconds running executions may finish before they are cancelled "
+        "(default 20; a second signal cuts it short)",
+    )
 
     run = sub.add_parser(
         "exec",
@@ -288,6 +319,8 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         spool_directory=args.spool_dir,
         spool_quota=args.spool_quota,
         spool_budget=args.spool_budget,
+        metrics=args.metrics_port is None,
+        drain_timeout=args.drain_timeout,
     )
 
 
@@ -304,10 +337,13 @@ def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> 
         )
         print(_layers.render(layers, heading=heading), end="")
         return 0
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    log_config = logging_config(args.log_level, args.log_format, [config.token or ""])
+    logging.config.dictConfig(log_config)
     log = logging.getLogger("ccstream_ws")
+    problem = spool_problem(config.spool_directory, create=True)
+    if problem is not None:
+        where = spool_directory(config.spool_directory)
+        raise ConfigError(f"the spool directory {where} is not usable: {problem}")
     log.info(
         "serving on ws://%s:%d/ws, viewer at http://%s:%d/ (shell strings %s, token %s)",
         args.host,
@@ -319,11 +355,16 @@ def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> 
     )
     from ._serve import run
 
+    if args.metrics_port is not None:
+        log.info("metrics on http://127.0.0.1:%d/metrics", args.metrics_port)
     run(
         App(config),
+        metrics_port=args.metrics_port,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        log_config=log_config,
+        access_log=args.access_log,
         lifespan="on",
         # A little over the app's own limit, so a message just over it gets a JSON-RPC error
         # (-32009) and only a far larger one costs the connection (close 1009).

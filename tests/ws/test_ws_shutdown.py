@@ -27,7 +27,7 @@ def _alive(pid: int) -> bool:
 
 async def test_sigterm_sends_each_reader_its_completion_then_1001(tmp_path: Path) -> None:
     port = free_port()
-    proc = serve_cli(port, tmp_path / "server.log")
+    proc = serve_cli(port, tmp_path / "server.log", "--drain-timeout", "0")
     try:
         url = f"ws://127.0.0.1:{port}/ws"
         async with raw(url) as owner, raw(url) as follower:

@@ -297,9 +297,12 @@ async def test_a_subscriber_keeps_a_running_execution_after_its_owner_dropped(
 async def test_a_spool_that_cannot_be_made_refuses_the_execution(
     servers: ServerPool, kind: str, tmp_path: Path
 ) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("not a directory")
-    server = servers.get(kind, {"spool_directory": str(blocker / "spools")})
+    spools = tmp_path / "spools"
+    spools.mkdir()
+    server = servers.get(kind, {"spool_directory": str(spools)})
+    # Usable at start (else the server would not start); unusable now: a file in its place.
+    spools.rmdir()
+    spools.write_text("not a directory")
     async with Client(server.url) as client:
         with pytest.raises(RPCError) as info:
             await client.execute(["echo", "hi"])
