@@ -11,7 +11,7 @@ import importlib.util
 
 __all__ = ["HINT", "MODULES", "missing"]
 
-MODULES = ("uvicorn", "websockets")
+MODULES = ("prometheus_client", "uvicorn", "websockets")
 """The import names of the ``[ws]`` extra's requirements (``pyproject.toml``), those needed on
 every Python version."""
 
