@@ -313,11 +313,15 @@ class Spool:
         if line < newlines:
             # It ends: where the next line starts, from the index (the line is not read).
             stop = view.locate(sid, line + 1)
-            if stop is None and gap is not None and start < gap.offset == limit:
-                # The next line starts in the gap: this one is whole if its newline is the last
-                # byte before the gap (no newline earlier, or the next line would start there).
-                if view.read(sid, limit - 1, limit) == b"\n":
-                    stop = limit
+            # The next line starts in the gap: this one is whole if its newline is the last byte
+            # before the gap (there is no newline earlier, or the next line would start there).
+            if (
+                stop is None
+                and gap is not None
+                and start < gap.offset == limit
+                and view.read(sid, limit - 1, limit) == b"\n"
+            ):
+                stop = limit
             if stop is None or stop > limit:
                 assert gap is not None
                 return at_gap(gap)  # the quota cut the line: it is not returned
