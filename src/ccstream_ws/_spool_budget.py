@@ -234,7 +234,9 @@ def _measure(executions: Sequence[Execution]) -> None:
 
 
 def _check_free_space(config: ServerConfig) -> None:
-    """Warn when the spool budget is more than the disk has free: the disk fills first."""
+    """Say when the spool budget is more than the disk has free: the disk fills first. A warning
+    for a budget the operator chose; for the default one (``max_executions`` runs at their
+    quota) an info line, since most servers never run that many at once."""
     budget = config.budget
     if budget is None:
         return
@@ -246,7 +248,8 @@ def _check_free_space(config: ServerConfig) -> None:
     except OSError:
         return
     if free < budget:
-        log.warning(
+        log.log(
+            logging.WARNING if config.spool_budget is not None else logging.INFO,
             "the spool budget of %d bytes is more than the %d bytes free in %s: the disk may "
             "fill first (runs then end with reason spool_error)",
             budget,
