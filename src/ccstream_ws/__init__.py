@@ -6,11 +6,11 @@ output as JSON-RPC 2.0 notifications or binary frames, a Python client (:class:`
 ``docs/protocol.md``; the security model in ``docs/security.md``.
 """
 
-from ._app import App
 from ._extra import HINT as _HINT
+from .server._app import App
 
 try:
-    from ._client import Client, Completion, Loss, RemoteExecution, RemoteOutput
+    from .client._client import Client, Completion, Loss, RemoteExecution, RemoteOutput
 except ModuleNotFoundError as _absent:
     # Without the [ws] extra the package still imports, so `ccstream-ws` can say what to install;
     # the client's names then raise an ImportError that says it.
@@ -24,10 +24,7 @@ except ModuleNotFoundError as _absent:
         raise AttributeError(f"module 'ccstream_ws' has no attribute {name!r}")
 
 
-from ._codes import CloseCode, ErrorCode
-from ._config import ServerConfig, is_loopback
 from ._version import VERSION as __version__
-from ._wire import BinaryFrame, pack_binary, unpack_binary
 from .exceptions import (
     CCStreamWSError,
     ConfigError,
@@ -35,6 +32,9 @@ from .exceptions import (
     ProtocolViolation,
     RPCError,
 )
+from .protocol._codes import CloseCode, ErrorCode
+from .protocol._wire import BinaryFrame, pack_binary, unpack_binary
+from .server._config import ServerConfig, is_loopback
 
 __all__ = [
     "App",

@@ -31,15 +31,16 @@ from ccstream._exit_status import (
 )
 from ccstream.cli import env_pair, parse_size
 
-from . import _extra, _layers
-from ._app import App
-from ._config import ServerConfig
-from ._logging import logging_config
-from ._readiness import spool_directory, spool_problem
+from . import _extra
 from .exceptions import CCStreamWSError, ConfigError, ConnectionLost, RPCError
+from .server import _layers
+from .server._app import App
+from .server._config import ServerConfig
+from .server._logging import logging_config
+from .server._readiness import spool_directory, spool_problem
 
 if TYPE_CHECKING:
-    from ._client import Completion
+    from .client._client import Completion
 
 __all__ = ["main"]
 
@@ -353,7 +354,7 @@ def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> 
         "on" if config.shell_allowed else "off",
         "required" if config.token else "off",
     )
-    from ._serve import run
+    from .server._serve import run
 
     if args.metrics_port is not None:
         log.info("metrics on http://127.0.0.1:%d/metrics", args.metrics_port)
@@ -382,7 +383,7 @@ def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> 
 
 
 async def _exec(args: argparse.Namespace) -> int:
-    from ._client import Client, RemoteOutput  # needs the [ws] extra
+    from .client._client import Client, RemoteOutput  # needs the [ws] extra
 
     command: str | list[str] = args.command if args.command is not None else args.argv
     if not command:
@@ -478,7 +479,7 @@ def _report(completion: Completion, args: argparse.Namespace) -> int:
 
 
 async def _feed_stdin(execution: object) -> None:
-    from ._client import RemoteExecution
+    from .client._client import RemoteExecution
 
     assert isinstance(execution, RemoteExecution)
     loop = asyncio.get_running_loop()

@@ -18,7 +18,7 @@ import pytest
 
 from ccstream_ws import Client, ServerConfig, _extra
 from ccstream_ws import cli as ws_cli
-from ccstream_ws._layers import LayerError, Resolved, _subparser, _toml, render, resolve
+from ccstream_ws.server._layers import LayerError, Resolved, _subparser, _toml, render, resolve
 
 from ._cli_server import serve_cli, stop
 from .conftest import free_port

@@ -20,7 +20,7 @@ import anyio
 import pytest
 
 from ccstream_ws import Client, Loss, RemoteExecution, RemoteOutput
-from ccstream_ws._client import Notice
+from ccstream_ws.client._client import Notice
 from tests._helpers import gone
 
 from .conftest import HERE, Server, ServerPool, free_port

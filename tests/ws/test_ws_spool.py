@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from ccstream_ws import Client, ConnectionLost, RemoteOutput, RPCError
-from ccstream_ws._client import Notice
+from ccstream_ws.client._client import Notice
 
 from ._raw import raw
 from .conftest import Server, ServerPool

@@ -50,7 +50,7 @@ class _File:
 def _load() -> dict[str, _File]:
     """Every servable file of the package's ``static`` folder, by its path below it."""
     found: dict[str, _File] = {}
-    pending = [("", resources.files("ccstream_ws") / "static")]
+    pending = [("", resources.files("ccstream_ws.server") / "static")]
     while pending:
         prefix, folder = pending.pop()
         for entry in folder.iterdir():

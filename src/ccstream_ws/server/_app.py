@@ -28,16 +28,16 @@ import anyio.to_thread
 
 import ccstream
 
+from .._version import VERSION
+from ..protocol._codes import CloseCode
 from . import _downloads, _login, _metrics_http, _readiness, _redact, _viewer
 from ._asgi import ASGIApp, Message, Receive, Scope, Send, header
 from ._auth import admit, host_allowed
-from ._codes import CloseCode
 from ._config import ServerConfig
 from ._logs import install_log_filters
 from ._policy import allowed_paths
 from ._registry import Registry
 from ._session import Session
-from ._version import VERSION
 
 __all__ = ["App"]
 

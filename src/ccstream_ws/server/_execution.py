@@ -31,10 +31,10 @@ from anyio.streams.memory import MemoryObjectSendStream
 import ccstream
 from ccstream import Reason, Result
 
+from ..protocol._params import ExecuteParams
+from ..protocol._text import os_string_to_wire
 from ._budget import Eviction
-from ._params import ExecuteParams
 from ._spool import ExecutionSpool
-from ._text import os_string_to_wire
 
 __all__ = ["Execution", "completed_status"]
 

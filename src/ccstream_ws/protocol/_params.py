@@ -23,10 +23,10 @@ from typing import Any, Literal, get_args, overload
 
 from ccstream import StreamName
 
+from ..exceptions import RPCError
+from ..server._pages import MAX_PAGE_BYTES, PAGE_BYTES
 from ._codes import ErrorCode
-from ._pages import MAX_PAGE_BYTES, PAGE_BYTES
 from ._text import OSStringError, is_text, os_string_from_wire
-from .exceptions import RPCError
 
 __all__ = [
     "ControlParams",

@@ -31,9 +31,9 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 import ccstream
 from ccstream import StreamName
 
-from ._text import os_string_to_wire
-from ._wire import unpack_binary
-from .exceptions import ConnectionLost, ProtocolViolation, RPCError
+from ..exceptions import ConnectionLost, ProtocolViolation, RPCError
+from ..protocol._text import os_string_to_wire
+from ..protocol._wire import unpack_binary
 
 __all__ = ["Client", "Completion", "Loss", "RemoteEvent", "RemoteExecution", "RemoteOutput"]
 

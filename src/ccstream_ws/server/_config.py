@@ -11,8 +11,8 @@ import math
 import os
 from dataclasses import dataclass
 
+from ..exceptions import ConfigError
 from ._budget import quota_for, reservation
-from .exceptions import ConfigError
 
 __all__ = ["ServerConfig", "is_loopback"]
 

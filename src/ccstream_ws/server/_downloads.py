@@ -38,14 +38,14 @@ import anyio.to_thread
 import ccstream
 from ccstream import Gap, Output, StreamName
 
+from ..exceptions import RPCError
+from ..protocol._codes import CloseCode
 from ._asgi import Receive, Scope, Send, header
 from ._auth import admit
-from ._codes import CloseCode
 from ._execution import Execution
 from ._http import SECURITY_HEADERS, Headers, query, send_json
 from ._ranges import ByteRange, Unsatisfiable, accepts_gzip, content_range, parse_range
 from ._registry import Registry
-from .exceptions import RPCError
 
 __all__ = ["BLOCK", "SpoolReader", "handles", "serve", "serve_spool", "spool_of"]
 

@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol
 
 from ccstream import CutLine, Page, StreamName
 
-from . import _jsonrpc as rpc
+from ..protocol import _jsonrpc as rpc
 
 __all__ = ["MAX_PAGE_BYTES", "PAGE_BYTES", "page_message", "page_result"]
 

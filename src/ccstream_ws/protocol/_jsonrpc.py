@@ -14,9 +14,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..exceptions import RPCError
 from ._codes import ErrorCode
 from ._text import is_text
-from .exceptions import RPCError
 
 __all__ = ["BadRequest", "Id", "Request", "error", "notification", "parse", "response"]
 

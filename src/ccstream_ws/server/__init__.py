@@ -1,0 +1,1 @@
+"""The server: the ASGI app, its sessions, executions, HTTP routes and configuration."""
