@@ -33,6 +33,7 @@ from ccstream.cli import env_pair, parse_size
 
 from . import _extra
 from .exceptions import CCStreamWSError, ConfigError, ConnectionLost, RPCError
+from .protocol._codes import ErrorCode
 from .server import _layers
 from .server._app import App
 from .server._config import ServerConfig
@@ -368,7 +369,7 @@ def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> 
         access_log=args.access_log,
         lifespan="on",
         # A little over the app's own limit, so a message just over it gets a JSON-RPC error
-        # (-32009) and only a far larger one costs the connection (close 1009).
+        # (MESSAGE_TOO_LARGE) and only a far larger one costs the connection (MESSAGE_TOO_BIG).
         ws_max_size=config.max_message_size + 65536,
         ws_ping_interval=args.ping_interval,
         ws_ping_timeout=args.ping_interval,
@@ -524,7 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except RPCError as exc:
         print(f"ccstream-ws: the server refused: {exc.message} (code {exc.code})", file=sys.stderr)
-        return 126 if exc.code in (-32001, -32005) else 2
+        return 126 if exc.code in (ErrorCode.COMMAND_NOT_ALLOWED, ErrorCode.SPAWN_FAILED) else 2
     except ConnectionLost as exc:
         print(f"ccstream-ws: {exc}", file=sys.stderr)
         return EXIT_CONNECTION

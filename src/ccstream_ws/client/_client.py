@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,8 @@ import ccstream
 from ccstream import StreamName
 
 from ..exceptions import ConnectionLost, ProtocolViolation, RPCError
+from ..protocol import _jsonrpc as rpc
+from ..protocol._codes import ErrorCode
 from ..protocol._text import os_string_to_wire
 from ..protocol._wire import unpack_binary
 
@@ -213,7 +214,7 @@ class RemoteExecution:
                 await self.client.call("stdin", params)
                 return
             except RPCError as exc:
-                if exc.code != -32010:
+                if exc.code != ErrorCode.BUSY:
                     raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
@@ -452,9 +453,8 @@ class Client:
         request_id = self._next_id
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = (future, execution)
-        message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": dict(params)}
         try:
-            await self._ws.send(json.dumps(message))
+            await self._ws.send(rpc.request(request_id, method, params))
         except ConnectionClosed as exc:
             self._pending.pop(request_id, None)
             raise _lost(exc) from exc
@@ -598,14 +598,11 @@ class Client:
         await execution._put(RemoteOutput(frame.stream, frame.offset, data))
 
     async def _text(self, text: str) -> None:
-        message = json.loads(text)
-        if not isinstance(message, dict):
-            raise ProtocolViolation("a message that is not a JSON object")
-        if "method" not in message:
+        message = rpc.read(text)
+        if isinstance(message, rpc.Answer):
             self._answer(message)
             return
-        method = message["method"]
-        params = message.get("params") or {}
+        method, params = message.method, message.params
         if method == "connected":
             if self._greeting is not None and not self._greeting.done():
                 self._greeting.set_result(params)
@@ -622,24 +619,18 @@ class Client:
         else:
             await execution._put(Notice(method, params))
 
-    def _answer(self, message: dict[str, Any]) -> None:
-        request_id = message.get("id")
+    def _answer(self, answer: rpc.Answer) -> None:
+        request_id = answer.id
         entry = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
         if entry is None:
-            error = message.get("error")
-            if error:
-                log.warning("server error without a pending request: %s", error)
+            if answer.error is not None:
+                log.warning("server error without a pending request: %s", answer.error)
             return
         future, execution = entry
-        if "error" in message:
-            error = message["error"] or {}
-            future.set_exception(
-                RPCError(
-                    int(error.get("code", 0)), str(error.get("message", "")), error.get("data")
-                )
-            )
+        if answer.error is not None:
+            future.set_exception(answer.error)
             return
-        result = message.get("result")
+        result = answer.result
         if execution is not None and isinstance(result, dict) and "execution_id" in result:
             # Registered here, before the next message is read, so no notification is missed.
             execution.id = str(result["execution_id"])

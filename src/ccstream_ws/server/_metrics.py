@@ -94,7 +94,7 @@ class Metrics:
     def execution_ended(self, execution: Execution) -> None:
         """Count an execution whose run ended; called once, as its state becomes ``ended``."""
         if execution.run is None:
-            return  # never started: the spawn's refusal (-32005) counted it
+            return  # never started: the spawn's refusal (SPAWN_FAILED) counted it
         result = execution.result
         if result is None:
             self.ended.labels("failed", "internal_error").inc()
