@@ -4,26 +4,12 @@ An ASGI application (:class:`App`) that runs commands for remote clients and str
 output as JSON-RPC 2.0 notifications or binary frames, a Python client (:class:`Client`) and the
 ``ccstream-ws`` command line (``serve``, ``exec``). The protocol is specified in
 ``docs/protocol.md``; the security model in ``docs/security.md``.
+
+The code is in three parts: :mod:`ccstream_ws.protocol` (sans I/O, shared),
+:mod:`ccstream_ws.server` and :mod:`ccstream_ws.client`; every public name of each is also here.
 """
 
 from ._extra import HINT as _HINT
-from .server._app import App
-
-try:
-    from .client._client import Client, Completion, Loss, RemoteExecution, RemoteOutput
-except ModuleNotFoundError as _absent:
-    # Without the [ws] extra the package still imports, so `ccstream-ws` can say what to install;
-    # the client's names then raise an ImportError that says it.
-    if (_absent.name or "").partition(".")[0] != "websockets":
-        raise
-    _ABSENT = f"ccstream_ws.{{}} needs the [ws] extra (websockets is missing): {_HINT}"
-
-    def __getattr__(name: str) -> object:
-        if name in ("Client", "Completion", "Loss", "RemoteExecution", "RemoteOutput"):
-            raise ImportError(_ABSENT.format(name), name=name)
-        raise AttributeError(f"module 'ccstream_ws' has no attribute {name!r}")
-
-
 from ._version import VERSION as __version__
 from .exceptions import (
     CCStreamWSError,
@@ -32,9 +18,41 @@ from .exceptions import (
     ProtocolViolation,
     RPCError,
 )
-from .protocol._codes import CloseCode, ErrorCode
-from .protocol._wire import BinaryFrame, pack_binary, unpack_binary
-from .server._config import ServerConfig, is_loopback
+from .protocol import BinaryFrame, CloseCode, ErrorCode, pack_binary, unpack_binary
+from .server import App, ServerConfig, is_loopback
+
+_CLIENT = (
+    "Client",
+    "Completion",
+    "Loss",
+    "Notice",
+    "RemoteEvent",
+    "RemoteExecution",
+    "RemoteOutput",
+)
+
+try:
+    from .client import (
+        Client,
+        Completion,
+        Loss,
+        Notice,
+        RemoteEvent,
+        RemoteExecution,
+        RemoteOutput,
+    )
+except ModuleNotFoundError as _absent:
+    # Without the [ws] extra the package still imports, so `ccstream-ws` can say what to install;
+    # the client's names then raise an ImportError that says it.
+    if (_absent.name or "").partition(".")[0] != "websockets":
+        raise
+    _ABSENT = f"ccstream_ws.{{}} needs the [ws] extra (websockets is missing): {_HINT}"
+
+    def __getattr__(name: str) -> object:
+        if name in _CLIENT:
+            raise ImportError(_ABSENT.format(name), name=name)
+        raise AttributeError(f"module 'ccstream_ws' has no attribute {name!r}")
+
 
 __all__ = [
     "App",
@@ -47,8 +65,10 @@ __all__ = [
     "ConnectionLost",
     "ErrorCode",
     "Loss",
+    "Notice",
     "ProtocolViolation",
     "RPCError",
+    "RemoteEvent",
     "RemoteExecution",
     "RemoteOutput",
     "ServerConfig",

@@ -33,10 +33,19 @@ from ccstream import StreamName
 from ..exceptions import ConnectionLost, ProtocolViolation, RPCError
 from ..protocol import _jsonrpc as rpc
 from ..protocol._codes import ErrorCode
+from ..protocol._params import STREAMS
 from ..protocol._text import os_string_to_wire
 from ..protocol._wire import unpack_binary
 
-__all__ = ["Client", "Completion", "Loss", "RemoteEvent", "RemoteExecution", "RemoteOutput"]
+__all__ = [
+    "Client",
+    "Completion",
+    "Loss",
+    "Notice",
+    "RemoteEvent",
+    "RemoteExecution",
+    "RemoteOutput",
+]
 
 log = logging.getLogger("ccstream_ws.client")
 
@@ -143,7 +152,7 @@ class RemoteExecution:
         self._decompress = ccstream.Decompressor("gzip")
         # What arrived, for the completion's losses: per stream the offset reached (None once a
         # frame came without an offset), the newlines received, the gaps announced.
-        self._streams: tuple[StreamName, ...] = ("stdout", "stderr")
+        self._streams: tuple[StreamName, ...] = STREAMS
         self._first: dict[StreamName, int] = {"stdout": 0, "stderr": 0}
         self._reached: dict[StreamName, int | None] = {"stdout": 0, "stderr": 0}
         self._newlines: dict[StreamName, int] = {"stdout": 0, "stderr": 0}
@@ -259,8 +268,8 @@ class RemoteExecution:
         """The streams this iteration receives, and the offsets it starts from."""
         streams = (output_options or {}).get("streams")
         if isinstance(streams, (list, tuple)):
-            self._streams = tuple(s for s in ("stdout", "stderr") if s in streams)
-        for name in ("stdout", "stderr"):
+            self._streams = tuple(s for s in STREAMS if s in streams)
+        for name in STREAMS:
             if offsets and name in offsets:
                 self._first[name] = self._reached[name] = int(offsets[name])
 
@@ -319,7 +328,7 @@ class RemoteExecution:
     def _decode(self, params: Mapping[str, Any]) -> tuple[RemoteOutput, int]:
         """The output and the offset just past it (-1 when the server did not say)."""
         stream = params.get("type")
-        if stream not in ("stdout", "stderr"):
+        if stream not in STREAMS:
             raise ProtocolViolation(f"process.output with type {stream!r}")
         data = params.get("data", "")
         if not isinstance(data, str):
@@ -519,7 +528,7 @@ class Client:
         if output_options is not None:
             params["output_options"] = dict(output_options)
         execution = RemoteExecution(self, self._queue_size)
-        for name in ("stdout", "stderr"):
+        for name in STREAMS:
             if offsets and name in offsets:
                 execution.offsets[name] = int(offsets[name])
         execution._expect(output_options, offsets)
@@ -643,7 +652,7 @@ def _gap(params: Mapping[str, Any]) -> ccstream.Gap | None:
     """A ``process.gap`` notice as a :class:`ccstream.Gap` (``None`` if it is malformed)."""
     stream, offset, size = params.get("type"), params.get("offset"), params.get("bytes")
     lines, reason = params.get("lines"), params.get("reason")
-    if stream not in ("stdout", "stderr") or not isinstance(offset, int):
+    if stream not in STREAMS or not isinstance(offset, int):
         return None
     if not isinstance(size, int):
         return None

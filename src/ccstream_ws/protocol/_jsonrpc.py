@@ -22,6 +22,7 @@ from typing import Any
 
 from ..exceptions import ProtocolViolation, RPCError
 from ._codes import ErrorCode
+from ._params import is_int
 from ._text import is_text
 
 __all__ = [
@@ -118,7 +119,7 @@ def _echoable_id(value: object) -> bool:
         return is_text(value)
     if isinstance(value, float):
         return math.isfinite(value)
-    return isinstance(value, int) and not isinstance(value, bool)
+    return is_int(value)
 
 
 def response(request_id: Id, result: Any) -> str:
@@ -183,7 +184,7 @@ def read(text: str) -> Answer | Notification:
     if not isinstance(body, dict):
         raise ProtocolViolation("an error that is not a JSON object")
     code = body.get("code", 0)
-    if not isinstance(code, int) or isinstance(code, bool):
+    if not is_int(code):
         raise ProtocolViolation(f"an error code that is not an integer: {code!r}")
     return Answer(
         message.get("id"), None, RPCError(code, str(body.get("message", "")), body.get("data"))

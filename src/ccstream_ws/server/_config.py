@@ -7,11 +7,11 @@ beyond loopback needs a token, and there shell strings are off unless turned on.
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 from dataclasses import dataclass
 
 from ..exceptions import ConfigError
+from ..protocol._params import finite, is_int
 from ._budget import quota_for, reservation
 
 __all__ = ["ServerConfig", "is_loopback"]
@@ -32,17 +32,12 @@ def is_loopback(host: str) -> bool:
 
 
 def _count(name: str, value: int, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _seconds(name: str, value: float) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
+    if finite(value) is None or value < 0:
         raise ConfigError(f"{name} must be a number of seconds >= 0, got {value!r}")
 
 
