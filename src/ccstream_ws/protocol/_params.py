@@ -154,7 +154,8 @@ def _str(p: Mapping[str, Any], name: str, *, required: bool = False) -> str | No
 
 def _os_string(value: object, name: str) -> str:
     """An argument, directory or variable value: UTF-8 text, or ``{"base64": ...}`` for any
-    other bytes (see :mod:`ccstream_ws._text`); returned as :func:`os.fsdecode` gives it."""
+    other bytes (see :mod:`ccstream_ws.protocol._text`); returned as :func:`os.fsdecode` gives
+    it."""
     try:
         return os_string_from_wire(value)
     except OSStringError as exc:

@@ -2,7 +2,7 @@
 ``.../merged`` (both streams, in the order the output arrived).
 
 Behind the same token (or the viewer's session cookie) and Origin rules as the WebSocket
-(:func:`ccstream_ws._auth.admit`), and the app's Host rule.
+(:func:`ccstream_ws.server._auth.admit`), and the app's Host rule.
 An ended execution's stream is a plain file to HTTP: ``Content-Length``, and one ``Range``
 (``206``; several ranges get the whole body, as HTTP allows), also as ``?range=bytes=A-B``
 (the header's value, for a link such as the viewer's to a cut line's rest; the header wins when

@@ -212,7 +212,7 @@ class Execution:
 
     def argv_on_wire(self) -> list[str | dict[str, str]]:
         """``argv`` as ``process.started`` and ``status`` send it: each element as text, or as
-        ``{"base64": ...}`` when its bytes are not UTF-8 (see :mod:`ccstream_ws._text`)."""
+        ``{"base64": ...}`` when its bytes are not UTF-8 (see :mod:`ccstream_ws.protocol._text`)."""
         return [os_string_to_wire(arg) for arg in self.argv]
 
     # -- the run's task -----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``GET /metrics`` over HTTP: the token and Origin rules of :func:`ccstream_ws._auth.admit`,
+"""``GET /metrics`` over HTTP: the token and Origin rules of :func:`ccstream_ws.server._auth.admit`,
 then the body of :meth:`Metrics.render`; and the counting of HTTP refusals."""
 
 from __future__ import annotations
