@@ -83,12 +83,11 @@ class ServerConfig:
     (``process.gap``). A spool is removed when its execution is dropped (after ``retention``).
     ``spool_budget``: disk bytes for all spools together, running, ended and detached ones
     (``None``: ``max_executions`` running executions' worth, see :attr:`budget`); a running
-    execution counts for its quota plus a segment
-    (:func:`ccstream_ws.server._budget.reservation`), an ended one for what its spool takes on disk. To admit a run that would not fit, the ended
-    executions that ended first are evicted (their spools deleted, each one logged and reported
-    to whoever asks for it); if it still does not fit it is refused (``LIMIT_REACHED``). With a
-    budget and no quota, each execution's quota is its share of the budget
-    (:attr:`execution_quota`).
+    execution counts for its quota plus a segment (:func:`ccstream_ws.server._budget.reservation`),
+    an ended one for what its spool takes on disk. To admit a run that would not fit, the ended
+    executions that ended first are evicted (their spools deleted, each one logged and reported to
+    whoever asks for it); if it still does not fit it is refused (``LIMIT_REACHED``). With a budget
+    and no quota, each execution's quota is its share of the budget (:attr:`execution_quota`).
 
     Service: ``metrics`` serves ``GET /metrics`` among the app's routes (``False`` when it has a
     listener of its own, :meth:`App.metrics_app`). ``drain_timeout``: seconds a shutdown lets
