@@ -33,9 +33,9 @@ from ccstream import StreamName
 from ..exceptions import ConnectionLost, ProtocolViolation, RPCError
 from ..protocol import _jsonrpc as rpc
 from ..protocol._codes import ErrorCode
+from ..protocol._frames import unpack_binary
 from ..protocol._params import STREAMS
 from ..protocol._text import os_string_to_wire
-from ..protocol._wire import unpack_binary
 
 __all__ = [
     "Client",
