@@ -34,7 +34,7 @@ from ..exceptions import ConnectionLost, ProtocolViolation, RPCError
 from ..protocol import _jsonrpc as rpc
 from ..protocol._codes import ErrorCode
 from ..protocol._frames import unpack_binary
-from ..protocol._params import STREAMS
+from ..protocol._params import STREAMS, finite, is_int
 from ..protocol._text import os_string_to_wire
 
 __all__ = [
@@ -286,9 +286,9 @@ class RemoteExecution:
         output_error = output_error if isinstance(output_error, str) else None
         return Completion(
             status=str(params.get("status")),
-            exit_code=exit_code if isinstance(exit_code, int) else None,
+            exit_code=exit_code if is_int(exit_code) else None,
             reason=params.get("reason"),
-            execution_time=execution_time if isinstance(execution_time, (int, float)) else None,
+            execution_time=finite(execution_time),
             params=params,
             gaps=tuple(self._gaps),
             output_error=output_error,
@@ -313,10 +313,10 @@ class RemoteExecution:
             if reached is None or not isinstance(stats, dict) or isinstance(capped, dict):
                 continue
             total, lines = stats.get("bytes"), stats.get("lines")
-            if not isinstance(total, int) or total <= reached:
+            if not is_int(total) or total <= reached:
                 continue
             missing_lines: int | None = None
-            if isinstance(lines, int) and self._first[stream] == 0:
+            if is_int(lines) and self._first[stream] == 0:
                 announced = sum(g.lines for g in self._gaps if g.stream == stream)
                 missing_lines = max(lines - self._newlines[stream] - announced, 0)
             losses.append(
@@ -342,7 +342,7 @@ class RemoteExecution:
         if offset is not None and encoding == "text" and "size" in params:
             # Text frames are decoded on the server; "size" is the frame's length in bytes.
             return RemoteOutput(stream, None, raw), int(offset) + int(params["size"])
-        return RemoteOutput(stream, offset if isinstance(offset, int) else None, raw), -1
+        return RemoteOutput(stream, offset if is_int(offset) else None, raw), -1
 
     def _close(self, error: BaseException | None) -> None:
         if self._closed:
@@ -652,15 +652,15 @@ def _gap(params: Mapping[str, Any]) -> ccstream.Gap | None:
     """A ``process.gap`` notice as a :class:`ccstream.Gap` (``None`` if it is malformed)."""
     stream, offset, size = params.get("type"), params.get("offset"), params.get("bytes")
     lines, reason = params.get("lines"), params.get("reason")
-    if stream not in STREAMS or not isinstance(offset, int):
+    if stream not in STREAMS or not is_int(offset):
         return None
-    if not isinstance(size, int):
+    if not is_int(size):
         return None
     return ccstream.Gap(
         stream,
         offset,
         size,
-        lines if isinstance(lines, int) else 0,
+        lines if is_int(lines) else 0,
         reason if isinstance(reason, str) else "unknown",
     )
 
