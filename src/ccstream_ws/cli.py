@@ -41,7 +41,7 @@ from .server._logging import logging_config
 from .server._readiness import spool_directory, spool_problem
 
 if TYPE_CHECKING:
-    from .client._client import Completion
+    from .client import Completion
 
 __all__ = ["main"]
 
@@ -384,7 +384,7 @@ def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> 
 
 
 async def _exec(args: argparse.Namespace) -> int:
-    from .client._client import Client, RemoteOutput  # needs the [ws] extra
+    from .client import Client, RemoteOutput  # needs the [ws] extra
 
     command: str | list[str] = args.command if args.command is not None else args.argv
     if not command:
@@ -480,7 +480,7 @@ def _report(completion: Completion, args: argparse.Namespace) -> int:
 
 
 async def _feed_stdin(execution: object) -> None:
-    from .client._client import RemoteExecution
+    from .client import RemoteExecution
 
     assert isinstance(execution, RemoteExecution)
     loop = asyncio.get_running_loop()
