@@ -3,9 +3,11 @@ tests and every file they read, built by the setuptools the build requires."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,26 @@ def test_the_metadata_names_the_license_by_spdx(sdist: tuple[tarfile.TarFile, st
     assert "Classifier: License ::" not in metadata
     assert 'Requires-Dist: tomli>=1.1; python_version < "3.11" and extra == "ws"' in metadata
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+def test_the_wheel_carries_the_viewers_files(tmp_path: Path) -> None:
+    # The viewer reads its page, styles and scripts from the installed package: the package
+    # data in pyproject.toml must name them. Built from a clean copy, so no egg-info left by an
+    # earlier build lists them instead.
+    tree = tmp_path / "tree"
+    shutil.copytree(
+        ROOT / "src", tree / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__")
+    )
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, tree / name)
+    code = f"from setuptools import build_meta; print(build_meta.build_wheel({str(tmp_path)!r}))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tree, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    wheel = tmp_path / done.stdout.strip().splitlines()[-1]
+    static = ROOT / "src" / "ccstream_ws" / "server" / "static"
+    wanted = {str(path.relative_to(ROOT / "src")) for path in static.rglob("*") if path.is_file()}
+    assert "ccstream_ws/server/static/index.html" in wanted
+    with zipfile.ZipFile(wheel) as archive:
+        assert wanted - set(archive.namelist()) == set()

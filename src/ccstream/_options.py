@@ -100,8 +100,9 @@ class SpoolOptions:
     once lowers it. ``page_cache``: bytes at the end of each stream left in the page cache once
     written; older bytes are dropped from it (they stay on disk, and a reader that far behind
     reads them from there), so a big spool does not push other files out of the cache, and on
-    VMs that return freed memory to the host new writes reuse warm pages (writing 1 GiB took 2.5
-    CPU seconds there without this, 0.45 with). ``None`` leaves the cache to the kernel.
+    VMs that return freed memory to the host new writes reuse warm pages instead of faulting in
+    fresh ones (``docs/large-outputs.md``, The page cache). ``None`` leaves the cache to the
+    kernel.
 
     ``on_quota``: what the quota does to bytes that a live reader has not read yet. A live reader
     is a :meth:`~ccstream.Spool.follow` of the run's own handle (``run.spool``) while it is
@@ -166,8 +167,9 @@ class Options:
     to join it (0 sends every read at once): a child printing line by line then yields full
     frames, not a frame per line, for at most ``coalesce`` seconds of added latency.
     ``read_size`` is the most read from a pipe before the batch is handed over. ``count_lines``
-    counts newlines for the statistics; it costs about 0.3 s per GiB (``bytes.count`` runs at
-    about 3 GB/s), so bulk binary transfers that need no line counts can turn it off.
+    counts newlines for the statistics; it is the read path's largest cost after the copies
+    themselves (one ``bytes.count`` over every byte, holding the GIL; figures in
+    ``benchmarks/README.md``), so bulk binary transfers that need no line counts can turn it off.
 
     Lifecycle: ``timeout`` (total) and ``idle_timeout`` (no output; paused time does not count)
     kill the process group: SIGTERM, then SIGKILL after ``kill_grace``. When the child has exited

@@ -1,8 +1,9 @@
 """Pipes for the fast read path: non-blocking read ends, enlarged where the OS allows.
 
-Measured on Linux: reading a pipe with ``anyio.wait_readable`` plus 1 MiB ``os.read`` calls from a
-pipe enlarged to 1 MiB runs at about 0.8x of a plain blocking read loop, where asyncio's
-``StreamReader.read(64 KiB)`` reaches 0.1-0.25x. Larger pipes also mean fewer wake-ups per byte.
+Why: reading a pipe enlarged to 1 MiB with ``anyio.wait_readable`` plus large ``os.read`` calls
+comes close to a plain blocking read loop, where asyncio's ``StreamReader.read(64 KiB)`` is
+several times slower (``benchmarks/bench_read_path.py``; figures in ``benchmarks/README.md``).
+Larger pipes also mean fewer wake-ups per byte.
 """
 
 from __future__ import annotations

@@ -4,13 +4,43 @@ An ASGI application (:class:`App`) that runs commands for remote clients and str
 output as JSON-RPC 2.0 notifications or binary frames, a Python client (:class:`Client`) and the
 ``ccstream-ws`` command line (``serve``, ``exec``). The protocol is specified in
 ``docs/protocol.md``; the security model in ``docs/security.md``.
+
+The code is in three parts: :mod:`ccstream_ws.protocol` (sans I/O, shared),
+:mod:`ccstream_ws.server` and :mod:`ccstream_ws.client`; every public name of each is also here.
 """
 
-from ._app import App
 from ._extra import HINT as _HINT
+from ._version import VERSION as __version__
+from .exceptions import (
+    CCStreamWSError,
+    ConfigError,
+    ConnectionLost,
+    ProtocolViolation,
+    RPCError,
+)
+from .protocol import BinaryFrame, CloseCode, ErrorCode, pack_binary, unpack_binary
+from .server import App, ServerConfig, is_loopback
+
+_CLIENT = (
+    "Client",
+    "Completion",
+    "Loss",
+    "Notice",
+    "RemoteEvent",
+    "RemoteExecution",
+    "RemoteOutput",
+)
 
 try:
-    from ._client import Client, Completion, Loss, RemoteExecution, RemoteOutput
+    from .client import (
+        Client,
+        Completion,
+        Loss,
+        Notice,
+        RemoteEvent,
+        RemoteExecution,
+        RemoteOutput,
+    )
 except ModuleNotFoundError as _absent:
     # Without the [ws] extra the package still imports, so `ccstream-ws` can say what to install;
     # the client's names then raise an ImportError that says it.
@@ -19,22 +49,10 @@ except ModuleNotFoundError as _absent:
     _ABSENT = f"ccstream_ws.{{}} needs the [ws] extra (websockets is missing): {_HINT}"
 
     def __getattr__(name: str) -> object:
-        if name in ("Client", "Completion", "Loss", "RemoteExecution", "RemoteOutput"):
+        if name in _CLIENT:
             raise ImportError(_ABSENT.format(name), name=name)
         raise AttributeError(f"module 'ccstream_ws' has no attribute {name!r}")
 
-
-from ._codes import CloseCode, ErrorCode
-from ._config import ServerConfig, is_loopback
-from ._version import VERSION as __version__
-from ._wire import BinaryFrame, pack_binary, unpack_binary
-from .exceptions import (
-    CCStreamWSError,
-    ConfigError,
-    ConnectionLost,
-    ProtocolViolation,
-    RPCError,
-)
 
 __all__ = [
     "App",
@@ -47,8 +65,10 @@ __all__ = [
     "ConnectionLost",
     "ErrorCode",
     "Loss",
+    "Notice",
     "ProtocolViolation",
     "RPCError",
+    "RemoteEvent",
     "RemoteExecution",
     "RemoteOutput",
     "ServerConfig",

@@ -31,15 +31,17 @@ from ccstream._exit_status import (
 )
 from ccstream.cli import env_pair, parse_size
 
-from . import _extra, _layers
-from ._app import App
-from ._config import ServerConfig
-from ._logging import logging_config
-from ._readiness import spool_directory, spool_problem
+from . import _extra
 from .exceptions import CCStreamWSError, ConfigError, ConnectionLost, RPCError
+from .protocol._codes import ErrorCode
+from .server import _layers
+from .server._app import App
+from .server._config import ServerConfig
+from .server._logging import logging_config
+from .server._readiness import spool_directory, spool_problem
 
 if TYPE_CHECKING:
-    from ._client import Completion
+    from .client import Completion
 
 __all__ = ["main"]
 
@@ -353,7 +355,7 @@ def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> 
         "on" if config.shell_allowed else "off",
         "required" if config.token else "off",
     )
-    from ._serve import run
+    from .server._serve import run
 
     if args.metrics_port is not None:
         log.info("metrics on http://127.0.0.1:%d/metrics", args.metrics_port)
@@ -367,7 +369,7 @@ def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> 
         access_log=args.access_log,
         lifespan="on",
         # A little over the app's own limit, so a message just over it gets a JSON-RPC error
-        # (-32009) and only a far larger one costs the connection (close 1009).
+        # (MESSAGE_TOO_LARGE) and only a far larger one costs the connection (MESSAGE_TOO_BIG).
         ws_max_size=config.max_message_size + 65536,
         ws_ping_interval=args.ping_interval,
         ws_ping_timeout=args.ping_interval,
@@ -382,7 +384,7 @@ def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> 
 
 
 async def _exec(args: argparse.Namespace) -> int:
-    from ._client import Client, RemoteOutput  # needs the [ws] extra
+    from .client import Client, RemoteOutput  # needs the [ws] extra
 
     command: str | list[str] = args.command if args.command is not None else args.argv
     if not command:
@@ -478,7 +480,7 @@ def _report(completion: Completion, args: argparse.Namespace) -> int:
 
 
 async def _feed_stdin(execution: object) -> None:
-    from ._client import RemoteExecution
+    from .client import RemoteExecution
 
     assert isinstance(execution, RemoteExecution)
     loop = asyncio.get_running_loop()
@@ -523,7 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except RPCError as exc:
         print(f"ccstream-ws: the server refused: {exc.message} (code {exc.code})", file=sys.stderr)
-        return 126 if exc.code in (-32001, -32005) else 2
+        return 126 if exc.code in (ErrorCode.COMMAND_NOT_ALLOWED, ErrorCode.SPAWN_FAILED) else 2
     except ConnectionLost as exc:
         print(f"ccstream-ws: {exc}", file=sys.stderr)
         return EXIT_CONNECTION

@@ -15,7 +15,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from ccstream_ws import Client, ServerConfig
-from ccstream_ws._auth import cookie_name, session_cookie
+from ccstream_ws.server._auth import cookie_name, session_cookie
 
 from ._cli_server import serve_cli, stop
 from ._raw import raw

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ccstream_ws import ServerConfig
-from ccstream_ws._budget import (
+from ccstream_ws.exceptions import ConfigError
+from ccstream_ws.server._budget import (
     ALLOWANCE_FLOOR,
     SEGMENT_MAX,
     Holding,
@@ -19,9 +20,8 @@ from ccstream_ws._budget import (
     reservation,
     shed,
 )
-from ccstream_ws._disk_usage import disk_bytes
-from ccstream_ws._spool import spool_options
-from ccstream_ws.exceptions import ConfigError
+from ccstream_ws.server._disk_usage import disk_bytes
+from ccstream_ws.server._spool import spool_options
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from ccstream_ws import Client, ServerConfig, _extra
+from ccstream_ws import Client, ConfigError, ServerConfig, _extra
 from ccstream_ws import cli as ws_cli
-from ccstream_ws._layers import LayerError, Resolved, _subparser, _toml, render, resolve
+from ccstream_ws.server._layers import LayerError, Resolved, _subparser, _toml, render, resolve
 
 from ._cli_server import serve_cli, stop
 from .conftest import free_port
@@ -320,3 +320,24 @@ async def test_the_servers_settings_from_the_environment_are_not_the_childs(
         assert not {name for name in names if name.startswith("CCSTREAM_WS_")}
     finally:
         stop(proc, signal.SIGTERM)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_connections", True),
+        ("max_connections", 0),
+        ("max_connections", 2.0),
+        ("retention", True),
+        ("retention", -1),
+        ("retention", float("nan")),
+        ("retention", float("inf")),
+        ("retention", 10**400),
+        ("drain_timeout", "5"),
+    ],
+)
+def test_a_setting_of_the_wrong_kind_is_a_config_error(field: str, value: object) -> None:
+    # The same checks as the protocol's params (is_int, finite): a bool is not a count, and a
+    # number past float range is not a number of seconds.
+    with pytest.raises(ConfigError, match=field):
+        ServerConfig(**{field: value})  # type: ignore[arg-type]

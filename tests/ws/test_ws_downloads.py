@@ -22,8 +22,14 @@ import ccstream
 from ccstream._options import SpoolOptions
 from ccstream._spool_reader import Spool
 from ccstream_ws import Client
-from ccstream_ws._downloads import SpoolReader, serve_spool
-from ccstream_ws._ranges import ByteRange, Unsatisfiable, accepts_gzip, content_range, parse_range
+from ccstream_ws.server._downloads import SpoolReader, serve_spool
+from ccstream_ws.server._ranges import (
+    ByteRange,
+    Unsatisfiable,
+    accepts_gzip,
+    content_range,
+    parse_range,
+)
 
 from .conftest import Server, ServerPool
 

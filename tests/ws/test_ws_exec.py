@@ -19,8 +19,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ccstream_ws import Client, Loss, RemoteExecution, RemoteOutput
-from ccstream_ws._client import Notice
+from ccstream_ws import Client, Loss, Notice, RemoteExecution, RemoteOutput
 from tests._helpers import gone
 
 from .conftest import HERE, Server, ServerPool, free_port

@@ -211,7 +211,7 @@ async def test_on_quota_is_validated(server: Server) -> None:
 
 
 def test_parse_execute_reads_on_quota() -> None:
-    from ccstream_ws._params import parse_execute
+    from ccstream_ws.protocol._params import parse_execute
 
     assert parse_execute({"argv": ["x"]}, MiB).on_quota == "auto"
     for choice in ("auto", "pause", "drop"):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ccstream_ws._readiness import spool_problem
+from ccstream_ws.server._readiness import spool_problem
 
 from ._cli_server import serve_cli, stop
 from ._http import get_json

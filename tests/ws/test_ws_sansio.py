@@ -10,20 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import ccstream_ws
 from ccstream import Gap, Output
 from ccstream_ws import ErrorCode, RPCError, pack_binary, unpack_binary
-from ccstream_ws._jsonrpc import BadRequest, parse
-from ccstream_ws._params import OutputOptions, parse_execute, parse_output_options
-from ccstream_ws._wire import OutputEncoder
-
-
-def test_public_all_is_complete() -> None:
-    public = {name for name in dir(ccstream_ws) if not name.startswith("_")}
-    modules = {"cli", "exceptions"}
-    assert public - modules - {"annotations"} <= set(ccstream_ws.__all__)
-    for name in ccstream_ws.__all__:
-        assert hasattr(ccstream_ws, name)
+from ccstream_ws.protocol._jsonrpc import BadRequest, parse
+from ccstream_ws.protocol._params import OutputOptions, parse_execute, parse_output_options
+from ccstream_ws.protocol._wire import OutputEncoder
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from ccstream_ws import Client, ConnectionLost, RemoteOutput, RPCError
-from ccstream_ws._client import Notice
+from ccstream_ws import Client, ConnectionLost, Notice, RemoteOutput, RPCError
 
 from ._raw import raw
 from .conftest import Server, ServerPool

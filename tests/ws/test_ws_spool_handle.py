@@ -12,9 +12,9 @@ import pytest
 
 import ccstream
 from ccstream import CutLine, Gap, Output, Page
-from ccstream_ws._config import ServerConfig
-from ccstream_ws._pages import page_result
-from ccstream_ws._spool import ExecutionSpool, spool_options
+from ccstream_ws.server._config import ServerConfig
+from ccstream_ws.server._pages import page_result
+from ccstream_ws.server._spool import ExecutionSpool, spool_options
 
 PY = sys.executable
 MiB = 1024 * 1024

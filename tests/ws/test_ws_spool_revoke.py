@@ -9,8 +9,8 @@ import pytest
 
 import ccstream
 from ccstream import Output
-from ccstream_ws._config import ServerConfig
-from ccstream_ws._spool import ExecutionSpool, spool_options
+from ccstream_ws.server._config import ServerConfig
+from ccstream_ws.server._spool import ExecutionSpool, spool_options
 
 
 @pytest.fixture(params=["asyncio", "trio"])

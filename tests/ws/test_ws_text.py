@@ -13,17 +13,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ccstream_ws import ErrorCode, RPCError, ServerConfig
-from ccstream_ws._jsonrpc import BadRequest, parse
-from ccstream_ws._params import (
+from ccstream_ws.protocol._jsonrpc import BadRequest, parse
+from ccstream_ws.protocol._params import (
     parse_control,
     parse_execute,
     parse_page,
     parse_stdin,
     parse_subscribe,
 )
-from ccstream_ws._registry import Registry
-from ccstream_ws._session import Session, _Gone
-from ccstream_ws._text import OSStringError, is_text, os_string_from_wire, os_string_to_wire
+from ccstream_ws.protocol._text import (
+    OSStringError,
+    is_text,
+    os_string_from_wire,
+    os_string_to_wire,
+)
+from ccstream_ws.server._registry import Registry
+from ccstream_ws.server._session import Session, _Gone
 
 posix_bytes = st.binary(max_size=40).filter(lambda b: b"\0" not in b)
 

@@ -31,10 +31,10 @@ from anyio.streams.memory import MemoryObjectSendStream
 import ccstream
 from ccstream import Reason, Result
 
+from ..protocol._params import ExecuteParams
+from ..protocol._text import os_string_to_wire
 from ._budget import Eviction
-from ._params import ExecuteParams
 from ._spool import ExecutionSpool
-from ._text import os_string_to_wire
 
 __all__ = ["Execution", "completed_status"]
 
@@ -212,7 +212,7 @@ class Execution:
 
     def argv_on_wire(self) -> list[str | dict[str, str]]:
         """``argv`` as ``process.started`` and ``status`` send it: each element as text, or as
-        ``{"base64": ...}`` when its bytes are not UTF-8 (see :mod:`ccstream_ws._text`)."""
+        ``{"base64": ...}`` when its bytes are not UTF-8 (see :mod:`ccstream_ws.protocol._text`)."""
         return [os_string_to_wire(arg) for arg in self.argv]
 
     # -- the run's task -----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``GET /metrics`` over HTTP: the token and Origin rules of :func:`ccstream_ws._auth.admit`,
+"""``GET /metrics`` over HTTP: the token and Origin rules of :func:`ccstream_ws.server._auth.admit`,
 then the body of :meth:`Metrics.render`; and the counting of HTTP refusals."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import logging
 
+from ..protocol._codes import CloseCode
 from ._asgi import Message, Scope, Send
 from ._auth import admit
-from ._codes import CloseCode
 from ._config import ServerConfig
 from ._http import send_bytes, send_json
 from ._metrics import CONTENT_TYPE, Metrics

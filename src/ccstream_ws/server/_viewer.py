@@ -1,10 +1,10 @@
 """The browser viewer: ``GET /`` is its page, ``GET /static/...`` its scripts and styles.
 
-The files ship inside the package (``ccstream_ws/static``) and are read once, on first use: a
+The files ship inside the package (``ccstream_ws/server/static``) and are read once, on first use: a
 fixed, small set (tens of KiB), so holding them is bounded. Nothing is fetched from elsewhere and
 nothing is built at install time. The page needs no token to load (it holds no secret); it
-trades the token for a session cookie at ``POST /login`` (:mod:`ccstream_ws._login`), which the
-WebSocket and the downloads accept, so no address it uses carries the token.
+trades the token for a session cookie at ``POST /login`` (:mod:`ccstream_ws.server._login`),
+which the WebSocket and the downloads accept, so no address it uses carries the token.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class _File:
 def _load() -> dict[str, _File]:
     """Every servable file of the package's ``static`` folder, by its path below it."""
     found: dict[str, _File] = {}
-    pending = [("", resources.files("ccstream_ws") / "static")]
+    pending = [("", resources.files("ccstream_ws.server") / "static")]
     while pending:
         prefix, folder = pending.pop()
         for entry in folder.iterdir():

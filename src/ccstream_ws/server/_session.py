@@ -22,13 +22,11 @@ import anyio.abc
 import ccstream
 from ccstream import Output, StreamName
 
-from . import _jsonrpc as rpc
-from ._asgi import Receive, Send
-from ._codes import ErrorCode
-from ._config import ServerConfig
-from ._execution import Execution, result_fields
-from ._pages import page_message
-from ._params import (
+from .._version import VERSION
+from ..exceptions import RPCError
+from ..protocol import _jsonrpc as rpc
+from ..protocol._codes import ErrorCode
+from ..protocol._params import (
     OutputOptions,
     parse_control,
     parse_execute,
@@ -37,13 +35,15 @@ from ._params import (
     parse_stdin,
     parse_subscribe,
 )
+from ..protocol._text import as_text
+from ..protocol._wire import Message, OutputEncoder
+from ._asgi import Receive, Send
+from ._config import ServerConfig
+from ._execution import Execution, result_fields
+from ._pages import page_message
 from ._policy import check_command, child_env
 from ._registry import Registry, new_id
 from ._spool import ExecutionSpool, spool_options
-from ._text import as_text
-from ._version import VERSION
-from ._wire import Message, OutputEncoder
-from .exceptions import RPCError
 
 __all__ = ["CAPABILITIES", "Session"]
 

@@ -13,9 +13,9 @@ import os
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 
-from ._codes import ErrorCode
+from ..exceptions import RPCError
+from ..protocol._codes import ErrorCode
 from ._config import ServerConfig
-from .exceptions import RPCError
 
 __all__ = ["allowed_paths", "check_command", "child_env"]
 

@@ -25,13 +25,13 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from ..exceptions import RPCError
+from ..protocol._codes import ErrorCode
 from ._budget import Eviction, Holding, admit, reservation, shed
-from ._codes import ErrorCode
 from ._config import ServerConfig
 from ._disk_usage import disk_bytes
 from ._execution import Execution, result_fields
 from ._spool import ExecutionSpool
-from .exceptions import RPCError
 
 __all__ = ["TOMBSTONES", "SpoolBudget"]
 

@@ -2,7 +2,7 @@
 ``.../merged`` (both streams, in the order the output arrived).
 
 Behind the same token (or the viewer's session cookie) and Origin rules as the WebSocket
-(:func:`ccstream_ws._auth.admit`), and the app's Host rule.
+(:func:`ccstream_ws.server._auth.admit`), and the app's Host rule.
 An ended execution's stream is a plain file to HTTP: ``Content-Length``, and one ``Range``
 (``206``; several ranges get the whole body, as HTTP allows), also as ``?range=bytes=A-B``
 (the header's value, for a link such as the viewer's to a cut line's rest; the header wins when
@@ -38,14 +38,14 @@ import anyio.to_thread
 import ccstream
 from ccstream import Gap, Output, StreamName
 
+from ..exceptions import RPCError
+from ..protocol._codes import CloseCode
 from ._asgi import Receive, Scope, Send, header
 from ._auth import admit
-from ._codes import CloseCode
 from ._execution import Execution
 from ._http import SECURITY_HEADERS, Headers, query, send_json
 from ._ranges import ByteRange, Unsatisfiable, accepts_gzip, content_range, parse_range
 from ._registry import Registry
-from .exceptions import RPCError
 
 __all__ = ["BLOCK", "SpoolReader", "handles", "serve", "serve_spool", "spool_of"]
 

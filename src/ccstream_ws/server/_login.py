@@ -2,7 +2,7 @@
 carries the token (addresses end up in logs, history and proxies).
 
 The page sends ``{"token": "..."}`` as JSON; the answer is ``200`` with ``Set-Cookie`` (see
-:func:`ccstream_ws._auth.session_cookie`) and ``{"token_required": true}``, or ``200`` with
+:func:`ccstream_ws.server._auth.session_cookie`) and ``{"token_required": true}``, or ``200`` with
 ``{"token_required": false}`` and no cookie when the server has no token,
 ``401`` for a wrong token, ``403`` for a foreign ``Origin``, ``400`` for a body that is not that
 JSON object, ``413`` past 4 KiB and ``405`` for another method. The WebSocket and the downloads

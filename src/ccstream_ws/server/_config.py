@@ -7,12 +7,12 @@ beyond loopback needs a token, and there shell strings are off unless turned on.
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 from dataclasses import dataclass
 
+from ..exceptions import ConfigError
+from ..protocol._params import finite, is_int
 from ._budget import quota_for, reservation
-from .exceptions import ConfigError
 
 __all__ = ["ServerConfig", "is_loopback"]
 
@@ -32,17 +32,12 @@ def is_loopback(host: str) -> bool:
 
 
 def _count(name: str, value: int, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _seconds(name: str, value: float) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
+    if finite(value) is None or value < 0:
         raise ConfigError(f"{name} must be a number of seconds >= 0, got {value!r}")
 
 
@@ -57,7 +52,7 @@ class ServerConfig:
     browser origins (``"https://app.example"``, or ``"*"``) that may connect; a request without an
     ``Origin`` header (not a browser) is not affected. ``allow_same_origin`` also admits pages this
     server served itself (the viewer at ``/``): an origin equal to the request's ``Host``, and
-    without a token only for loopback names (see :func:`ccstream_ws._auth.same_origin`).
+    without a token only for loopback names (see :func:`ccstream_ws.server._auth.same_origin`).
     ``allowed_hosts``: the ``Host`` names (besides loopback names and ``host``) the viewer and the
     downloads answer for, and whose pages count as the server's own, e.g. the name of a reverse
     proxy in front (``"*"``: any); any other ``Host`` gets HTTP 421. Without it, a server with a
@@ -88,12 +83,11 @@ class ServerConfig:
     (``process.gap``). A spool is removed when its execution is dropped (after ``retention``).
     ``spool_budget``: disk bytes for all spools together, running, ended and detached ones
     (``None``: ``max_executions`` running executions' worth, see :attr:`budget`); a running
-    execution counts for its quota plus a segment (:func:`ccstream_ws._budget.reservation`), an
-    ended one for what its spool takes on disk. To admit a run that would not fit, the ended
-    executions that ended first are evicted (their spools deleted, each one logged and reported
-    to whoever asks for it); if it still does not fit it is refused (``LIMIT_REACHED``). With a
-    budget and no quota, each execution's quota is its share of the budget
-    (:attr:`execution_quota`).
+    execution counts for its quota plus a segment (:func:`ccstream_ws.server._budget.reservation`),
+    an ended one for what its spool takes on disk. To admit a run that would not fit, the ended
+    executions that ended first are evicted (their spools deleted, each one logged and reported to
+    whoever asks for it); if it still does not fit it is refused (``LIMIT_REACHED``). With a budget
+    and no quota, each execution's quota is its share of the budget (:attr:`execution_quota`).
 
     Service: ``metrics`` serves ``GET /metrics`` among the app's routes (``False`` when it has a
     listener of its own, :meth:`App.metrics_app`). ``drain_timeout``: seconds a shutdown lets

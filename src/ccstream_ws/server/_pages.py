@@ -14,15 +14,10 @@ from typing import Any, Literal, Protocol
 
 from ccstream import CutLine, Page, StreamName
 
-from . import _jsonrpc as rpc
+from ..protocol import _jsonrpc as rpc
+from ..protocol._params import MAX_PAGE_BYTES, PAGE_BYTES
 
 __all__ = ["MAX_PAGE_BYTES", "PAGE_BYTES", "page_message", "page_result"]
-
-PAGE_BYTES = 1024 * 1024
-"""Bytes of lines a page holds at most when the client does not say (``max_bytes``)."""
-MAX_PAGE_BYTES = 2 * 1024 * 1024
-"""The most bytes of lines a page holds, whatever the client asks: a larger ``max_bytes`` is
-lowered to this (the result's ``max_bytes`` says the bound that applied)."""
 
 
 class _Pages(Protocol):

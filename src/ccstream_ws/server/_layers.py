@@ -33,7 +33,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, NoReturn
 
-from .exceptions import ConfigError
+from ..exceptions import ConfigError
 
 __all__ = ["LayerError", "Option", "Resolved", "blame", "options", "render", "resolve"]
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import uvicorn
 
+from ..exceptions import ConfigError
 from ._app import App
-from .exceptions import ConfigError
 
 __all__ = ["run"]
 

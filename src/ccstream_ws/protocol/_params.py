@@ -8,7 +8,9 @@ The checks are total: whatever JSON a member holds (a bool for an int, ``null``,
 float range, a lone surrogate, deep nesting), the answer is a value or that error, never another
 exception. Each kind of member has one helper: :func:`_int` (an int that is not a bool, in a
 range), :func:`_seconds` (a finite positive number), :func:`_str` (text), :func:`_os_string`
-(text or the ``{"base64": ...}`` byte form of an argument, directory or variable).
+(text or the ``{"base64": ...}`` byte form of an argument, directory or variable). The two type
+tests under them, :func:`is_int` and :func:`finite`, are the adapter's only ones: the server's
+configuration and the JSON-RPC parser use them too.
 """
 
 from __future__ import annotations
@@ -19,16 +21,18 @@ import math
 import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args, overload
+from typing import Any, Literal, TypeGuard, get_args, overload
 
 from ccstream import StreamName
 
+from ..exceptions import RPCError
 from ._codes import ErrorCode
-from ._pages import MAX_PAGE_BYTES, PAGE_BYTES
 from ._text import OSStringError, is_text, os_string_from_wire
-from .exceptions import RPCError
 
 __all__ = [
+    "MAX_PAGE_BYTES",
+    "PAGE_BYTES",
+    "STREAMS",
     "ControlParams",
     "Encoding",
     "ExecuteParams",
@@ -37,6 +41,8 @@ __all__ = [
     "QuotaChoice",
     "StdinParams",
     "SubscribeParams",
+    "finite",
+    "is_int",
     "parse_control",
     "parse_execute",
     "parse_execution_id",
@@ -56,7 +62,13 @@ read, and holds the child meanwhile (while nobody reads, from where the last rea
 the owner or a subscriber reads and drops while nobody does."""
 _QUOTA_CHOICES: tuple[QuotaChoice, ...] = ("auto", "pause", "drop")
 
-STREAMS: tuple[StreamName, ...] = ("stdout", "stderr")
+STREAMS: tuple[StreamName, ...] = get_args(StreamName)
+"""The output streams, in the order the protocol lists them: ``("stdout", "stderr")``."""
+PAGE_BYTES = 1024 * 1024
+"""Bytes of lines a page holds at most when the client does not say (``max_bytes``)."""
+MAX_PAGE_BYTES = 2 * 1024 * 1024
+"""The most bytes of lines a page holds, whatever the client asks: a larger ``max_bytes`` is
+lowered to this (the result's ``max_bytes`` says the bound that applied)."""
 MAX_PAGE_LINES = 100_000
 _MAX_ID = 128
 
@@ -88,15 +100,21 @@ def _int(p: Mapping[str, Any], name: str, default: int | None, lo: int, hi: int)
     value = p.get(name, _ABSENT)
     if value is _ABSENT or (value is None and default is None):
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+    if not is_int(value) or not lo <= value <= hi:
         raise _bad(name, f"an integer from {lo} to {hi}", value)
     return value
 
 
-def _finite(value: object) -> float | None:
+def is_int(value: object) -> TypeGuard[int]:
+    """True for an int that is not a bool (``true`` and ``false`` arrive as bools, which Python
+    counts as ints)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def finite(value: object) -> float | None:
     """``value`` as a float when it is a finite number (not a bool), else ``None``: an integer
     past float range is not one."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_int(value) and not isinstance(value, float):
         return None
     try:
         number = float(value)
@@ -110,7 +128,7 @@ def _seconds(p: Mapping[str, Any], name: str) -> float | None:
     value = p.get(name)
     if value is None:
         return None
-    seconds = _finite(value)
+    seconds = finite(value)
     if seconds is None or seconds <= 0:
         raise _bad(name, "a positive number of seconds or null", value)
     return seconds
@@ -136,7 +154,8 @@ def _str(p: Mapping[str, Any], name: str, *, required: bool = False) -> str | No
 
 def _os_string(value: object, name: str) -> str:
     """An argument, directory or variable value: UTF-8 text, or ``{"base64": ...}`` for any
-    other bytes (see :mod:`ccstream_ws._text`); returned as :func:`os.fsdecode` gives it."""
+    other bytes (see :mod:`ccstream_ws.protocol._text`); returned as :func:`os.fsdecode` gives
+    it."""
     try:
         return os_string_from_wire(value)
     except OSStringError as exc:

@@ -27,8 +27,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 import ccstream
-from ccstream import StreamName
 
+from ..protocol._params import STREAMS
 from ._execution import Execution, completed_status
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 """Prometheus' text exposition format."""
 LAGGING_BYTES = 1024 * 1024
 """Bytes of followed output not yet handed to a reader beyond which it counts as lagging."""
-_STREAMS: tuple[StreamName, ...] = ("stdout", "stderr")
 
 
 class Metrics:
@@ -94,13 +93,13 @@ class Metrics:
     def execution_ended(self, execution: Execution) -> None:
         """Count an execution whose run ended; called once, as its state becomes ``ended``."""
         if execution.run is None:
-            return  # never started: the spawn's refusal (-32005) counted it
+            return  # never started: the spawn's refusal (SPAWN_FAILED) counted it
         result = execution.result
         if result is None:
             self.ended.labels("failed", "internal_error").inc()
         else:
             self.ended.labels(completed_status(result), result.reason.value).inc()
-            for name in _STREAMS:
+            for name in STREAMS:
                 stats: ccstream.StreamStats = getattr(result, name)
                 self._output[name, "bytes"] += stats.bytes
                 self._output[name, "lines"] += stats.lines or 0
@@ -191,7 +190,7 @@ class _Live(Collector):
         for execution in running:
             run = execution.run
             if run is not None:
-                for name in _STREAMS:
+                for name in STREAMS:
                     stats = run.stats(name)
                     output[name, "bytes"] += stats.bytes
                     output[name, "lines"] += stats.lines or 0
@@ -226,7 +225,7 @@ class _Live(Collector):
             "Lines of command output read, by stream.",
             labels=["stream"],
         )
-        for name in _STREAMS:
+        for name in STREAMS:
             out_bytes.add_metric([name], output[name, "bytes"])
             out_lines.add_metric([name], output[name, "lines"])
         yield out_bytes

@@ -6,8 +6,8 @@
 ``status``; a traceback is in ``exception``.
 
 Secrets never reach the stream: every line passes the ``token=`` redaction of
-:mod:`ccstream_ws._redact` and has every literal secret given (the server's token) replaced with
-``[redacted]``, whatever logged it and in either format.
+:mod:`ccstream_ws.server._redact` and has every literal secret given (the server's token)
+replaced with ``[redacted]``, whatever logged it and in either format.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ import hmac
 import time
 from urllib.parse import parse_qs, urlsplit
 
+from ..protocol._codes import CloseCode
 from ._asgi import Scope, header
-from ._codes import CloseCode
 from ._config import ServerConfig, is_loopback
 
 __all__ = [

@@ -1,24 +1,43 @@
-"""JSON-RPC 2.0 messages, sans-I/O: text in, a validated :class:`Request` (or an
-:class:`~ccstream_ws.RPCError`) out; results, errors and notifications out as compact JSON text.
+"""JSON-RPC 2.0 messages, sans-I/O, for both ends.
+
+The server's side: text in, a validated :class:`Request` (or an :class:`~ccstream_ws.RPCError`)
+out; results, errors and notifications out as compact JSON text. The client's side:
+:func:`request` out, and :func:`read` turns the server's text into an :class:`Answer` or a
+:class:`Notification` (or raises :class:`~ccstream_ws.ProtocolViolation`).
 
 Hostile input is expected here: deep nesting, huge numbers, ``NaN``, batches, wrong types, lone
-surrogates. Each is answered with an error from the table in :mod:`ccstream_ws._codes` and never
-raises anything else. What a :class:`Request` holds can be echoed: its ``method`` and a string
-``id`` are text (:func:`~ccstream_ws._text.is_text`), a number ``id`` is finite.
+surrogates. Each is answered with an error from the table in :mod:`ccstream_ws.protocol._codes`
+and never raises anything else. What a :class:`Request` holds can be echoed: its ``method`` and
+a string ``id`` are text (:func:`~ccstream_ws.protocol._text.is_text`), a number ``id`` is
+finite.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..exceptions import ProtocolViolation, RPCError
 from ._codes import ErrorCode
+from ._params import is_int
 from ._text import is_text
-from .exceptions import RPCError
 
-__all__ = ["BadRequest", "Id", "Request", "error", "notification", "parse", "response"]
+__all__ = [
+    "Answer",
+    "BadRequest",
+    "Id",
+    "Notification",
+    "Request",
+    "error",
+    "notification",
+    "parse",
+    "read",
+    "request",
+    "response",
+]
 
 Id = str | int | float | None
 """A request id: a string, a number, or ``None`` for a notification."""
@@ -33,6 +52,9 @@ def _reject_constant(name: str) -> Any:
 
 _decoder = json.JSONDecoder(parse_constant=_reject_constant)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+# A client's request goes out as the caller gave it: a lone surrogate as its \u escape and a NaN
+# as NaN, so the server answers them with its documented errors instead of the client failing.
+_dumps_request = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +119,7 @@ def _echoable_id(value: object) -> bool:
         return is_text(value)
     if isinstance(value, float):
         return math.isfinite(value)
-    return isinstance(value, int) and not isinstance(value, bool)
+    return is_int(value)
 
 
 def response(request_id: Id, result: Any) -> str:
@@ -116,3 +138,54 @@ def error(request_id: Id, code: int, message: str, data: Any = None) -> str:
 def notification(method: str, params: dict[str, Any]) -> str:
     """A server notification (no id)."""
     return _dumps({"jsonrpc": "2.0", "method": method, "params": params})
+
+
+def request(request_id: Id, method: str, params: Mapping[str, Any]) -> str:
+    """A request from the client; ``request_id`` ``None`` still asks for an answer (a JSON-RPC
+    notification from the client has no ``id`` member, and this protocol's client sends none)."""
+    body = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": dict(params)}
+    return _dumps_request(body)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The server's answer to request ``id``: its ``result``, or the ``error`` it raised."""
+
+    id: Id
+    result: Any
+    error: RPCError | None
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A server notification: ``method`` and its ``params`` (an object, ``{}`` when absent)."""
+
+    method: str
+    params: dict[str, Any]
+
+
+def read(text: str) -> Answer | Notification:
+    """One message from the server. Raise :class:`~ccstream_ws.ProtocolViolation` when it is
+    not JSON, not an object, or its ``method``, ``params`` or ``error`` has the wrong type."""
+    try:
+        message = _decoder.decode(text)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolViolation(f"a message that is not JSON: {str(exc)[:200]}") from None
+    if not isinstance(message, dict):
+        raise ProtocolViolation("a message that is not a JSON object")
+    if "method" in message:
+        method, params = message["method"], message.get("params") or {}
+        if not isinstance(method, str) or not isinstance(params, dict):
+            raise ProtocolViolation("a notification whose method or params has the wrong type")
+        return Notification(method, params)
+    if "error" not in message:
+        return Answer(message.get("id"), message.get("result"), None)
+    body = message["error"] or {}
+    if not isinstance(body, dict):
+        raise ProtocolViolation("an error that is not a JSON object")
+    code = body.get("code", 0)
+    if not is_int(code):
+        raise ProtocolViolation(f"an error code that is not an integer: {code!r}")
+    return Answer(
+        message.get("id"), None, RPCError(code, str(body.get("message", "")), body.get("data"))
+    )

@@ -57,10 +57,10 @@ from ccstream import (
     StreamName,
 )
 
+from ..protocol._params import QuotaChoice
 from ._budget import segment_size
 from ._config import ServerConfig
 from ._pages import PAGE_BYTES
-from ._params import QuotaChoice
 
 __all__ = ["ExecutionSpool", "spool_options"]
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,11 +30,22 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 import ccstream
 from ccstream import StreamName
 
-from ._text import os_string_to_wire
-from ._wire import unpack_binary
-from .exceptions import ConnectionLost, ProtocolViolation, RPCError
+from ..exceptions import ConnectionLost, ProtocolViolation, RPCError
+from ..protocol import _jsonrpc as rpc
+from ..protocol._codes import ErrorCode
+from ..protocol._frames import unpack_binary
+from ..protocol._params import STREAMS, finite, is_int
+from ..protocol._text import os_string_to_wire
 
-__all__ = ["Client", "Completion", "Loss", "RemoteEvent", "RemoteExecution", "RemoteOutput"]
+__all__ = [
+    "Client",
+    "Completion",
+    "Loss",
+    "Notice",
+    "RemoteEvent",
+    "RemoteExecution",
+    "RemoteOutput",
+]
 
 log = logging.getLogger("ccstream_ws.client")
 
@@ -142,7 +152,7 @@ class RemoteExecution:
         self._decompress = ccstream.Decompressor("gzip")
         # What arrived, for the completion's losses: per stream the offset reached (None once a
         # frame came without an offset), the newlines received, the gaps announced.
-        self._streams: tuple[StreamName, ...] = ("stdout", "stderr")
+        self._streams: tuple[StreamName, ...] = STREAMS
         self._first: dict[StreamName, int] = {"stdout": 0, "stderr": 0}
         self._reached: dict[StreamName, int | None] = {"stdout": 0, "stderr": 0}
         self._newlines: dict[StreamName, int] = {"stdout": 0, "stderr": 0}
@@ -213,7 +223,7 @@ class RemoteExecution:
                 await self.client.call("stdin", params)
                 return
             except RPCError as exc:
-                if exc.code != -32010:
+                if exc.code != ErrorCode.BUSY:
                     raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
@@ -258,8 +268,8 @@ class RemoteExecution:
         """The streams this iteration receives, and the offsets it starts from."""
         streams = (output_options or {}).get("streams")
         if isinstance(streams, (list, tuple)):
-            self._streams = tuple(s for s in ("stdout", "stderr") if s in streams)
-        for name in ("stdout", "stderr"):
+            self._streams = tuple(s for s in STREAMS if s in streams)
+        for name in STREAMS:
             if offsets and name in offsets:
                 self._first[name] = self._reached[name] = int(offsets[name])
 
@@ -276,9 +286,9 @@ class RemoteExecution:
         output_error = output_error if isinstance(output_error, str) else None
         return Completion(
             status=str(params.get("status")),
-            exit_code=exit_code if isinstance(exit_code, int) else None,
+            exit_code=exit_code if is_int(exit_code) else None,
             reason=params.get("reason"),
-            execution_time=execution_time if isinstance(execution_time, (int, float)) else None,
+            execution_time=finite(execution_time),
             params=params,
             gaps=tuple(self._gaps),
             output_error=output_error,
@@ -303,10 +313,10 @@ class RemoteExecution:
             if reached is None or not isinstance(stats, dict) or isinstance(capped, dict):
                 continue
             total, lines = stats.get("bytes"), stats.get("lines")
-            if not isinstance(total, int) or total <= reached:
+            if not is_int(total) or total <= reached:
                 continue
             missing_lines: int | None = None
-            if isinstance(lines, int) and self._first[stream] == 0:
+            if is_int(lines) and self._first[stream] == 0:
                 announced = sum(g.lines for g in self._gaps if g.stream == stream)
                 missing_lines = max(lines - self._newlines[stream] - announced, 0)
             losses.append(
@@ -318,7 +328,7 @@ class RemoteExecution:
     def _decode(self, params: Mapping[str, Any]) -> tuple[RemoteOutput, int]:
         """The output and the offset just past it (-1 when the server did not say)."""
         stream = params.get("type")
-        if stream not in ("stdout", "stderr"):
+        if stream not in STREAMS:
             raise ProtocolViolation(f"process.output with type {stream!r}")
         data = params.get("data", "")
         if not isinstance(data, str):
@@ -332,7 +342,7 @@ class RemoteExecution:
         if offset is not None and encoding == "text" and "size" in params:
             # Text frames are decoded on the server; "size" is the frame's length in bytes.
             return RemoteOutput(stream, None, raw), int(offset) + int(params["size"])
-        return RemoteOutput(stream, offset if isinstance(offset, int) else None, raw), -1
+        return RemoteOutput(stream, offset if is_int(offset) else None, raw), -1
 
     def _close(self, error: BaseException | None) -> None:
         if self._closed:
@@ -452,9 +462,8 @@ class Client:
         request_id = self._next_id
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = (future, execution)
-        message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": dict(params)}
         try:
-            await self._ws.send(json.dumps(message))
+            await self._ws.send(rpc.request(request_id, method, params))
         except ConnectionClosed as exc:
             self._pending.pop(request_id, None)
             raise _lost(exc) from exc
@@ -519,7 +528,7 @@ class Client:
         if output_options is not None:
             params["output_options"] = dict(output_options)
         execution = RemoteExecution(self, self._queue_size)
-        for name in ("stdout", "stderr"):
+        for name in STREAMS:
             if offsets and name in offsets:
                 execution.offsets[name] = int(offsets[name])
         execution._expect(output_options, offsets)
@@ -598,14 +607,11 @@ class Client:
         await execution._put(RemoteOutput(frame.stream, frame.offset, data))
 
     async def _text(self, text: str) -> None:
-        message = json.loads(text)
-        if not isinstance(message, dict):
-            raise ProtocolViolation("a message that is not a JSON object")
-        if "method" not in message:
+        message = rpc.read(text)
+        if isinstance(message, rpc.Answer):
             self._answer(message)
             return
-        method = message["method"]
-        params = message.get("params") or {}
+        method, params = message.method, message.params
         if method == "connected":
             if self._greeting is not None and not self._greeting.done():
                 self._greeting.set_result(params)
@@ -622,24 +628,18 @@ class Client:
         else:
             await execution._put(Notice(method, params))
 
-    def _answer(self, message: dict[str, Any]) -> None:
-        request_id = message.get("id")
+    def _answer(self, answer: rpc.Answer) -> None:
+        request_id = answer.id
         entry = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
         if entry is None:
-            error = message.get("error")
-            if error:
-                log.warning("server error without a pending request: %s", error)
+            if answer.error is not None:
+                log.warning("server error without a pending request: %s", answer.error)
             return
         future, execution = entry
-        if "error" in message:
-            error = message["error"] or {}
-            future.set_exception(
-                RPCError(
-                    int(error.get("code", 0)), str(error.get("message", "")), error.get("data")
-                )
-            )
+        if answer.error is not None:
+            future.set_exception(answer.error)
             return
-        result = message.get("result")
+        result = answer.result
         if execution is not None and isinstance(result, dict) and "execution_id" in result:
             # Registered here, before the next message is read, so no notification is missed.
             execution.id = str(result["execution_id"])
@@ -652,15 +652,15 @@ def _gap(params: Mapping[str, Any]) -> ccstream.Gap | None:
     """A ``process.gap`` notice as a :class:`ccstream.Gap` (``None`` if it is malformed)."""
     stream, offset, size = params.get("type"), params.get("offset"), params.get("bytes")
     lines, reason = params.get("lines"), params.get("reason")
-    if stream not in ("stdout", "stderr") or not isinstance(offset, int):
+    if stream not in STREAMS or not is_int(offset):
         return None
-    if not isinstance(size, int):
+    if not is_int(size):
         return None
     return ccstream.Gap(
         stream,
         offset,
         size,
-        lines if isinstance(lines, int) else 0,
+        lines if is_int(lines) else 0,
         reason if isinstance(reason, str) else "unknown",
     )
 

@@ -14,12 +14,12 @@ import anyio.to_thread
 
 import ccstream
 
-from ._codes import ErrorCode
+from ..exceptions import RPCError
+from ..protocol._codes import ErrorCode
 from ._config import ServerConfig
 from ._execution import Execution
 from ._metrics import Metrics
 from ._spool_budget import SpoolBudget
-from .exceptions import RPCError
 
 __all__ = ["Registry"]
 

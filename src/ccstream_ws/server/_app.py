@@ -12,8 +12,8 @@ work), ``GET /metrics`` (Prometheus; unless ``ServerConfig.metrics`` moved it to
 ``POST /login``) and downloads of spooled output at ``/executions/{id}/stdout``, ``stderr`` and
 ``merged``. Anything else is a 404, or for a WebSocket a refused handshake (HTTP 403). Every HTTP
 route but ``/healthz`` and ``/readyz`` answers only for a ``Host`` the server serves
-(:func:`ccstream_ws._auth.host_allowed`), else 421; ``/metrics`` also needs the token when one
-is set, like a WebSocket (:func:`ccstream_ws._auth.admit`).
+(:func:`ccstream_ws.server._auth.host_allowed`), else 421; ``/metrics`` also needs the token
+when one is set, like a WebSocket (:func:`ccstream_ws.server._auth.admit`).
 """
 
 from __future__ import annotations
@@ -28,16 +28,16 @@ import anyio.to_thread
 
 import ccstream
 
+from .._version import VERSION
+from ..protocol._codes import CloseCode
 from . import _downloads, _login, _metrics_http, _readiness, _redact, _viewer
 from ._asgi import ASGIApp, Message, Receive, Scope, Send, header
 from ._auth import admit, host_allowed
-from ._codes import CloseCode
 from ._config import ServerConfig
 from ._logs import install_log_filters
 from ._policy import allowed_paths
 from ._registry import Registry
 from ._session import Session
-from ._version import VERSION
 
 __all__ = ["App"]
 
@@ -81,7 +81,7 @@ class App:
     and that connection's handler returns only once its detached runs are released.
 
     Making one shortens uvicorn's log of a client's invalid UTF-8 to one line
-    (:mod:`ccstream_ws._logs`).
+    (:mod:`ccstream_ws.server._logs`).
     """
 
     def __init__(self, config: ServerConfig | None = None) -> None:
@@ -316,7 +316,7 @@ class App:
     async def readiness(self) -> dict[str, Any]:
         """What ``/readyz`` answers: ``ready`` (HTTP 200, else 503) when the app takes an
         ``execute`` now: not draining or shutting down, below ``max_executions``, and its spool
-        directory usable (:mod:`ccstream_ws._readiness`); ``reasons`` says what is not."""
+        directory usable (:mod:`ccstream_ws.server._readiness`); ``reasons`` says what is not."""
         reasons: list[str] = []
         if self.draining:
             reasons.append("draining: the server is shutting down")

@@ -1,0 +1,23 @@
+"""The Python client of the protocol (:class:`Client`) and what iterating an execution yields.
+
+Needs the ``[ws]`` extra (websockets)."""
+
+from ._client import (
+    Client,
+    Completion,
+    Loss,
+    Notice,
+    RemoteEvent,
+    RemoteExecution,
+    RemoteOutput,
+)
+
+__all__ = [
+    "Client",
+    "Completion",
+    "Loss",
+    "Notice",
+    "RemoteEvent",
+    "RemoteExecution",
+    "RemoteOutput",
+]
