@@ -7,7 +7,7 @@ order, then ``Exited`` last. Events are small frozen dataclasses; they own their
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 if TYPE_CHECKING:
     from ._result import Result
@@ -16,6 +16,15 @@ __all__ = ["Event", "Exited", "Gap", "Output", "Started", "StreamName"]
 
 StreamName = Literal["stdout", "stderr"]
 """Which pipe of the child a frame came from."""
+
+STREAMS: Final[tuple[StreamName, StreamName]] = ("stdout", "stderr")
+"""Both stream names, in the order of their ids: ``STREAMS[i]`` is the stream with id ``i``
+(0 stdout, 1 stderr), the number the spool's records and the binary wire frames carry."""
+
+
+def stream_id(name: StreamName) -> int:
+    """The id of stream ``name``: 0 for stdout, 1 for stderr (the inverse of ``STREAMS[i]``)."""
+    return 0 if name == "stdout" else 1
 
 
 @dataclass(frozen=True, slots=True)
