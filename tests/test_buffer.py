@@ -37,7 +37,8 @@ async def test_sink_waits_while_its_stream_is_over_the_limit_until_the_consumer_
     async with anyio.create_task_group() as tg:
         tg.start_soon(producer)
         await anyio.wait_all_tasks_blocked()
-        assert buffer.blocked and not released.is_set()
+        assert buffer.blocked
+        assert not released.is_set()
         got = await buffer.get()
         assert isinstance(got, Output)
         with anyio.fail_after(5):
