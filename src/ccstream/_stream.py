@@ -10,7 +10,7 @@ or, with a spool, the :class:`SpoolWriter`, which never waits
 for a consumer (unless its quota is spent on bytes a live reader has not read, under
 ``on_quota="pause"``: then the pumps wait for the reader), and the caller's events come from
 a :class:`Follower` of the spool: the same frames, in the same order, read behind the child.
-Only ``Started`` and ``Exited`` (and, if the disk fails and the run goes on, the frames after
+Only ``Started`` and the ``Result`` (and, if the disk fails and the run goes on, the frames after
 that) pass through the buffer.
 """
 
@@ -34,18 +34,17 @@ from ._buffer import EventBuffer
 from ._chunker import Chunker
 from ._command import Command, prepare
 from ._concurrency import current_limiter
-from ._events import STREAMS, Event, Exited, Output, Started, StreamName
+from ._events import STREAMS, Event, Output, Reason, Result, Started, StreamName, StreamStats
 from ._lifetime import Pinned
 from ._lifetime import stop as stop_processes
 from ._monitor import MemoryMonitor
 from ._options import Options
 from ._pipes import make_pipe
 from ._process import Child, spawn
-from ._result import Reason, Result, StreamStats
 from ._spool_follow import Follower
 from ._spool_reader import Spool
 from ._spool_writer import SpoolWriter
-from .exceptions import CCStreamError
+from .exceptions import InvalidOption, UsageError
 
 __all__ = ["Run", "stream"]
 
@@ -139,7 +138,7 @@ class Run:
 
     def __init__(self, command: Command, options: Options) -> None:
         if not isinstance(options, Options):
-            raise CCStreamError(f"options must be an Options, got {options!r}")
+            raise InvalidOption(f"options must be an Options, got {options!r}")
         self.command = command
         self.options = options
         self._result: Result | None = None
@@ -181,9 +180,11 @@ class Run:
 
     @property
     def result(self) -> Result:
-        """The final result; known once ``Exited`` was yielded or :meth:`wait` returned."""
+        """The final result; known once it was the last event or :meth:`wait` returned.
+
+        Raises :class:`~ccstream.UsageError` before that."""
         if self._result is None:
-            raise CCStreamError("the run has not ended yet")
+            raise UsageError("the run has not ended yet")
         return self._result
 
     @property
@@ -201,10 +202,10 @@ class Run:
         the run goes on and after it ended (until the ``async with`` block closes the run, which
         removes the spool unless ``SpoolOptions(keep=True)``).
 
-        Raises :class:`~ccstream.CCStreamError` when the run is not spooled.
+        Raises :class:`~ccstream.UsageError` when the run is not spooled.
         """
         if self._spool is None:
-            raise CCStreamError(
+            raise UsageError(
                 "this run has no spool; pass Options(spool=ccstream.SpoolOptions()) to make one"
             )
         return self._spool
@@ -259,7 +260,7 @@ class Run:
                 while (follower := self._follower) is not None:
                     frame = await follower.next()
                     if frame is None:
-                        # The spool holds no more: the rest (Exited, and frames that came after
+                        # The spool holds no more: the rest (the Result, and frames that came after
                         # a disk failure) is in the buffer.
                         self._follower = None
                         follower.close()
@@ -375,7 +376,7 @@ class Run:
 
     def _require_child(self) -> Child:
         if self._child is None:
-            raise CCStreamError("the run has not started; use it as 'async with stream(...)'")
+            raise UsageError("the run has not started; use it as 'async with stream(...)'")
         return self._child
 
     def _kill(self, reason: Reason) -> None:
@@ -539,7 +540,7 @@ class Run:
                 child.pid,
                 result.escaped_killed,
             )
-        self._buffer.put(Exited(result))
+        self._buffer.put(result)
         self._buffer.close()
         self._done.set()
 
