@@ -24,10 +24,13 @@ async def test_append_never_waits_and_counts_newlines_when_asked() -> None:
     assert EventBuffer(16).append("stdout", [frame("stdout", 0, b"a\n")]) == 0
 
 
-async def test_sink_waits_while_its_stream_is_over_the_limit_until_the_consumer_takes() -> None:
+async def test_a_batch_that_does_not_fit_waits_until_the_consumer_makes_room() -> None:
     buffer = EventBuffer(100)
     sink = buffer.sink("stdout")
-    sink.append("stdout", [frame("stdout", 0, b"x" * 150)])
+    sink.append("stdout", [frame("stdout", 0, b"x" * 80)])
+    sink.append("stdout", [frame("stdout", 1, b"y" * 50)])  # 130 > 100: parked
+    assert buffer.buffered("stdout") == 80
+    assert sink.backlog == 130 > sink.backlog_limit
     released = anyio.Event()
 
     async def producer() -> None:
@@ -41,10 +44,21 @@ async def test_sink_waits_while_its_stream_is_over_the_limit_until_the_consumer_
         assert not released.is_set()
         got = await buffer.get()
         assert isinstance(got, Output)
+        assert got.data == b"x" * 80
         with anyio.fail_after(5):
             await released.wait()
     assert not buffer.blocked
-    assert sink.backlog == 0
+    assert buffer.buffered("stdout") == 50
+    assert sink.backlog == 50
+
+
+async def test_a_batch_over_the_whole_limit_is_queued_into_an_empty_share() -> None:
+    buffer = EventBuffer(100)
+    sink = buffer.sink("stdout")
+    sink.append("stdout", [frame("stdout", 0, b"x" * 150)])
+    assert buffer.buffered("stdout") == 150
+    with anyio.fail_after(1):
+        await sink.wait_backlog()  # nothing parked: a single big read never deadlocks
 
 
 async def test_a_stream_far_behind_does_not_hold_the_other_one() -> None:
@@ -73,13 +87,14 @@ async def test_order_of_both_streams_is_kept() -> None:
 async def test_abandon_drops_output_keeps_other_events_and_frees_waiting_producers() -> None:
     buffer = EventBuffer(10)
     sink = buffer.sink("stdout")
-    sink.append("stdout", [frame("stdout", 0, b"x" * 50)])
+    sink.append("stdout", [frame("stdout", 0, b"x" * 8)])
+    sink.append("stdout", [frame("stdout", 1, b"x" * 50)])  # parked
     buffer.put(Started(pid=1, pgid=1, argv=("x",), started_at=0.0))
     async with anyio.create_task_group() as tg:
         tg.start_soon(sink.wait_backlog)
         await anyio.wait_all_tasks_blocked()
         buffer.abandon()
-    sink.append("stdout", [frame("stdout", 1, b"y" * 50)])
+    sink.append("stdout", [frame("stdout", 2, b"y" * 50)])
     assert sink.backlog == 0
     assert isinstance(buffer.get_nowait(), Started)
     assert buffer.get_nowait() is None

@@ -25,10 +25,11 @@ __all__ = ["BufferSink", "EventBuffer"]
 class EventBuffer:
     """A FIFO of events holding at most ``limit`` bytes of output per stream.
 
-    A batch is always accepted; its producer then waits while the stream holds more than
-    ``limit`` bytes, so the bound is ``limit`` plus one batch, and a single batch bigger than the
-    whole limit can never deadlock. With ``count_lines``, :meth:`append` counts the newlines of
-    what it takes.
+    A batch that does not fit in its stream's share waits beside the queue (parked) until the
+    consumer makes room, and its producer waits with it (:meth:`wait_space`); other streams flow
+    on meanwhile. A batch bigger than the whole limit is still queued when the stream's share is
+    empty, so a single large read can never deadlock; the bound is then ``limit`` plus one
+    batch. With ``count_lines``, :meth:`append` counts the newlines of what it takes.
     """
 
     def __init__(self, limit: int, *, count_lines: bool = False) -> None:
@@ -38,6 +39,8 @@ class EventBuffer:
         self._items: deque[Event] = deque()
         self._bytes: dict[str, int] = {"stdout": 0, "stderr": 0}
         self._space: dict[str, anyio.Event | None] = {"stdout": None, "stderr": None}
+        # A batch that did not fit, waiting for room (one per stream: its pump waits with it).
+        self._parked: dict[str, list[Output]] = {"stdout": [], "stderr": []}
         self._ready: anyio.Event | None = None
         self._closed = False
         self._abandoned = False
@@ -56,22 +59,42 @@ class EventBuffer:
         return BufferSink(self, stream)
 
     def append(self, stream: StreamName, frames: Sequence[Output]) -> int:
-        """Append ``stream``'s frames (never waits); return their newlines (0 without
-        ``count_lines``). Call :meth:`wait_space` next."""
+        """Queue ``stream``'s frames, or park them if they do not fit in its share (never
+        waits); return their newlines (0 without ``count_lines``). Call :meth:`wait_space`
+        next."""
         newlines = sum(f.data.count(b"\n") for f in frames) if self._count_lines else 0
-        if not self._abandoned:
-            self._bytes[stream] += sum(len(f.data) for f in frames)
-            self._items.extend(frames)
-            self._wake_reader()
+        if self._abandoned:
+            return newlines
+        size = sum(len(f.data) for f in frames)
+        held = self._bytes[stream]
+        if self._parked[stream] or (held and held + size > self.limit):
+            self._parked[stream] += frames
+        else:
+            self._queue(stream, frames, size)
         return newlines
 
+    def parked(self, stream: StreamName) -> int:
+        """Bytes of ``stream`` waiting for room in its share."""
+        return sum(len(f.data) for f in self._parked[stream])
+
     async def wait_space(self, stream: StreamName) -> None:
-        """Wait while ``stream`` holds more than ``limit`` bytes (the consumer is behind)."""
-        while self._bytes[stream] > self.limit:
+        """Wait until ``stream``'s parked frames fit in its share, and queue them."""
+        parked = self._parked[stream]
+        while parked and not self._abandoned:
+            size = sum(len(f.data) for f in parked)
+            if not self._bytes[stream] or self._bytes[stream] + size <= self.limit:
+                self._parked[stream] = []
+                self._queue(stream, parked, size)
+                return
             event = self._space[stream]
             if event is None:
                 event = self._space[stream] = anyio.Event()
             await event.wait()
+
+    def _queue(self, stream: StreamName, frames: Sequence[Output], size: int) -> None:
+        self._bytes[stream] += size
+        self._items.extend(frames)
+        self._wake_reader()
 
     def put(self, event: Event) -> None:
         """Append a non-output event (never waits: these are few and small)."""
@@ -85,6 +108,7 @@ class EventBuffer:
         self._items = deque(item for item in self._items if not isinstance(item, Output))
         for stream, event in self._space.items():
             self._bytes[stream] = 0
+            self._parked[stream] = []
             if event is not None:
                 event.set()
         self._space = {"stdout": None, "stderr": None}
@@ -114,7 +138,7 @@ class EventBuffer:
             stream = item.stream
             self._bytes[stream] -= len(item.data)
             event = self._space[stream]
-            if event is not None and self._bytes[stream] <= self.limit:
+            if event is not None and self._bytes[stream] < self.limit:
                 self._space[stream] = None
                 event.set()
         return item
@@ -127,7 +151,8 @@ class EventBuffer:
 
 class BufferSink:
     """One stream's way into an :class:`EventBuffer`, in the shape of a spool's writer: the pump
-    appends a batch, then waits while ``backlog`` is over ``backlog_limit``. A buffer is never
+    appends a batch, then waits while ``backlog`` (queued and parked bytes of the stream) is over
+    ``backlog_limit``. A buffer is never
     held for readers and has nothing to flush: the consumer takes frames straight from it."""
 
     __slots__ = ("_buffer", "_stream")
@@ -145,8 +170,8 @@ class BufferSink:
 
     @property
     def backlog(self) -> int:
-        """Bytes of this stream the consumer has not taken."""
-        return self._buffer.buffered(self._stream)
+        """Bytes of this stream the consumer has not taken, queued or parked."""
+        return self._buffer.buffered(self._stream) + self._buffer.parked(self._stream)
 
     @property
     def backlog_limit(self) -> int:
@@ -154,7 +179,8 @@ class BufferSink:
         return self._buffer.limit
 
     async def wait_backlog(self) -> None:
-        """Wait while the consumer is more than ``backlog_limit`` bytes behind."""
+        """Wait until the parked batch fits in the stream's share (at once if none is parked:
+        a single batch over the whole limit, queued into an empty share)."""
         await self._buffer.wait_space(self._stream)
 
     def flush(self) -> None:
