@@ -209,20 +209,22 @@ class Chunker:
         if type(data) is not bytes:
             # Frames must own immutable bytes; a caller's bytearray could change under them.
             data = bytes(data)
-        if self._coalesce:
-            short = self._short
-            if short:
-                if len(short) + len(data) < self._chunk_size:
-                    short += data
-                    return []
-                data = b"".join((short, data))
-                short.clear()
-                return self._take(data, self._short_since)
-            if len(data) < self._chunk_size and len(data) < _BIG_READ:
-                if data:
-                    short += data
-                    self._short_since = now
+        short = self._short
+        if short:
+            if len(short) + len(data) < self._chunk_size:
+                short += data
                 return []
+            data = b"".join((short, data))
+            short.clear()
+            return self._take(data, self._short_since)
+        size = len(data)
+        if self._coalesce and size < self._chunk_size and size < _BIG_READ:
+            if size:
+                short += data
+                self._short_since = now
+            return []
+        if self._mode == "binary":
+            return self._feed_binary(data)  # the 1 GiB/s path: no time to keep
         return self._take(data, now)
 
     def tick(self, now: float) -> list[Output]:

@@ -578,6 +578,7 @@ class Run:
         while not eof:
             batch: list[Output] = []
             got = 0
+            now = clock()  # the reads of one batch take microseconds: one time for them all
             try:
                 while got < opts.read_size:
                     data = read(fd, chunker.next_read_size)
@@ -586,7 +587,7 @@ class Run:
                         break
                     got += len(data)
                     count(data)
-                    batch += feed(data, clock())
+                    batch += feed(data, now)
             except BlockingIOError:
                 pass
             now = clock()
