@@ -427,3 +427,171 @@ def test_large_read_cut_like_many_small_reads(chunk_size: int, mode: ChunkMode) 
     frames = chunker.feed(payload[:5]) + chunker.feed(payload[5:]) + chunker.flush()
     assert b"".join(f.data for f in frames) == payload
     assert all(1 <= len(f.data) <= chunk_size for f in frames)
+
+
+# --- time: coalescing and linger ------------------------------------------------------------------
+
+# One step of a scripted timeline: a read of some bytes, or a wake-up with nothing read; both after
+# some seconds have passed.
+steps = st.lists(
+    st.tuples(
+        st.floats(min_value=0, max_value=0.2, allow_nan=False),
+        st.one_of(st.none(), utf8ish),
+    ),
+    max_size=30,
+)
+waits = st.floats(min_value=0, max_value=0.1, allow_nan=False)
+lingers = st.floats(min_value=0.001, max_value=0.1, allow_nan=False)
+
+
+@dataclass
+class Timeline:
+    """What a driver honouring the deadlines saw: every frame, and when each byte was fed."""
+
+    frames: list[Output]
+    fed_at: list[float]
+
+
+def drive(chunker: Chunker, script: list[tuple[float, bytes | None]]) -> Timeline:
+    """Play ``script`` like the pump does: at each step, first wake up at every deadline that came
+    before it (the pump's wait on the pipe times out then), then read and tick. After every
+    call, no held-back byte may be past its deadline."""
+    frames: list[Output] = []
+    fed_at: list[float] = []
+    now = 0.0
+    for delay, data in script:
+        until = now + delay
+        while (deadline := chunker.deadline) is not None and deadline <= until:
+            now = max(now, deadline)
+            frames += chunker.tick(now)
+            assert chunker.deadline is None or chunker.deadline > now
+        now = until
+        if data is not None:
+            frames += chunker.feed(data, now)
+            fed_at += [now] * len(data)
+        frames += chunker.tick(now)
+        assert chunker.deadline is None or chunker.deadline > now
+    frames += chunker.flush()
+    assert chunker.pending == 0
+    assert chunker.deadline is None
+    return Timeline(frames, fed_at)
+
+
+@given(steps, chunk_sizes, st.sampled_from(MODES), waits, st.one_of(st.none(), lingers))
+def test_frames_concatenate_to_input_whatever_the_timing(
+    script: list[tuple[float, bytes | None]],
+    chunk_size: int,
+    mode: ChunkMode,
+    coalesce: float,
+    linger: float | None,
+) -> None:
+    chunker = Chunker("stdout", chunk_size=chunk_size, mode=mode, coalesce=coalesce, linger=linger)
+    timeline = drive(chunker, script)
+    payload = b"".join(data for _, data in script if data is not None)
+    assert b"".join(f.data for f in timeline.frames) == payload
+    assert all(1 <= len(f.data) <= chunk_size for f in timeline.frames)
+    assert [f.seq for f in timeline.frames] == list(range(len(timeline.frames)))
+    for before, after in itertools.pairwise(timeline.frames):
+        assert after.offset == before.end
+
+
+@given(steps, chunk_sizes, st.sampled_from(MODES), waits, lingers)
+def test_no_byte_is_held_past_its_deadline(
+    script: list[tuple[float, bytes | None]],
+    chunk_size: int,
+    mode: ChunkMode,
+    coalesce: float,
+    linger: float,
+) -> None:
+    # Each byte fed at t is out by the first wake-up at or after t + max(coalesce, linger).
+    chunker = Chunker("stdout", chunk_size=chunk_size, mode=mode, coalesce=coalesce, linger=linger)
+    bound = max(coalesce, linger)
+    frames: list[Output] = []
+    fed_at: list[float] = []
+    now = 0.0
+    for delay, data in script:
+        until = now + delay
+        while (deadline := chunker.deadline) is not None and deadline <= until:
+            assert deadline <= fed_at[len(b"".join(f.data for f in frames))] + bound
+            now = max(now, deadline)
+            frames += chunker.tick(now)
+        now = until
+        if data is not None:
+            frames += chunker.feed(data, now)
+            fed_at += [now] * len(data)
+        frames += chunker.tick(now)
+        out = sum(len(f.data) for f in frames)
+        assert all(t + bound > now for t in fed_at[out:])
+
+
+def test_short_reads_are_coalesced_into_one_full_frame() -> None:
+    chunker = Chunker("stdout", chunk_size=16, coalesce=0.01)
+    assert chunker.feed(b"line 1\n", 0.0) == []
+    assert chunker.deadline == 0.01
+    assert chunker.next_read_size == 16 - 7
+    assert chunker.feed(b"line 2\n", 0.005) == []
+    assert chunker.tick(0.009) == []  # early: nothing is due
+    [frame] = chunker.feed(b"xy", 0.006)  # fills the frame: out at once
+    assert frame.data == b"line 1\nline 2\nxy"
+    assert chunker.deadline is None
+    assert chunker.next_read_size == 16
+
+
+def test_coalesced_reads_go_out_when_the_wait_ran_out() -> None:
+    chunker = Chunker("stdout", chunk_size=64, coalesce=0.01)
+    chunker.feed(b"a\n", 1.0)
+    chunker.feed(b"b\n", 1.004)
+    assert chunker.deadline == pytest.approx(1.01)  # from the first short read, not the last
+    [frame] = chunker.tick(1.01)
+    assert frame.data == b"a\nb\n"
+    assert chunker.pending == 0
+
+
+def test_a_full_frame_read_passes_through_uncopied_while_coalescing() -> None:
+    chunker = Chunker("stdout", chunk_size=16, coalesce=0.01)
+    data = b"0123456789abcdef"
+    [frame] = chunker.feed(data, 0.0)
+    assert frame.data is data
+
+
+def test_big_read_is_not_coalesced_even_under_the_frame_size() -> None:
+    chunker = Chunker("stdout", chunk_size=1 << 20, coalesce=0.01)
+    data = b"x" * (64 * 1024)
+    [frame] = chunker.feed(data, 0.0)
+    assert frame.data is data
+
+
+def test_partial_line_lingers_then_goes_out_as_it_is() -> None:
+    chunker = Chunker("stdout", chunk_size=64, mode="lines", linger=0.05)
+    [frame] = chunker.feed(b"done\nPassword: ", 2.0)
+    assert frame.data == b"done\n"
+    assert chunker.deadline == pytest.approx(2.05)
+    assert chunker.tick(2.04) == []
+    [prompt] = chunker.tick(2.05)
+    assert prompt.data == b"Password: "
+    assert prompt.ends_mid_line
+    assert chunker.deadline is None
+
+
+def test_line_trickling_in_goes_out_within_linger_of_its_first_byte() -> None:
+    # A progress bar printing a dot every 40 ms is shown every 50 ms, not only at its newline.
+    chunker = Chunker("stdout", chunk_size=64, mode="lines", linger=0.05)
+    assert chunker.feed(b".", 0.0) == []
+    assert chunker.feed(b".", 0.04) == []
+    assert chunker.deadline == pytest.approx(0.05)
+    [frame] = chunker.tick(0.05)
+    assert frame.data == b".."
+
+
+def test_without_waits_the_chunker_never_asks_to_be_woken() -> None:
+    chunker = Chunker("stdout", chunk_size=16, mode="lines")
+    assert chunker.feed(b"partial", 5.0) == []
+    assert chunker.deadline is None
+    assert chunker.tick(1e9) == []
+    assert chunker.pending == 7
+
+
+@pytest.mark.parametrize("options", [{"coalesce": -0.1}, {"coalesce": True}, {"linger": 0}])
+def test_invalid_waits_are_rejected(options: dict[str, Any]) -> None:
+    with pytest.raises(InvalidOption):
+        Chunker("stdout", **options)

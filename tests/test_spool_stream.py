@@ -42,7 +42,7 @@ async def test_a_spooled_run_yields_the_same_bytes_and_result_as_an_unspooled_on
     spooled, others, result = await collect([PY, "-c", CHATTY], _spooled(segment_size=64 * 1024))
     assert spooled == plain
     assert isinstance(others[0], ccstream.Started)
-    assert isinstance(others[-1], ccstream.Exited)
+    assert isinstance(others[-1], ccstream.Result)
     assert len(others) == 2
     assert result.ok
     assert result.stdout == plain_result.stdout

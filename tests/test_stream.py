@@ -20,13 +20,13 @@ pytestmark = pytest.mark.anyio
 MiB = 1024 * 1024
 
 
-async def test_events_are_started_output_exited_in_order() -> None:
+async def test_events_are_started_output_then_the_result() -> None:
     kinds: list[type] = []
     async with ccstream.stream(["sh", "-c", "echo out; echo err >&2"]) as run:
         async for event in run:
             kinds.append(type(event))
     assert kinds[0] is ccstream.Started
-    assert kinds[-1] is ccstream.Exited
+    assert kinds[-1] is ccstream.Result
     assert set(kinds[1:-1]) == {ccstream.Output}
     assert run.result.ok
     assert run.result.stdout == ccstream.StreamStats(bytes=4, lines=1)

@@ -12,11 +12,25 @@ The core is transport-agnostic and runs on asyncio and trio (through anyio)::
     print(run.result.returncode, run.result.reason)
 """
 
-from ._chunker import Chunker
+import typing as _typing
+import warnings as _warnings
+
+from ._chunker import MIN_CHUNK_SIZE, Chunker
 from ._command import Command
 from ._compress import Compressor, Decompressor, Packed, decompress
 from ._concurrency import get_max_concurrent_runs, set_max_concurrent_runs
-from ._events import Event, Exited, Gap, Output, Started, StreamName
+from ._events import (
+    STREAMS,
+    Event,
+    Gap,
+    Output,
+    Reason,
+    Result,
+    Started,
+    StreamName,
+    StreamStats,
+    stream_id,
+)
 from ._options import (
     ChunkMode,
     DiskErrorPolicy,
@@ -26,12 +40,12 @@ from ._options import (
     SpoolOptions,
     Stdin,
 )
-from ._result import Reason, Result, StreamStats
-from ._run import Completed, run
+from ._run import Capture, run
 from ._selector import Selection, Selector
 from ._spool_prune import prune_spools
-from ._spool_reader import CutLine, Page, Spool
+from ._spool_reader import PAGE_BYTES, READ_LIMIT, CutLine, Page, Spool
 from ._stream import Run, stream
+from ._version import __version__
 from ._watchdog import stop_orphaned_runs
 from .exceptions import (
     BufferLimitExceeded,
@@ -39,31 +53,35 @@ from .exceptions import (
     CommandNotFound,
     CwdNotFound,
     DecompressionError,
+    DecompressionLimitExceeded,
     InvalidOption,
     NotExecutable,
     SpawnError,
     SpoolError,
     SpoolNotFound,
+    UsageError,
 )
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "MIN_CHUNK_SIZE",
+    "PAGE_BYTES",
+    "READ_LIMIT",
+    "STREAMS",
     "BufferLimitExceeded",
     "CCStreamError",
+    "Capture",
     "ChunkMode",
     "Chunker",
     "Command",
     "CommandNotFound",
-    "Completed",
     "Compressor",
     "CutLine",
     "CwdNotFound",
-    "Decompressor",
     "DecompressionError",
+    "DecompressionLimitExceeded",
+    "Decompressor",
     "DiskErrorPolicy",
     "Event",
-    "Exited",
     "Gap",
     "InvalidOption",
     "NotExecutable",
@@ -87,6 +105,7 @@ __all__ = [
     "Stdin",
     "StreamName",
     "StreamStats",
+    "UsageError",
     "__version__",
     "decompress",
     "get_max_concurrent_runs",
@@ -95,4 +114,26 @@ __all__ = [
     "set_max_concurrent_runs",
     "stop_orphaned_runs",
     "stream",
+    "stream_id",
 ]
+
+# Old names, kept working with a DeprecationWarning; not in __all__.
+_DEPRECATED = {"Exited": ("Result", Result), "Completed": ("Capture", Capture)}
+
+if _typing.TYPE_CHECKING:
+    Exited = Result
+    """Deprecated: the last event is the :class:`Result` itself."""
+    Completed = Capture
+    """Deprecated: :func:`run` returns a :class:`Capture`."""
+else:
+
+    def __getattr__(name: str) -> object:
+        if name in _DEPRECATED:
+            new, value = _DEPRECATED[name]
+            _warnings.warn(
+                f"ccstream.{name} is deprecated; use ccstream.{new}",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return value
+        raise AttributeError(f"module 'ccstream' has no attribute {name!r}")

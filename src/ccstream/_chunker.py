@@ -1,8 +1,9 @@
 """Cut one stream's bytes into :class:`~ccstream.Output` frames.
 
-Sans-I/O: the pump feeds whatever each read returned and sends on the frames that are ready; nothing
-here blocks, sleeps or touches a file. Frames of one stream tile it exactly (no byte is dropped,
-duplicated or rewritten), so ``offset`` and ``seq`` can be trusted by a reader that resumes.
+Sans-I/O: the pump feeds whatever each read returned, with the time of the read, and sends on the
+frames that are ready; nothing here blocks, sleeps, reads a clock or touches a file. Frames of one
+stream tile it exactly (no byte is dropped, duplicated or rewritten), so ``offset`` and ``seq`` can
+be trusted by a reader that resumes.
 
 Three modes decide where a frame may end:
 
@@ -15,16 +16,32 @@ Three modes decide where a frame may end:
     As text, and a frame ends right after the last newline of its ``chunk_size`` window. A partial
     last line (fewer than ``chunk_size`` bytes) waits for its newline.
 
-Memory held back is bounded by the constructor: at most 3 bytes in text mode and at most
-``chunk_size - 1`` bytes in lines mode.
+Two waits are decided here too, on the time the caller passes in (``now``, monotonic seconds):
+
+*coalescing*
+    A read shorter than a frame (and than 64 KiB) waits up to ``coalesce`` seconds for more reads
+    to join it, so a child printing line by line yields full frames, not a frame per line.
+*linger*
+    Bytes held back at the end of a frame (a partial line, an unfinished code point) wait at most
+    ``linger`` seconds, from the time the oldest of them was fed, before they go out as they are,
+    so a prompt without a newline still shows up promptly.
+
+The chunker says when it wants to be woken (:attr:`Chunker.deadline`); the caller calls
+:meth:`Chunker.tick` then, or with its next read. No fed byte is held past its deadline, and the
+deadline of a byte fed at ``t`` is at most ``t + max(coalesce, linger)``.
+
+Memory held back is bounded by the constructor: at most ``chunk_size - 1`` bytes of short reads,
+plus at most 3 bytes in text mode and at most ``chunk_size - 1`` bytes in lines mode.
 """
 
 from __future__ import annotations
 
 import codecs
+import math
 from typing import Final, Literal, get_args
 
-from ._events import Output, StreamName
+from ._check import check_int, check_number
+from ._events import STREAMS, Output, StreamName
 from .exceptions import InvalidOption
 
 __all__ = ["MIN_CHUNK_SIZE", "ChunkMode", "Chunker"]
@@ -40,7 +57,9 @@ window every frame still makes progress and stays mostly full.
 """
 
 _MODES: Final = frozenset(get_args(ChunkMode))
-_STREAMS: Final = frozenset(get_args(StreamName))
+_BIG_READ: Final = 64 * 1024
+"""Bytes: a read at least this long becomes frames at once; coalescing is for the small reads of a
+child printing line by line, and joining a big read would copy it twice."""
 # The longest UTF-8 prefix that can still be completed: a 4-byte sequence missing its last byte.
 _MAX_INCOMPLETE: Final = 3
 
@@ -79,21 +98,38 @@ def _count_invalid(data: bytes) -> int:
 class Chunker:
     """Cuts the bytes of one stream into frames of 1..``chunk_size`` bytes.
 
-    Call :meth:`feed` with each read and :meth:`flush` at end of input (or whenever the caller
-    decides the stream is idle and held-back bytes should go out). Concatenating every frame's
-    ``data`` gives back exactly the bytes fed; offsets are contiguous from ``offset`` and ``seq``
-    counts up by one from ``seq``.
+    Call :meth:`feed` with each read, :meth:`tick` when :attr:`deadline` has come (or with any
+    later read), and :meth:`flush` at end of input. Concatenating every frame's ``data`` gives
+    back exactly the bytes fed; offsets are contiguous from ``offset`` and ``seq`` counts up by
+    one from ``seq``.
 
     ``stream``: which pipe the frames belong to.
     ``chunk_size``: largest frame, in bytes; an ``int`` of at least :data:`MIN_CHUNK_SIZE`.
     ``mode``: ``"binary"``, ``"text"`` or ``"lines"``; see the module docstring.
     ``offset``: byte offset in the stream of the first byte that will be fed (for resuming).
     ``seq``: sequence number of the first frame this chunker will emit (for resuming).
+    ``coalesce``: seconds a read shorter than a frame (and than 64 KiB) waits for more reads to
+    join it; 0 (the default) emits every read at once.
+    ``linger``: seconds held-back bytes wait for the rest of their line or code point before
+    they are emitted as they are; ``None`` (the default) holds them until more input or
+    :meth:`flush`.
 
     Raises :class:`~ccstream.exceptions.InvalidOption` for a wrong type or value.
     """
 
-    __slots__ = ("_chunk_size", "_frame_offset", "_mode", "_offset", "_seq", "_stream", "_tail")
+    __slots__ = (
+        "_chunk_size",
+        "_coalesce",
+        "_frame_offset",
+        "_linger",
+        "_mode",
+        "_seq",
+        "_short",
+        "_short_since",
+        "_stream",
+        "_tail",
+        "_tail_since",
+    )
 
     def __init__(
         self,
@@ -103,55 +139,148 @@ class Chunker:
         mode: ChunkMode = "binary",
         offset: int = 0,
         seq: int = 0,
+        coalesce: float = 0.0,
+        linger: float | None = None,
     ) -> None:
-        if stream not in _STREAMS:
-            raise InvalidOption(f"stream must be one of {sorted(_STREAMS)}, not {stream!r}")
-        # bool is an int subclass, but chunk_size=True is always a mistake.
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
-            raise InvalidOption(f"chunk_size must be an int, not {type(chunk_size).__name__}")
-        if chunk_size < MIN_CHUNK_SIZE:
-            raise InvalidOption(f"chunk_size must be at least {MIN_CHUNK_SIZE} bytes: {chunk_size}")
+        if stream not in STREAMS:
+            raise InvalidOption(f"stream must be one of {sorted(STREAMS)}, not {stream!r}")
+        check_int("chunk_size", chunk_size, minimum=MIN_CHUNK_SIZE)
         if mode not in _MODES:
             raise InvalidOption(f"mode must be one of {sorted(_MODES)}, not {mode!r}")
-        for name, value in (("offset", offset), ("seq", seq)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidOption(f"{name} must be an int >= 0, not {value!r}")
+        check_int("offset", offset)
+        check_int("seq", seq)
+        check_number("coalesce", coalesce)
+        check_number("linger", linger, positive=True, optional=True)
         self._stream: StreamName = stream
         self._chunk_size = chunk_size
         self._mode: ChunkMode = mode
-        self._offset = offset  # of the next byte to be fed
+        self._coalesce = coalesce
+        self._linger = linger
         self._frame_offset = offset  # of the next frame, i.e. of the first held-back byte
         self._seq = seq
-        # A bytearray so that a partial line growing by small reads is appended in amortized O(1)
-        # rather than copied whole on every read. Never longer than chunk_size - 1 bytes.
+        # Bytearrays so that a partial line or a run of short reads growing by small reads is
+        # appended in amortized O(1) rather than copied whole on every read. _tail holds what the
+        # cutter held back (never over chunk_size - 1 bytes), _short the short reads after it
+        # that wait to be joined (never over chunk_size - 1 bytes either).
         self._tail = bytearray()
+        self._short = bytearray()
+        # When the oldest byte of each was fed (at the latest; see _take).
+        self._tail_since = 0.0
+        self._short_since = 0.0
 
     @property
     def pending(self) -> int:
-        """Bytes fed but not yet emitted: at most 3 in text mode, under ``chunk_size`` in lines
-        mode, always 0 in binary mode."""
-        return len(self._tail)
+        """Bytes fed but not yet emitted: short reads waiting to be joined, plus at most 3 in
+        text mode or under ``chunk_size`` in lines mode."""
+        return len(self._tail) + len(self._short)
 
     @property
     def offset(self) -> int:
         """Byte offset in the stream of the next byte to be fed: the start offset plus all bytes
         fed so far."""
-        return self._offset
+        return self._frame_offset + len(self._tail) + len(self._short)
 
-    def feed(self, data: bytes) -> list[Output]:
-        """Take the bytes of one read; return the frames that are complete now, in order.
+    @property
+    def next_read_size(self) -> int:
+        """Bytes the next read should ask for: what fills the frame that short reads are
+        gathering, else a whole frame. Reading no more than this lets the read's own bytes
+        object become the frame, where one large read cut into frames would copy every byte."""
+        return self._chunk_size - len(self._short)
+
+    @property
+    def deadline(self) -> float | None:
+        """When (monotonic seconds, the clock of ``now``) held-back bytes are due to go out:
+        call :meth:`tick` then. ``None`` while nothing waits on a clock."""
+        wake = math.inf
+        if self._short:
+            wake = self._short_since + self._coalesce
+        if self._tail and self._linger is not None:
+            wake = min(wake, self._tail_since + self._linger)
+        return None if wake == math.inf else wake
+
+    def feed(self, data: bytes, now: float = 0.0) -> list[Output]:
+        """Take the bytes of one read, made at ``now`` (monotonic seconds; only the waits use
+        it); return the frames that are complete now, in order.
 
         May return an empty list (an empty read, or only bytes that are held back). In binary mode
-        a read of at most ``chunk_size`` bytes comes back as one frame holding ``data`` itself,
-        not a copy.
+        a read of at most ``chunk_size`` bytes that does not wait comes back as one frame holding
+        ``data`` itself, not a copy.
         """
         if type(data) is not bytes:
             # Frames must own immutable bytes; a caller's bytearray could change under them.
             data = bytes(data)
+        short = self._short
+        if short:
+            if len(short) + len(data) < self._chunk_size:
+                short += data
+                return []
+            data = b"".join((short, data))
+            short.clear()
+            return self._take(data, self._short_since)
         size = len(data)
-        self._offset += size
+        if self._coalesce and size < self._chunk_size and size < _BIG_READ:
+            if size:
+                short += data
+                self._short_since = now
+            return []
+        if self._mode == "binary":
+            return self._feed_binary(data)  # the 1 GiB/s path: no time to keep
+        return self._take(data, now)
+
+    def tick(self, now: float) -> list[Output]:
+        """Emit what has waited its time by ``now`` (monotonic seconds); return the frames.
+
+        Short reads whose ``coalesce`` ran out go to the cutter (which may still hold back their
+        partial last line); held-back bytes whose ``linger`` ran out go out as they are, like
+        :meth:`flush` does. Calling it early is harmless: it returns nothing.
+        """
+        frames: list[Output] = []
+        if self._short and now >= self._short_since + self._coalesce:
+            frames = self._release_short()
+        if self._tail and self._linger is not None and now >= self._tail_since + self._linger:
+            frames += self._flush_tail()
+        return frames
+
+    def flush(self) -> list[Output]:
+        """Emit every held-back byte now; return the frames (at most two: the tail held back by
+        the cut, then the short reads after it).
+
+        Use at end of input, or when the caller decides the stream is idle. The last frame may end
+        mid-line, and in text mode an incomplete sequence it ends with is counted in
+        ``invalid_bytes`` (if more bytes follow, they are counted invalid too: the sequence was
+        split on purpose).
+        """
+        frames = self._release_short() if self._short else []
+        if self._tail:
+            frames += self._flush_tail()
+        return frames
+
+    def _release_short(self) -> list[Output]:
+        data = bytes(self._short)
+        self._short.clear()
+        return self._take(data, self._short_since)
+
+    def _flush_tail(self) -> list[Output]:
+        data = bytes(self._tail)
+        self._tail.clear()
+        frames: list[Output] = []
+        self._emit(data, frames)
+        return frames
+
+    def _take(self, data: bytes, since: float) -> list[Output]:
+        """Cut ``data``, whose oldest byte was fed at ``since``."""
         if self._mode == "binary":
             return self._feed_binary(data)
+        start = self._frame_offset + len(self._tail)  # stream offset of data[0]
+        frames = self._cut_read(data)
+        if self._frame_offset >= start:
+            # Whatever is held back now was fed with data; else the older tail bytes are still
+            # there and keep their own (earlier) time.
+            self._tail_since = since
+        return frames
+
+    def _cut_read(self, data: bytes) -> list[Output]:
+        size = len(data)
         if not size:
             return []
         tail = self._tail
@@ -181,22 +310,6 @@ class Chunker:
             while pos < held:
                 pos = self._emit_window(head, pos, len(head), frames)
             self._cut(data, pos - held, frames)
-        return frames
-
-    def flush(self) -> list[Output]:
-        """Emit every held-back byte now; return the frames (at most one).
-
-        Use at end of input, or when the caller decides the stream is idle. The frame may end
-        mid-line, and in text mode an incomplete sequence it ends with is counted in
-        ``invalid_bytes`` (if more bytes follow, they are counted invalid too: the sequence was
-        split on purpose).
-        """
-        if not self._tail:
-            return []
-        data = bytes(self._tail)
-        self._tail.clear()
-        frames: list[Output] = []
-        self._emit(data, frames)
         return frames
 
     def _feed_binary(self, data: bytes) -> list[Output]:

@@ -22,9 +22,8 @@ from typing import Any
 
 import anyio
 
-from ._events import Gap, Output, StreamName
+from ._events import STREAMS, Gap, Output, Result, StreamName
 from ._options import SpoolOptions
-from ._result import Result
 from ._spool_prune import prune_spools
 from ._spool_reader import CutLine, Page, Spool
 
@@ -87,20 +86,20 @@ def add_spool_commands(sub: Any) -> None:
     """The ``page``, ``tail``, ``follow`` and ``prune`` subcommands."""
     page = sub.add_parser("page", help="print lines of a spool from a line number")
     page.add_argument("dir", help="the spool directory")
-    page.add_argument("--stream", choices=["stdout", "stderr"], default="stdout")
+    page.add_argument("--stream", choices=STREAMS, default="stdout")
     page.add_argument("--from", dest="first", type=int, default=0, metavar="LINE")
     page.add_argument("--lines", "-n", type=int, default=100, metavar="N")
 
     tail = sub.add_parser("tail", help="print the last lines of a spool")
     tail.add_argument("dir", help="the spool directory")
-    tail.add_argument("--stream", choices=["stdout", "stderr"], default="stdout")
+    tail.add_argument("--stream", choices=STREAMS, default="stdout")
     tail.add_argument("-n", "--lines", type=int, default=10, metavar="N")
 
     follow = sub.add_parser(
         "follow", help="print a spool's output, then follow it live until its run ends"
     )
     follow.add_argument("dir", help="the spool directory")
-    follow.add_argument("--stream", choices=["stdout", "stderr"], help="only this stream")
+    follow.add_argument("--stream", choices=STREAMS, help="only this stream")
     follow.add_argument("--offset", type=int, default=0, help="start at this byte of the stream")
 
     prune = sub.add_parser("prune", help="remove kept spools older than an age")
@@ -199,7 +198,7 @@ def _tail(args: argparse.Namespace) -> int:
 
 async def _follow(args: argparse.Namespace) -> int:
     fds = {"stdout": sys.stdout.fileno(), "stderr": sys.stderr.fileno()}
-    streams: tuple[StreamName, ...] = (args.stream,) if args.stream else ("stdout", "stderr")
+    streams: tuple[StreamName, ...] = (args.stream,) if args.stream else STREAMS
     offsets: dict[StreamName, int] = {s: args.offset for s in streams}
     sys.stdout.flush()
     with Spool.open(args.dir) as spool:

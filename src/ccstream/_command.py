@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from ._options import Options
 from .exceptions import CommandNotFound, CwdNotFound, InvalidOption, NotExecutable
 
-__all__ = ["Command", "Prepared", "prepare"]
+# The public names (ccstream re-exports them); the rest is for the package.
+__all__ = ["Command"]
 
 Command = str | Sequence[str]
 """An argv list (``["ls", "-l"]``) run directly, or a string run by ``Options.shell -c``."""

@@ -27,17 +27,11 @@ import zlib
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-from .exceptions import DecompressionError, InvalidOption
+from ._check import check_int, check_number
+from .exceptions import DecompressionError, DecompressionLimitExceeded, InvalidOption
 
-__all__ = [
-    "DEFAULT_MAX_OUTPUT",
-    "Compressor",
-    "Decompressor",
-    "Encoding",
-    "Mode",
-    "Packed",
-    "decompress",
-]
+# The public names (ccstream re-exports them); the rest is for the package.
+__all__ = ["Compressor", "Decompressor", "Packed", "decompress"]
 
 Encoding: TypeAlias = Literal["gzip", "zlib"]
 """A compressed payload's format."""
@@ -87,16 +81,11 @@ class Compressor:
     ) -> None:
         _check_encoding(encoding)
         _check_mode(mode)
-        if (
-            isinstance(min_saving, bool)
-            or not isinstance(min_saving, (int, float))
-            or not 0 <= min_saving < 1
-        ):
-            raise InvalidOption(f"min_saving must be a number in [0, 1), not {min_saving!r}")
-        if not _is_int(min_size) or min_size < 0:
-            raise InvalidOption(f"min_size must be an int >= 0, not {min_size!r}")
-        if not _is_int(level) or not 0 <= level <= 9:
-            raise InvalidOption(f"level must be an int from 0 to 9, not {level!r}")
+        check_number("min_saving", min_saving, maximum=1.0)
+        if min_saving == 1:
+            raise InvalidOption(f"min_saving must be below 1, got {min_saving!r}")
+        check_int("min_size", min_size)
+        check_int("level", level, maximum=9)
         self._encoding: Encoding = encoding
         self._min_saving = float(min_saving)
         self._min_size = min_size
@@ -211,17 +200,15 @@ def _bounded(d: zlib._Decompress, payload: bytes, max_output: int) -> bytes:
     except zlib.error as exc:
         raise DecompressionError(f"corrupt compressed payload: {exc}") from exc
     if len(out) > max_output or d.unconsumed_tail:
-        raise DecompressionError(f"payload decodes to more than max_output={max_output} bytes")
+        raise DecompressionLimitExceeded(
+            f"payload decodes to more than max_output={max_output} bytes"
+        )
     return out
 
 
 def _compressobj(encoding: Encoding, level: int) -> zlib._Compress:
     # zlib writes a gzip header with mtime 0 and no file name, so the output is deterministic.
     return zlib.compressobj(level, zlib.DEFLATED, _WBITS[encoding])
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_encoding(encoding: object) -> None:
@@ -235,5 +222,4 @@ def _check_mode(mode: object) -> None:
 
 
 def _check_max_output(max_output: object) -> None:
-    if not isinstance(max_output, int) or isinstance(max_output, bool) or max_output < 1:
-        raise InvalidOption(f"max_output must be an int >= 1, not {max_output!r}")
+    check_int("max_output", max_output, minimum=1)

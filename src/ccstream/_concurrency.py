@@ -11,9 +11,10 @@ import weakref
 
 import anyio
 
-from .exceptions import InvalidOption
+from ._check import check_int
 
-__all__ = ["current_limiter", "get_max_concurrent_runs", "set_max_concurrent_runs"]
+# The public names (ccstream re-exports them); the rest is for the package.
+__all__ = ["get_max_concurrent_runs", "set_max_concurrent_runs"]
 
 _max_runs = 64
 _limiters: weakref.WeakKeyDictionary[object, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
@@ -22,8 +23,7 @@ _limiters: weakref.WeakKeyDictionary[object, anyio.CapacityLimiter] = weakref.We
 def set_max_concurrent_runs(limit: int) -> None:
     """Allow at most ``limit`` runs at once in this process; later runs wait for a slot."""
     global _max_runs
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InvalidOption(f"max concurrent runs must be an integer >= 1, got {limit!r}")
+    check_int("max concurrent runs", limit, minimum=1)
     _max_runs = limit
     for limiter in _limiters.values():
         limiter.total_tokens = limit

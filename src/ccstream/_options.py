@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ._chunker import ChunkMode
+from ._check import check_int, check_number
+from ._chunker import MIN_CHUNK_SIZE, ChunkMode
 from ._spool_quota import QuotaPolicy
 from .exceptions import InvalidOption
 
@@ -31,22 +31,11 @@ MiB = 1024 * KiB
 
 
 def _positive(name: str, value: float | None, *, allow_none: bool = True) -> None:
-    if value is None and allow_none:
-        return
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise InvalidOption(f"{name} must be a positive number, got {value!r}")
+    check_number(name, value, positive=True, optional=allow_none)
 
 
 def _positive_int(name: str, value: int | None, *, minimum: int = 1) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidOption(f"{name} must be an integer >= {minimum}, got {value!r}")
+    check_int(name, value, minimum=minimum, optional=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,18 +216,13 @@ class Options:
             )
         if self.mode not in ("binary", "text", "lines"):
             raise InvalidOption(f"mode must be 'binary', 'text' or 'lines', got {self.mode!r}")
-        _positive_int("chunk_size", self.chunk_size, minimum=16)
+        _positive_int("chunk_size", self.chunk_size, minimum=MIN_CHUNK_SIZE)
         _positive_int("buffer_limit", self.buffer_limit, minimum=self.chunk_size)
         _positive_int("read_size", self.read_size, minimum=4096)
         _positive_int("memory_limit", self.memory_limit)
         for name in ("timeout", "idle_timeout"):
             _positive(name, getattr(self, name))
-        if (
-            isinstance(self.coalesce, bool)
-            or not isinstance(self.coalesce, (int, float))
-            or not 0 <= self.coalesce <= 1
-        ):
-            raise InvalidOption(f"coalesce must be between 0 and 1 seconds, got {self.coalesce!r}")
+        check_number("coalesce", self.coalesce, maximum=1.0)
         for name in ("line_linger", "kill_grace", "linger", "monitor_interval"):
             _positive(name, getattr(self, name), allow_none=False)
         if not isinstance(self.limits, ResourceLimits):

@@ -5,20 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ._command import Command
-from ._events import Output
+from ._events import Output, Result
 from ._options import Options
-from ._result import Result
 from ._selector import Selection, Selector
 from ._stream import stream
 
-__all__ = ["Completed", "run"]
+__all__ = ["Capture", "run"]
 
 _DEFAULT_CAPTURE = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
-class Completed:
-    """A finished run: its :class:`Result` and a bounded capture of stdout and stderr.
+class Capture:
+    """What :func:`run` keeps of a finished run: its :class:`Result` and a bounded capture of
+    stdout and stderr.
 
     Each capture keeps the head and the tail of its stream and counts what lies between, so a
     command printing gigabytes costs at most ``2 * capture_bytes`` per stream here.
@@ -39,7 +39,7 @@ async def run(
     options: Options | None = None,
     *,
     capture_bytes: int = _DEFAULT_CAPTURE,
-) -> Completed:
+) -> Capture:
     """Run ``command`` to its end and return its result with the first and last
     ``capture_bytes`` bytes of each stream (the omitted middle is counted in bytes and lines)::
 
@@ -54,7 +54,7 @@ async def run(
         async for event in running:
             if isinstance(event, Output):
                 selectors[event.stream].feed(event.data)
-    return Completed(
+    return Capture(
         result=running.result,
         stdout=selectors["stdout"].finish(),
         stderr=selectors["stderr"].finish(),

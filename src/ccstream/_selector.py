@@ -28,9 +28,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from ._check import check_int
 from .exceptions import InvalidOption
 
-__all__ = ["DEFAULT_MAX_LINE_BYTES", "LinePattern", "Selection", "Selector"]
+# The public names (ccstream re-exports them); the rest is for the package.
+__all__ = ["Selection", "Selector"]
 
 DEFAULT_MAX_LINE_BYTES = 1024 * 1024
 """Default for ``max_line_bytes``: 1 MiB."""
@@ -167,10 +169,8 @@ class Selector:
             "tail_lines": tail_lines,
         }
         for name, cap in caps.items():
-            if cap is not None and (not _is_int(cap) or cap < 0):
-                raise InvalidOption(f"{name} must be None or an int >= 0, not {cap!r}")
-        if not _is_int(max_line_bytes) or max_line_bytes < 1:
-            raise InvalidOption(f"max_line_bytes must be an int >= 1, not {max_line_bytes!r}")
+            check_int(name, cap, optional=True)
+        check_int("max_line_bytes", max_line_bytes, minimum=1)
         if not isinstance(keep_head, bool):
             raise InvalidOption(f"keep_head must be a bool, not {keep_head!r}")
 
@@ -511,10 +511,6 @@ def _matcher(
         return True
 
     return keep
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _compile_all(name: str, patterns: Sequence[LinePattern]) -> tuple[re.Pattern[bytes], ...]:

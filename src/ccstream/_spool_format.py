@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
-from ._events import Gap, StreamName
+from ._events import STREAMS, Gap, StreamName
 from .exceptions import SpoolError, SpoolNotFound
 
 __all__ = [
@@ -50,7 +50,6 @@ VERSION: Final = 1
 META: Final = "spool.json"
 GAPS: Final = "gaps.json"
 ORDER: Final = "order.log"
-STREAMS: Final[tuple[StreamName, StreamName]] = ("stdout", "stderr")
 
 FRAME: Final = struct.Struct("<QQQQII")
 """One frame in arrival order: stdout's and stderr's byte offsets before this frame (so any

@@ -5,11 +5,12 @@ timers; the caller's task only takes events from the bounded :class:`EventBuffer
 both pipes concurrently in large fixed-size reads (never ``readline()``), so a child writing a
 20 MiB line or filling stderr while we wait on stdout never blocks on us.
 
-With a spool, the pumps hand every batch to the :class:`SpoolWriter` instead, which never waits
+Each pump writes its frames to a sink: its stream's share of the buffer (:class:`BufferSink`),
+or, with a spool, the :class:`SpoolWriter`, which never waits
 for a consumer (unless its quota is spent on bytes a live reader has not read, under
 ``on_quota="pause"``: then the pumps wait for the reader), and the caller's events come from
 a :class:`Follower` of the spool: the same frames, in the same order, read behind the child.
-Only ``Started`` and ``Exited`` (and, if the disk fails and the run goes on, the frames after
+Only ``Started`` and the ``Result`` (and, if the disk fails and the run goes on, the frames after
 that) pass through the buffer.
 """
 
@@ -21,8 +22,9 @@ import math
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
+from typing import Protocol
 
 import anyio
 import anyio.abc
@@ -32,19 +34,17 @@ from ._buffer import EventBuffer
 from ._chunker import Chunker
 from ._command import Command, prepare
 from ._concurrency import current_limiter
-from ._events import Event, Exited, Output, Started, StreamName
+from ._events import STREAMS, Event, Output, Reason, Result, Started, StreamName, StreamStats
 from ._lifetime import Pinned
 from ._lifetime import stop as stop_processes
 from ._monitor import MemoryMonitor
 from ._options import Options
 from ._pipes import make_pipe
 from ._process import Child, spawn
-from ._result import Reason, Result, StreamStats
 from ._spool_follow import Follower
-from ._spool_format import STREAMS
 from ._spool_reader import Spool
 from ._spool_writer import SpoolWriter
-from .exceptions import CCStreamError
+from .exceptions import InvalidOption, UsageError
 
 __all__ = ["Run", "stream"]
 
@@ -54,16 +54,48 @@ MB = 1024 * 1024
 # After the child was killed and its pipes still do not close (a descendant escaped the process
 # group with setsid and kept them), stop reading after this many seconds rather than hang.
 _ESCAPED_PIPE_GRACE = 1.0
-_BIG_READ = 64 * 1024
-"""Bytes: a read at least this long becomes a frame without waiting for more (``coalesce``)."""
 _READER_POLL = (0.002, 0.1)
 """Seconds between two looks at the live readers while the quota holds the pumps for them, at
 first and at most (doubling meanwhile): readers move without telling anyone, which keeps their
 hot path free of wake-ups, and a reader that stays away long costs ten looks a second."""
 
 
+class _Sink(Protocol):
+    """What a pump writes its frames through: its stream's :class:`BufferSink`, or the run's
+    :class:`SpoolWriter` (see their docstrings for what each method does there)."""
+
+    @property
+    def held(self) -> bool:
+        """The pump must wait for live readers (``_wait_for_readers``) before it reads on."""
+
+    @property
+    def backlog(self) -> int:
+        """Bytes taken but not yet passed on (to the consumer, or to the disk)."""
+
+    @property
+    def backlog_limit(self) -> int:
+        """Bytes of backlog over which the pump waits (:meth:`wait_backlog`)."""
+
+    def append(self, stream: StreamName, frames: Sequence[Output]) -> int | None:
+        """Take a batch; return its newlines, or ``None`` when the sink failed and took nothing."""
+
+    async def wait_backlog(self) -> None:
+        """Wait while ``backlog`` is over ``backlog_limit``."""
+
+    def flush(self) -> None:
+        """The pipe is empty: pass on what was gathered."""
+
+    def retry_held(self) -> bool:
+        """Look at the readers again; return whether the sink is still held."""
+
+    def release_held(self) -> None:
+        """Stop holding for readers (the run is being killed)."""
+
+
 class _Counter:
-    """Bytes and newlines seen on one stream, and whether its last byte was a newline."""
+    """Bytes and newlines seen on one stream, and whether its last byte was a newline. The
+    newlines are counted by the sink that takes the frames (the spool counts them anyway, for
+    its index); ``lines`` says whether the result reports them."""
 
     __slots__ = ("bytes", "lines", "newlines", "open_line")
 
@@ -74,13 +106,7 @@ class _Counter:
         self.open_line = False
 
     def add(self, data: bytes) -> None:
-        self.bytes += len(data)
-        if self.lines:
-            self.newlines += data.count(b"\n")
-            self.open_line = data[-1:] != b"\n"
-
-    def add_bytes(self, data: bytes) -> None:
-        """Count the bytes of a read whose newlines someone else counts (the spool)."""
+        """Count the bytes of a read."""
         self.bytes += len(data)
         self.open_line = data[-1:] != b"\n"
 
@@ -112,7 +138,7 @@ class Run:
 
     def __init__(self, command: Command, options: Options) -> None:
         if not isinstance(options, Options):
-            raise CCStreamError(f"options must be an Options, got {options!r}")
+            raise InvalidOption(f"options must be an Options, got {options!r}")
         self.command = command
         self.options = options
         self._result: Result | None = None
@@ -137,7 +163,8 @@ class Run:
         self._stdin_w: int | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._limiter: anyio.CapacityLimiter | None = None
-        self._buffer = EventBuffer(options.buffer_limit)
+        self._buffer = EventBuffer(options.buffer_limit, count_lines=count_lines)
+        self._sinks: dict[StreamName, _Sink] = {n: self._buffer.sink(n) for n in STREAMS}
         self._spool_writer: SpoolWriter | None = None
         self._spool: Spool | None = None
         self._follower: Follower | None = None
@@ -153,9 +180,11 @@ class Run:
 
     @property
     def result(self) -> Result:
-        """The final result; known once ``Exited`` was yielded or :meth:`wait` returned."""
+        """The final result; known once it was the last event or :meth:`wait` returned.
+
+        Raises :class:`~ccstream.UsageError` before that."""
         if self._result is None:
-            raise CCStreamError("the run has not ended yet")
+            raise UsageError("the run has not ended yet")
         return self._result
 
     @property
@@ -173,10 +202,10 @@ class Run:
         the run goes on and after it ended (until the ``async with`` block closes the run, which
         removes the spool unless ``SpoolOptions(keep=True)``).
 
-        Raises :class:`~ccstream.CCStreamError` when the run is not spooled.
+        Raises :class:`~ccstream.UsageError` when the run is not spooled.
         """
         if self._spool is None:
-            raise CCStreamError(
+            raise UsageError(
                 "this run has no spool; pass Options(spool=ccstream.SpoolOptions()) to make one"
             )
         return self._spool
@@ -231,7 +260,7 @@ class Run:
                 while (follower := self._follower) is not None:
                     frame = await follower.next()
                     if frame is None:
-                        # The spool holds no more: the rest (Exited, and frames that came after
+                        # The spool holds no more: the rest (the Result, and frames that came after
                         # a disk failure) is in the buffer.
                         self._follower = None
                         follower.close()
@@ -256,6 +285,7 @@ class Run:
                 writer = self._spool_writer = SpoolWriter(
                     opts.spool, argv=prepared.argv, mode=opts.mode
                 )
+                self._sinks = {n: writer for n in STREAMS}
                 self._spool = Spool._of_writer(writer, remove_on_close=not opts.spool.keep)
                 self._follower = Follower(
                     self._spool, None, STREAMS, poll_interval=0.05, handed=True
@@ -346,7 +376,7 @@ class Run:
 
     def _require_child(self) -> Child:
         if self._child is None:
-            raise CCStreamError("the run has not started; use it as 'async with stream(...)'")
+            raise UsageError("the run has not started; use it as 'async with stream(...)'")
         return self._child
 
     def _kill(self, reason: Reason) -> None:
@@ -510,7 +540,7 @@ class Run:
                 child.pid,
                 result.escaped_killed,
             )
-        self._buffer.put(Exited(result))
+        self._buffer.put(result)
         self._buffer.close()
         self._done.set()
 
@@ -527,114 +557,83 @@ class Run:
         closed.set()
 
     async def _pump(self, fd: int, name: StreamName) -> None:
-        """Read one pipe to its end, frame it and hand the frames over in batches.
+        """Read one pipe to its end, feed the reads to the stream's chunker and write the frames
+        to the stream's sink, in batches of up to ``read_size`` bytes: the loop only moves bytes,
+        the chunker decides when frames are ready (coalescing, linger) and the sink when to wait.
 
-        Each ``os.read`` asks for one frame's worth: the kernel copies straight into the bytes
-        object that becomes the frame, where one large read cut into frames would copy every byte
-        twice. Reads go on until the pipe is empty or ``read_size`` bytes are batched; then the
-        batch goes to the buffer in one step.
-
-        Short reads are coalesced: a child that prints line by line (``PYTHONUNBUFFERED=1``)
-        makes each read return a line or two, and a frame per read would be a message per line
-        for an adapter. A read shorter than a frame (and than 64 KiB, which makes a frame big
-        enough as it is) therefore waits up to ``coalesce`` seconds for more, and only such short
-        reads are joined (copied), into frames of exactly ``chunk_size``.
+        Reads go on until the pipe is empty or a batch is full. Each ``os.read`` asks for
+        what the chunker needs for its next frame (:attr:`Chunker.next_read_size`), so the kernel
+        copies straight into the bytes object that becomes the frame.
         """
         opts = self.options
-        chunker = Chunker(name, chunk_size=opts.chunk_size, mode=opts.mode)
-        feed = chunker.feed
-        counter = self._counters[name]
-        spooled = self._spool_writer is not None
-        put = self._hand_over if spooled else self._buffer.put_output
-        add = counter.add_bytes if spooled else counter.add
-        # The spool gathers batches for its disk thread; before waiting for the pipe, send them.
-        flush = self._spool_writer.flush if self._spool_writer is not None else None
-        read = os.read
-        chunk_size = opts.chunk_size
-        batch_limit = opts.read_size
-        linger = opts.line_linger if opts.mode == "lines" else None
-        coalesce = opts.coalesce
-        short = bytearray()  # short reads gathering into one frame; never over chunk_size
-        short_since = 0.0
+        chunker = Chunker(
+            name,
+            chunk_size=opts.chunk_size,
+            mode=opts.mode,
+            coalesce=opts.coalesce,
+            linger=opts.line_linger if opts.mode == "lines" else None,
+        )
+        count, feed, read, clock = self._counters[name].add, chunker.feed, os.read, time.monotonic
         eof = False
         while not eof:
             batch: list[Output] = []
             got = 0
+            now = clock()  # the reads of one batch take microseconds: one time for them all
             try:
-                while got < batch_limit:
-                    data = read(fd, chunk_size - len(short))
+                while got < opts.read_size:
+                    data = read(fd, chunker.next_read_size)
                     if not data:
                         eof = True
                         break
                     got += len(data)
-                    add(data)
-                    if short:
-                        short += data
-                        if len(short) == chunk_size:
-                            batch += feed(bytes(short))
-                            short.clear()
-                    elif len(data) == chunk_size or len(data) >= _BIG_READ:
-                        # A big read is a frame as it is: coalescing is for the small reads of a
-                        # child printing line by line, and joining would copy it twice.
-                        batch += feed(data)
-                    else:
-                        short += data
-                        short_since = time.monotonic()
+                    count(data)
+                    batch += feed(data, now)
             except BlockingIOError:
                 pass
-            if short and (eof or time.monotonic() - short_since >= coalesce):
-                batch += feed(bytes(short))
-                short.clear()
+            now = clock()
+            batch += chunker.flush() if eof else chunker.tick(now)
             if got:
-                self._last_output = time.monotonic()
+                self._last_output = now
             if batch:
-                await put(name, batch)
-                # The wait for the consumer is not the child being idle.
-                self._last_output = time.monotonic()
+                await self._write(name, batch)
             if eof:
                 break
-            if flush is not None and not got:
-                flush()
-            if short:
-                # Give the rest of a burst a moment to arrive before sending a short frame.
-                with anyio.move_on_after(coalesce - (time.monotonic() - short_since)):
-                    await anyio.wait_readable(fd)
-            elif got:
+            if got:
                 # A fast child never makes the read wait; yield anyway so timers, the monitor
                 # and the consumer get their turn.
                 await anyio.lowlevel.checkpoint()
-            elif linger is not None and chunker.pending:
-                # A partial line: give its end a moment to arrive, then send it as it is, so a
-                # prompt without a newline still shows up promptly.
-                with anyio.move_on_after(linger):
-                    await anyio.wait_readable(fd)
-                    continue
-                await put(name, chunker.flush())
-            else:
+                continue
+            self._sinks[name].flush()  # the pipe is empty: send what the sink gathers
+            deadline = chunker.deadline
+            if deadline is None:
                 await anyio.wait_readable(fd)
-        rest = chunker.flush()
-        if rest:
-            await put(name, rest)
+            else:
+                with anyio.move_on_after(deadline - clock()):
+                    await anyio.wait_readable(fd)
 
-    async def _hand_over(self, name: StreamName, frames: list[Output]) -> None:
-        """Spool a batch; if the spool cannot take it, fall back to the bounded buffer."""
-        writer = self._spool_writer
-        assert writer is not None
-        newlines = writer.append(name, frames)
-        if newlines is not None:
-            self._counters[name].newlines += newlines
-            if writer.held:
-                await self._wait_for_readers(writer)
-            if writer.backlog > writer.backlog_limit:
-                await writer.wait_backlog()  # the disk is behind: the one thing worth waiting for
-            return
-        if not self._spool_failed:
-            self._spool_failed = True
-            self._on_spool_error()
-        self._counters[name].newlines += sum(f.data.count(b"\n") for f in frames)
-        await self._buffer.put_output(name, frames)
+    async def _write(self, name: StreamName, frames: list[Output]) -> None:
+        """Write a batch to the stream's sink; if the spool cannot take it, the bounded buffer
+        takes the run's output from now on. Then wait as the sink says."""
+        sink = self._sinks[name]
+        newlines = sink.append(name, frames)
+        if newlines is None:
+            self._sinks = {n: self._buffer.sink(n) for n in STREAMS}
+            if not self._spool_failed:
+                self._spool_failed = True
+                self._on_spool_error()
+            sink = self._sinks[name]
+            newlines = sink.append(name, frames)
+            assert newlines is not None
+        self._counters[name].newlines += newlines
+        if sink.held:
+            await self._wait_for_readers(sink)
+        if sink.backlog > sink.backlog_limit:
+            # The consumer (or the spool's disk) is behind: the one thing worth waiting for.
+            await sink.wait_backlog()
+        # The wait for the consumer is not the child being idle.
+        self._last_output = time.monotonic()
 
-    async def _wait_for_readers(self, writer: SpoolWriter) -> None:
+    async def _wait_for_readers(self, writer: _Sink) -> None:
         """The quota is spent on bytes a live reader has not taken (``on_quota="pause"``): stop
         reading this pipe, so the child blocks on a full pipe, until the slowest reader moves
         past the oldest middle segment. A run being killed stops waiting (it drains its pipes

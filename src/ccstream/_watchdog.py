@@ -24,7 +24,8 @@ from pathlib import Path
 from . import _lifetime
 from ._lifetime import MARKER, WATCHDOG_FLAG
 
-__all__ = ["host_prefix", "new_marker", "ensure_watchdog", "stop_orphaned_runs"]
+# The public names (ccstream re-exports them); the rest is for the package.
+__all__ = ["stop_orphaned_runs"]
 
 log = logging.getLogger("ccstream")
 

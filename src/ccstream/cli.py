@@ -26,10 +26,9 @@ from ._cli_spool import (
     run_spool_command,
     spool_options,
 )
-from ._events import Gap, Output
+from ._events import Gap, Output, Reason, Result
 from ._exit_status import EXIT_OUTPUT_LOST, describe_end, describe_loss, exit_status
 from ._options import ChunkMode, Options, ResourceLimits
-from ._result import Reason, Result
 from ._stream import Run, stream
 from .exceptions import CCStreamError, CommandNotFound, NotExecutable
 

@@ -1,3 +1,6 @@
-"""The adapter's version, reported in the ``connected`` greeting and ``/healthz``."""
+"""The adapter's version, reported in the ``connected`` greeting and ``/healthz``: the
+distribution's, written once in ``ccstream._version``."""
 
-VERSION = "0.1.0"
+from ccstream._version import __version__
+
+VERSION = __version__
