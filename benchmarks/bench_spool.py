@@ -40,8 +40,8 @@ import psutil
 import ccstream
 from _common import interleave, report
 from ccstream._options import SpoolOptions
-from ccstream._spool_reader import Spool
-from ccstream._spool_remove import wait_removals
+from ccstream.spool._reader import Spool
+from ccstream.spool.local._remove import wait_removals
 
 MiB = 1 << 20
 
@@ -76,7 +76,7 @@ _disk_cpu: list[float] = []
 
 def _patch_disk_thread_timer() -> None:
     """Record each disk thread's CPU seconds (kernel included) when it ends."""
-    from ccstream import _spool_disk
+    from ccstream.spool.local import _disk as _spool_disk
 
     run = _spool_disk.DiskWriter._run
 
@@ -123,7 +123,7 @@ def _bulk_once(
 
 def _skip_disk_writes() -> None:
     """Diagnostic: hand-offs are published as written without touching the disk."""
-    from ccstream import _spool_disk
+    from ccstream.spool.local import _disk as _spool_disk
 
     def submit(self: _spool_disk.DiskWriter, jobs: list[_spool_disk.Job]) -> None:
         self.state = jobs[-1].state

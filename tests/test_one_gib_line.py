@@ -22,8 +22,8 @@ import pytest
 from ccstream import Spool
 from ccstream._events import Output
 from ccstream._options import SpoolOptions
-from ccstream._spool_reader import PAGE_BYTES
-from ccstream._spool_writer import SpoolWriter
+from ccstream.spool._reader import PAGE_BYTES
+from ccstream.spool.local._writer import SpoolWriter
 from tests.conftest import PY
 
 pytestmark = pytest.mark.slow

@@ -29,8 +29,6 @@ from ._options import (
 from ._result import Reason, Result, StreamStats
 from ._run import Completed, run
 from ._selector import Selection, Selector
-from ._spool_prune import prune_spools
-from ._spool_reader import CutLine, Page, Spool
 from ._stream import Run, stream
 from ._watchdog import stop_orphaned_runs
 from .exceptions import (
@@ -45,6 +43,7 @@ from .exceptions import (
     SpoolError,
     SpoolNotFound,
 )
+from .spool import CutLine, Page, Spool, prune_spools
 
 __version__ = "0.1.0"
 

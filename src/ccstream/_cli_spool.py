@@ -6,7 +6,7 @@ Lines and frames go to stdout (``follow`` sends stderr frames to stderr); notes 
 where a page ends go to stderr, each line starting with ``ccstream:``.
 
 ``page`` and ``tail`` print whole lines, byte for byte as the spool holds them, however long: they
-read pages of at most :data:`~ccstream._spool_reader.PAGE_BYTES` and copy the rest of a longer
+read pages of at most :data:`~ccstream.spool.PAGE_BYTES` and copy the rest of a longer
 line from the spool to stdout in blocks of :data:`_COPY_BLOCK`, so memory stays bounded (about
 2 MiB) even for a line of gigabytes. Should the quota drop part of such a line while it is being
 copied, stderr says how many bytes are missing from where, and the exit status is 1.
@@ -25,8 +25,7 @@ import anyio
 from ._events import Gap, Output, StreamName
 from ._options import SpoolOptions
 from ._result import Result
-from ._spool_prune import prune_spools
-from ._spool_reader import CutLine, Page, Spool
+from .spool import CutLine, Page, Spool, prune_spools
 
 __all__ = [
     "SPOOL_VERBS",

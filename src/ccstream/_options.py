@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ._chunker import ChunkMode
-from ._spool_quota import QuotaPolicy
 from .exceptions import InvalidOption
+from .spool._quota import QuotaPolicy
 
 __all__ = [
     "ChunkMode",

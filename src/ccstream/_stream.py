@@ -40,11 +40,11 @@ from ._options import Options
 from ._pipes import make_pipe
 from ._process import Child, spawn
 from ._result import Reason, Result, StreamStats
-from ._spool_follow import Follower
-from ._spool_format import STREAMS
-from ._spool_reader import Spool
-from ._spool_writer import SpoolWriter
 from .exceptions import CCStreamError
+from .spool._follow import Follower
+from .spool._reader import Spool
+from .spool._records import STREAMS
+from .spool.local._writer import SpoolWriter
 
 __all__ = ["Run", "stream"]
 

@@ -20,7 +20,7 @@ import pytest
 
 import ccstream
 from ccstream._options import SpoolOptions
-from ccstream._spool_reader import Spool
+from ccstream.spool._reader import Spool
 from ccstream_ws import Client
 from ccstream_ws._downloads import SpoolReader, serve_spool
 from ccstream_ws._ranges import ByteRange, Unsatisfiable, accepts_gzip, content_range, parse_range

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccstream._events import Gap, Output, StreamName
-from ccstream._spool_format import STREAMS
-from tests._spool_helpers import (
+from ccstream.spool.local._format import STREAMS
+from tests.spool._helpers import (
     Script,
     follow_all,
     frame_script,

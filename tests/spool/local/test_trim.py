@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ccstream._spool_trim import CacheTrim
+from ccstream.spool.local._trim import CacheTrim
 
 
 def _advised(keep: int, size: int, growth: list[int]) -> tuple[list[int], int, int]:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import struct
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
-from ._events import Gap, StreamName
-from .exceptions import SpoolError, SpoolNotFound
+from ..._events import Gap, StreamName
+from ...exceptions import SpoolError, SpoolNotFound
+from .._records import CHECKPOINT, FRAME, STREAMS, Checkpoint, Record
 
 __all__ = [
     "CHECKPOINT",
@@ -50,49 +50,6 @@ VERSION: Final = 1
 META: Final = "spool.json"
 GAPS: Final = "gaps.json"
 ORDER: Final = "order.log"
-STREAMS: Final[tuple[StreamName, StreamName]] = ("stdout", "stderr")
-
-FRAME: Final = struct.Struct("<QQQQII")
-"""One frame in arrival order: stdout's and stderr's byte offsets before this frame (so any
-record tells both streams' positions, and a start offset is found by bisection), the newlines of
-the frame's own stream before it, its ``seq``, its length, and flags: ``invalid_bytes << 1``
-plus the stream (0 stdout, 1 stderr). 40 bytes per frame: 0.06% of a 64 KiB frame."""
-
-CHECKPOINT: Final = struct.Struct("<QQ")
-"""A line checkpoint: the newlines before ``offset``, then ``offset << 1`` plus 1 when a line
-starts exactly there (the byte before is a newline, or it is offset 0)."""
-
-
-class Record(NamedTuple):
-    """One decoded FRAME record."""
-
-    stdout_before: int
-    stderr_before: int
-    newlines_before: int
-    seq: int
-    length: int
-    flags: int
-
-    @property
-    def stream_id(self) -> int:
-        return self.flags & 1
-
-    @property
-    def offset(self) -> int:
-        """Byte offset of the frame in its own stream."""
-        return self.stderr_before if self.flags & 1 else self.stdout_before
-
-    @property
-    def invalid_bytes(self) -> int:
-        return self.flags >> 1
-
-
-class Checkpoint(NamedTuple):
-    """``newlines`` newlines lie before ``offset``; ``line_start``: a line begins there."""
-
-    newlines: int
-    offset: int
-    line_start: bool
 
 
 def segment_name(stream: StreamName, index: int) -> str:

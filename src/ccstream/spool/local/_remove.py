@@ -1,7 +1,7 @@
 """Removing a spool without waiting for the file system to free its blocks.
 
 Unlinking a big file is not instant: its blocks are freed, and pages still being written back
-are waited for. For a 1 GiB spool whose pages the trim (:mod:`ccstream._spool_trim`) had
+are waited for. For a 1 GiB spool whose pages the trim (:mod:`ccstream.spool._trim`) had
 already sent to the disk, that took 0.19-0.21 s on ext4 (0.035 s without the trim, which left
 them dirty in memory instead). Closing a run must not take that long, so the spool is first
 renamed out of the way, which is atomic and instant (the path is gone when ``close`` returns),

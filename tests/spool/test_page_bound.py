@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccstream import InvalidOption
-from ccstream._spool_reader import Page, Spool
-from tests._spool_helpers import Script, readers, split_lines, spool_of, streams_of
+from ccstream.spool._reader import Page, Spool
+from tests.spool._helpers import Script, readers, split_lines, spool_of, streams_of
 
 # Newlines now and then: lines from empty to hundreds of bytes, some without any newline.
 writes = st.binary(max_size=300).map(lambda b: b.replace(b"\x00", b"\n"))

@@ -3,7 +3,7 @@
 Copying into the page cache costs about as much as reading the pipe (0.2 s per GiB on the machines
 we measured, and much more while the file system is busy), so doing it on the event loop would
 slow the pumps by a quarter or more. ``os.writev`` releases the GIL, so here it overlaps with the
-loop reading the next batch. The loop side (:mod:`ccstream._spool_writer`) decides everything —
+loop reading the next batch. The loop side (:mod:`ccstream.spool._writer`) decides everything —
 segments, drops, records, checkpoints — and this thread only executes, in order, and publishes
 the resulting :class:`SpoolState` once a batch is on disk.
 
@@ -30,7 +30,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
-from ._spool_format import (
+from .._state import SpoolState
+from ._format import (
     CHECKPOINT,
     FRAME,
     GAPS,
@@ -41,8 +42,7 @@ from ._spool_format import (
     segment_name,
     write_json,
 )
-from ._spool_state import SpoolState
-from ._spool_trim import CacheTrim
+from ._trim import CacheTrim
 
 __all__ = ["DiskWriter", "Drop", "Job", "Write"]
 
@@ -97,7 +97,7 @@ def _write_all(fd: int, pieces: list[bytes | memoryview]) -> None:
 class DiskWriter:
     """Runs the disk thread of the spool at ``path``. ``state`` is the published state.
     ``page_cache``: bytes at the end of each stream left in the page cache (see
-    :mod:`ccstream._spool_trim`); ``None`` leaves the cache to the kernel."""
+    :mod:`ccstream.spool._trim`); ``None`` leaves the cache to the kernel."""
 
     def __init__(
         self, path: Path, segment_size: int, state: SpoolState, *, page_cache: int | None = None

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccstream._spool_format import CHECKPOINT, Checkpoint
-from ccstream._spool_index import Indexer, find_line, find_offset, nth_newline
+from ccstream.spool._index import Indexer, find_line, find_offset, nth_newline
+from ccstream.spool.local._format import CHECKPOINT, Checkpoint
 
 # Bytes rich in newlines, so that short inputs still have many lines.
 chunks = st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\x00", b"\n")), max_size=30)

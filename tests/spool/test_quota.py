@@ -22,9 +22,9 @@ import ccstream
 from ccstream import Gap, Output, Reason
 from ccstream._chunker import Chunker
 from ccstream._pipes import PIPE_SIZE
-from ccstream._spool_format import STREAMS
-from ccstream._spool_quota import ReaderMark, next_drop, slowest
-from ccstream._spool_writer import SpoolWriter
+from ccstream.spool._quota import ReaderMark, next_drop, slowest
+from ccstream.spool.local._format import STREAMS
+from ccstream.spool.local._writer import SpoolWriter
 
 PY = sys.executable
 SEGMENT = 64 * 1024

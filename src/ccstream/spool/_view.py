@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._events import Gap
-from ._spool_files import SegmentReader, SpoolFiles
-from ._spool_format import Checkpoint
-from ._spool_index import find_line, find_offset, nth_newline
-from ._spool_state import SpoolState
-from .exceptions import SpoolError
+from .._events import Gap
+from ..exceptions import SpoolError
+from ._index import find_line, find_offset, nth_newline
+from ._records import Checkpoint
+from ._state import SpoolState
+from .local._files import SegmentReader, SpoolFiles
 
 __all__ = ["BLOCK", "Retry", "View"]
 

@@ -10,7 +10,7 @@ Memory: one frame, one block of order records and a few open segment files. A fo
 middle of a segment keeps the file open, so a drop under its feet does not cut a frame.
 
 In the writing process a registered follower (:meth:`Follower.register`) is a live reader: its
-offsets are a :class:`~ccstream._spool_quota.ReaderMark` the writer looks at when the quota is
+offsets are a :class:`~ccstream.spool._quota.ReaderMark` the writer looks at when the quota is
 spent, so under ``on_quota="pause"`` nothing it has not taken is dropped. The mark is the list of
 offsets the follower keeps anyway: registering costs nothing per frame.
 """
@@ -23,16 +23,16 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ._chunker import _count_invalid
-from ._events import Gap, Output, StreamName
-from ._spool_format import STREAMS, Record
-from ._spool_index import find_offset
-from ._spool_quota import ReaderMark
-from ._spool_state import SpoolState
-from .exceptions import InvalidOption, SpoolError
+from .._chunker import _count_invalid
+from .._events import Gap, Output, StreamName
+from ..exceptions import InvalidOption, SpoolError
+from ._index import find_offset
+from ._quota import ReaderMark
+from ._records import STREAMS, Record
+from ._state import SpoolState
 
 if TYPE_CHECKING:
-    from ._spool_reader import Spool
+    from ._reader import Spool
 
 __all__ = ["Follower"]
 

@@ -22,17 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from ._events import Gap, Output, StreamName
-from ._spool_files import SegmentReader, SpoolFiles
-from ._spool_format import STREAMS, Meta, read_meta
-from ._spool_state import DiskState, SpoolState
-from ._spool_view import Retry, View
-from .exceptions import InvalidOption, SpoolError, SpoolNotFound
+from .._events import Gap, Output, StreamName
+from ..exceptions import InvalidOption, SpoolError, SpoolNotFound
+from ._state import SpoolState
+from ._view import Retry, View
+from .local._files import SegmentReader, SpoolFiles
+from .local._format import STREAMS, Meta, read_meta
+from .local._state import DiskState
 
 if TYPE_CHECKING:
     import os
 
-    from ._spool_writer import SpoolWriter
+    from .local._writer import SpoolWriter
 
 __all__ = ["PAGE_BYTES", "READ_LIMIT", "CutLine", "Page", "Spool"]
 
@@ -395,7 +396,7 @@ class Spool:
         ``SpoolOptions(on_quota="pause")`` the quota drops nothing it has not taken, and the
         child waits for it instead.
         """
-        from ._spool_follow import Follower
+        from ._follow import Follower
 
         follower = Follower(self, offsets, streams, poll_interval=poll_interval)
         follower.register()
@@ -411,7 +412,7 @@ class Spool:
         call the returned function to let go. For a reader about to come (a client that will
         subscribe). Does nothing on a spool opened from a directory.
         """
-        from ._spool_quota import ReaderMark
+        from ._quota import ReaderMark
 
         offsets = offsets or {}
         mark = ReaderMark([offsets.get(name, 0) for name in STREAMS], [True, True])

@@ -8,8 +8,9 @@ import errno
 import os
 from pathlib import Path
 
-from ._events import StreamName
-from ._spool_format import (
+from ..._events import StreamName
+from ...exceptions import SpoolError, SpoolNotFound
+from ._format import (
     CHECKPOINT,
     FRAME,
     ORDER,
@@ -19,7 +20,6 @@ from ._spool_format import (
     index_name,
     segment_name,
 )
-from .exceptions import SpoolError, SpoolNotFound
 
 __all__ = ["SegmentReader", "SpoolFiles"]
 

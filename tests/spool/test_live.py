@@ -14,10 +14,10 @@ import pytest
 from ccstream._chunker import Chunker
 from ccstream._events import Gap, Output, StreamName
 from ccstream._options import SpoolOptions
-from ccstream._spool_format import STREAMS
-from ccstream._spool_reader import Spool
-from ccstream._spool_writer import SpoolWriter
-from tests._spool_helpers import split_lines
+from ccstream.spool._reader import Spool
+from ccstream.spool.local._format import STREAMS
+from ccstream.spool.local._writer import SpoolWriter
+from tests.spool._helpers import split_lines
 
 pytestmark = pytest.mark.anyio
 

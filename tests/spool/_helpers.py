@@ -14,8 +14,8 @@ import anyio
 from ccstream._chunker import Chunker
 from ccstream._events import Gap, Output, StreamName
 from ccstream._options import SpoolOptions
-from ccstream._spool_reader import Page, Spool
-from ccstream._spool_writer import SpoolWriter
+from ccstream.spool._reader import Page, Spool
+from ccstream.spool.local._writer import SpoolWriter
 
 Script = Sequence[tuple[StreamName, bytes]]
 """What a child wrote, in order: (stream, bytes of one write)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 
-from ._events import Output
+from ..._events import Output
 
 __all__ = ["RecentBatches"]
 

@@ -1,6 +1,6 @@
 """Which middle segment the quota may drop next, given where the live readers are (sans-I/O).
 
-A reader of the spool in the writing process (a :class:`~ccstream._spool_follow.Follower`:
+A reader of the spool in the writing process (a :class:`~ccstream.spool._follow.Follower`:
 ``Spool.follow``, and the run's own events while they are iterated) registers a
 :class:`ReaderMark`: the list of byte offsets it has taken so far, per stream, which the reader
 updates as it goes anyway. Registering costs nothing per frame; the writer looks at the marks

@@ -1,4 +1,4 @@
-"""What a reader knows about a spool at one moment.
+"""The local store's state, read from the files.
 
 In the writing process the writer publishes a new immutable :class:`SpoolState` after each batch
 it committed (one attribute assignment, so a reader in any thread sees a whole one). A reader in
@@ -11,47 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from dataclasses import dataclass
 from pathlib import Path
 
-from ._events import Gap
-from ._spool_files import SpoolFiles
-from ._spool_format import Meta, gap_from_json, read_gaps, read_meta
+from .._state import SpoolState
+from ._files import SpoolFiles
+from ._format import Meta, gap_from_json, read_gaps, read_meta
 
-__all__ = ["DiskState", "SpoolState", "state_from_meta", "writer_alive"]
-
-
-@dataclass(frozen=True, slots=True)
-class SpoolState:
-    """A consistent view of a spool. Per-stream pairs are ``(stdout, stderr)``; sizes in bytes.
-
-    ``records``: frames in the order log; ``sizes``: bytes of each stream written; ``newlines``
-    and ``open_line`` (the last byte written is not a newline): ``None`` when not known without a
-    scan (a spool read from another process while it is written); ``checkpoints``: index records
-    per stream; ``gaps``: the quota gaps (at most one per stream: drops are always the oldest
-    middle segment) and, once complete, the ``"disk_error"`` ones; ``complete``: nothing more
-    will be written; ``error``: why the spool stopped early, if it did; ``returncode`` and
-    ``reason``: how the run ended, once known.
-    """
-
-    records: int = 0
-    sizes: tuple[int, int] = (0, 0)
-    newlines: tuple[int, int] | None = (0, 0)
-    open_line: tuple[bool, bool] | None = (False, False)
-    checkpoints: tuple[int, int] = (1, 1)
-    gaps: tuple[Gap, ...] = ()
-    complete: bool = False
-    error: str | None = None
-    returncode: int | None = None
-    reason: str | None = None
-
-    def gap(self, sid: int, reason: str = "quota") -> Gap | None:
-        """The gap of stream ``sid`` with ``reason``, if any."""
-        stream = "stdout" if sid == 0 else "stderr"
-        for gap in self.gaps:
-            if gap.stream == stream and gap.reason == reason:
-                return gap
-        return None
+__all__ = ["DiskState", "state_from_meta", "writer_alive"]
 
 
 def _pair(values: list[int]) -> tuple[int, int]:

@@ -10,9 +10,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._spool_format import read_meta
-from ._spool_state import writer_alive
-from .exceptions import InvalidOption, SpoolError
+from ...exceptions import InvalidOption, SpoolError
+from ._format import read_meta
+from ._state import writer_alive
 
 __all__ = ["prune_spools"]
 

@@ -3,7 +3,7 @@
 The pumps call :meth:`SpoolWriter.append` with each batch they read; it never waits. Per frame it
 costs one ``bytes.count`` (the newlines, which the run's statistics need anyway), one ``struct``
 record and a few integer comparisons; the bytes themselves are not copied here. The disk thread
-(:mod:`ccstream._spool_disk`) writes them with ``writev`` off the loop.
+(:mod:`ccstream.spool._disk`) writes them with ``writev`` off the loop.
 
 Batches go to the disk thread in groups of about a quarter of ``SpoolOptions.memory``, after
 at most ``FLUSH_AFTER`` seconds, and whenever the pump is about to wait for the pipe
@@ -20,7 +20,7 @@ Quota: the first segment of each stream is the head and is kept; when the next p
 the output over the quota, the oldest finished middle segment (of either stream) is dropped and
 the stream's gap grows by it. Drops go oldest first, so each stream has at most one gap. Under
 ``on_quota="pause"`` a segment that a live reader (a registered :class:`ReaderMark`) has not taken
-yet is not dropped (:func:`~ccstream._spool_quota.next_drop` decides): the writer then marks
+yet is not dropped (:func:`~ccstream.spool._quota.next_drop` decides): the writer then marks
 itself :attr:`~SpoolWriter.held` and the pump waits (:meth:`SpoolWriter.retry_held`) instead of
 reading more.
 """
@@ -40,11 +40,15 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 
-from ._events import Gap, Output, StreamName
-from ._options import SpoolOptions
-from ._spool_cache import RecentBatches
-from ._spool_disk import DiskWriter, Drop, Job, Write
-from ._spool_format import (
+from ..._events import Gap, Output, StreamName
+from ..._options import SpoolOptions
+from ...exceptions import SpoolError
+from .._index import Indexer
+from .._quota import ReaderMark, next_drop, slowest
+from .._state import SpoolState
+from ._cache import RecentBatches
+from ._disk import DiskWriter, Drop, Job, Write
+from ._format import (
     CHECKPOINT,
     FRAME,
     META,
@@ -55,11 +59,7 @@ from ._spool_format import (
     index_name,
     write_json,
 )
-from ._spool_index import Indexer
-from ._spool_quota import ReaderMark, next_drop, slowest
-from ._spool_remove import remove_entries, remove_tree
-from ._spool_state import SpoolState
-from .exceptions import SpoolError
+from ._remove import remove_entries, remove_tree
 
 __all__ = ["SpoolWriter"]
 

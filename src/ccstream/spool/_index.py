@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ._spool_format import CHECKPOINT, Checkpoint
+from ._records import CHECKPOINT, Checkpoint
 
 __all__ = ["Indexer", "find_line", "find_offset", "nth_newline"]
 

@@ -12,12 +12,12 @@ import pytest
 
 import ccstream
 from ccstream._options import DiskErrorPolicy, SpoolOptions
-from ccstream._spool_prune import prune_spools
-from ccstream._spool_reader import Spool
-from ccstream._spool_remove import TRASH_MARK, wait_removals
+from ccstream.spool._reader import Spool
+from ccstream.spool.local._prune import prune_spools
+from ccstream.spool.local._remove import TRASH_MARK, wait_removals
 from tests._helpers import collect
-from tests._spool_helpers import split_lines
 from tests.conftest import PY
+from tests.spool._helpers import split_lines
 
 pytestmark = pytest.mark.anyio
 MiB = 1024 * 1024
