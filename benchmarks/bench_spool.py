@@ -31,7 +31,7 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -197,12 +197,12 @@ class _ReadCounter:
         os.pread = self._pread
 
 
-def _timed(fn: Callable[[], object], calls: int) -> tuple[float, int]:
+async def _timed(fn: Callable[[], Awaitable[object]], calls: int) -> tuple[float, int]:
     times = []
     with _ReadCounter() as counter:
         for _ in range(calls):
             start = time.perf_counter()
-            fn()
+            await fn()
             times.append(time.perf_counter() - start)
     return statistics.median(times), counter.bytes // calls
 
@@ -226,29 +226,33 @@ def paging(args: argparse.Namespace) -> None:
             f"{took:.2f} s; index {os.path.getsize(spool_dir / 'stdout.idx') / 1024:.1f} KiB, "
             f"order log {os.path.getsize(spool_dir / 'order.log') / 1024:.1f} KiB"
         )
-        target = args.lines * 9 // 10
-        with Spool.open(spool_dir) as spool:
-            page = spool.page(target, 100)
-            assert page.lines[0] == f"{target}\n".encode(), page.lines[:1]
-            assert len(page.lines) == 100
-            tail = spool.tail(100)
-            assert tail.lines[-1] == f"{args.lines - 1}\n".encode()
-            for label, fn in (
-                (f"page(line={target:,}, count=100)", lambda: spool.page(target, 100)),
-                (f"page(line={target:,}, count=1000)", lambda: spool.page(target, 1000)),
-                ("tail(100)", lambda: spool.tail(100)),
-                ("Spool.open + page + close", lambda: _open_page(spool_dir, target)),
-            ):
-                median, read = _timed(fn, args.calls)
-                print(
-                    f"  {label:34s} median {median * 1000:6.3f} ms, "
-                    f"read {read / 1024:7.1f} KiB of {size / MiB:.1f} MiB per call"
-                )
+        anyio.run(_page_calls, spool_dir, args.lines, args.calls, size)
 
 
-def _open_page(path: Path, line: int) -> None:
+async def _page_calls(spool_dir: Path, lines: int, calls: int, size: int) -> None:
+    target = lines * 9 // 10
+    with Spool.open(spool_dir) as spool:
+        page = await spool.page(target, 100)
+        assert page.lines[0] == f"{target}\n".encode(), page.lines[:1]
+        assert len(page.lines) == 100
+        tail = await spool.tail(100)
+        assert tail.lines[-1] == f"{lines - 1}\n".encode()
+        for label, fn in (
+            (f"page(line={target:,}, count=100)", lambda: spool.page(target, 100)),
+            (f"page(line={target:,}, count=1000)", lambda: spool.page(target, 1000)),
+            ("tail(100)", lambda: spool.tail(100)),
+            ("Spool.open + page + close", lambda: _open_page(spool_dir, target)),
+        ):
+            median, read = await _timed(fn, calls)
+            print(
+                f"  {label:34s} median {median * 1000:6.3f} ms, "
+                f"read {read / 1024:7.1f} KiB of {size / MiB:.1f} MiB per call"
+            )
+
+
+async def _open_page(path: Path, line: int) -> None:
     with Spool.open(path) as spool:
-        spool.page(line, 100)
+        await spool.page(line, 100)
 
 
 # -- slow consumer --------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ both pipes concurrently in large fixed-size reads (never ``readline()``), so a c
 With a spool, the pumps hand every batch to the :class:`SpoolWriter` instead, which never waits
 for a consumer (unless its quota is spent on bytes a live reader has not read, under
 ``on_quota="pause"``: then the pumps wait for the reader), and the caller's events come from
-a :class:`Follower` of the spool: the same frames, in the same order, read behind the child.
+a :class:`~ccstream.spool._follow.RunFollower` of the spool: the same frames, in the same order,
+read behind the child.
 Only ``Started`` and ``Exited`` (and, if the disk fails and the run goes on, the frames after
 that) pass through the buffer.
 """
@@ -41,9 +42,8 @@ from ._pipes import make_pipe
 from ._process import Child, spawn
 from ._result import Reason, Result, StreamStats
 from .exceptions import CCStreamError
-from .spool._follow import Follower
+from .spool._follow import RunFollower
 from .spool._reader import Spool
-from .spool._records import STREAMS
 from .spool.local._writer import SpoolWriter
 
 __all__ = ["Run", "stream"]
@@ -140,7 +140,7 @@ class Run:
         self._buffer = EventBuffer(options.buffer_limit)
         self._spool_writer: SpoolWriter | None = None
         self._spool: Spool | None = None
-        self._follower: Follower | None = None
+        self._follower: RunFollower | None = None
         self._started_taken = False
         self._spool_failed = False
 
@@ -256,10 +256,10 @@ class Run:
                 writer = self._spool_writer = SpoolWriter(
                     opts.spool, argv=prepared.argv, mode=opts.mode
                 )
-                self._spool = Spool._of_writer(writer, remove_on_close=not opts.spool.keep)
-                self._follower = Follower(
-                    self._spool, None, STREAMS, poll_interval=0.05, handed=True
+                self._spool = Spool(
+                    writer.source(), on_close=None if opts.spool.keep else writer.remove
                 )
+                self._follower = RunFollower(writer, self._spool.source)
             out_r, out_w = make_pipe()
             self._fds.append(out_r)
             child_fds.append(out_w)

@@ -79,7 +79,7 @@ class SpoolReader(Protocol):
     @property
     def gaps(self) -> list[Gap]: ...
 
-    def read(self, stream: StreamName, offset: int, length: int) -> bytes: ...
+    async def read(self, stream: StreamName, offset: int, length: int) -> bytes: ...
 
     def follow(
         self,
@@ -237,7 +237,7 @@ async def serve_spool(
         status == 200
         and not head
         and accepts_gzip(header(scope, b"accept-encoding"))
-        and _worth_gzip(spool, streams, sizes)
+        and await _worth_gzip(spool, streams, sizes)
     )
     if gzip:
         headers.append((b"content-encoding", b"gzip"))
@@ -272,7 +272,7 @@ async def _stream(
         if offset >= end:
             break
         want = min(BLOCK, end - offset)
-        data = await anyio.to_thread.run_sync(spool.read, stream, offset, want)
+        data = await spool.read(stream, offset, want)
         if not data:
             raise _Truncated(f"{stream} bytes from {offset} were dropped during the download")
         offset += len(data)
@@ -341,7 +341,7 @@ def _gaps_header(gaps: Sequence[Gap]) -> str:
 # -- gzip ---------------------------------------------------------------------------------------
 
 
-def _worth_gzip(
+async def _worth_gzip(
     spool: SpoolReader, streams: Sequence[StreamName], sizes: Mapping[StreamName, int]
 ) -> bool:
     """The seed's rule on a sample of the output already written: gzip when it saves 20%.
@@ -350,7 +350,7 @@ def _worth_gzip(
     if sizes[stream] == 0:
         return True
     try:
-        sample = spool.read(stream, 0, min(_GZIP_SAMPLE, sizes[stream]))
+        sample = await spool.read(stream, 0, min(_GZIP_SAMPLE, sizes[stream]))
     except ccstream.CCStreamError:
         return False
     if len(sample) < 512:

@@ -3,14 +3,17 @@
 A page holds at most ``max_bytes`` bytes of lines (default :data:`PAGE_BYTES`, at most
 :data:`MAX_PAGE_BYTES`), whatever the line lengths: the core's :meth:`ccstream.Spool.page` cuts a
 longer line and reports it, and the result carries that report as ``cuts``. :func:`page_message`
-reads the page and encodes the whole JSON-RPC response; it does blocking file reads and CPU-bound
-encoding, so run it in a worker thread, off the event loop.
+reads the page and encodes the whole JSON-RPC response, the encoding (CPU-bound) in a worker
+thread, off the event loop.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable
 from typing import Any, Literal, Protocol
+
+import anyio.to_thread
 
 from ccstream import CutLine, Page, StreamName
 
@@ -33,7 +36,7 @@ class _Pages(Protocol):
         stream: StreamName = "stdout",
         *,
         max_bytes: int = ...,
-    ) -> Page: ...
+    ) -> Awaitable[Page]: ...
 
 
 def _complete_utf8(data: bytes) -> int:
@@ -102,7 +105,7 @@ def page_result(
     }
 
 
-def page_message(
+async def page_message(
     spool: _Pages,
     request_id: rpc.Id,
     stream: StreamName,
@@ -111,8 +114,14 @@ def page_message(
     encoding: Literal["text", "base64"],
     max_bytes: int,
 ) -> str:
-    """The JSON-RPC response to a ``page`` request, read and encoded (blocking: a worker
-    thread's job). Holds a few times ``max_bytes``: the lines, their text and the message."""
-    result = page_result(spool.page(line, count, stream, max_bytes=max_bytes), encoding, max_bytes)
-    # The page's bytes are let go before the message is made: two copies held, not three.
-    return rpc.response(request_id, result)
+    """The JSON-RPC response to a ``page`` request, read (the store reads off the event loop)
+    and encoded in a worker thread (CPU-bound). Holds a few times ``max_bytes``: the lines,
+    their text and the message."""
+    page = await spool.page(line, count, stream, max_bytes=max_bytes)
+
+    def encode(page: Page) -> str:
+        result = page_result(page, encoding, max_bytes)
+        # The page's bytes are let go before the message is made: two copies held, not three.
+        return rpc.response(request_id, result)
+
+    return await anyio.to_thread.run_sync(encode, page)

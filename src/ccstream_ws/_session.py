@@ -406,10 +406,10 @@ class Session:
         # A reader keeps the execution (and its spool) from expiring under the read.
         execution.reader_joined()
         try:
-            # Read and encoded in a worker thread: a page of up to MAX_PAGE_BYTES never holds
+            # Read and encoded off the event loop: a page of up to MAX_PAGE_BYTES never holds
             # up the event loop, and with it every other connection.
-            message = await anyio.to_thread.run_sync(
-                page_message, spool, request.id, p.stream, p.line, p.count, p.encoding, p.max_bytes
+            message = await page_message(
+                spool, request.id, p.stream, p.line, p.count, p.encoding, p.max_bytes
             )
         except ccstream.SpoolError as exc:
             raise RPCError(ErrorCode.OUTPUT_UNAVAILABLE, f"cannot read the spool: {exc}") from None

@@ -299,12 +299,12 @@ class ExecutionSpool:
         with self._use() as spool:
             return spool.gaps
 
-    def known_lines(self, stream: StreamName = "stdout") -> int:
+    async def known_lines(self, stream: StreamName = "stdout") -> int:
         """Lines of ``stream`` known so far."""
         with self._use() as spool:
-            return spool.known_lines(stream)
+            return await spool.known_lines(stream)
 
-    def page(
+    async def page(
         self,
         line: int = 0,
         count: int = 1000,
@@ -315,19 +315,19 @@ class ExecutionSpool:
         """Up to ``count`` lines of ``stream`` from line ``line``, at most ``max_bytes`` bytes
         of them: :meth:`ccstream.Spool.page`."""
         with self._use() as spool:
-            return spool.page(line, count, stream, max_bytes=max_bytes)
+            return await spool.page(line, count, stream, max_bytes=max_bytes)
 
-    def tail(
+    async def tail(
         self, count: int = 100, stream: StreamName = "stdout", *, max_bytes: int = PAGE_BYTES
     ) -> Page:
         """The last ``count`` lines of ``stream``: :meth:`ccstream.Spool.tail`."""
         with self._use() as spool:
-            return spool.tail(count, stream, max_bytes=max_bytes)
+            return await spool.tail(count, stream, max_bytes=max_bytes)
 
-    def read(self, stream: StreamName, offset: int, length: int) -> bytes:
+    async def read(self, stream: StreamName, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes of ``stream`` from ``offset``: :meth:`ccstream.Spool.read`."""
         with self._use() as spool:
-            return spool.read(stream, offset, length)
+            return await spool.read(stream, offset, length)
 
     async def follow(
         self,

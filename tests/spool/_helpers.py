@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from ccstream._chunker import Chunker
 from ccstream._events import Gap, Output, StreamName
@@ -19,6 +22,20 @@ from ccstream.spool.local._writer import SpoolWriter
 
 Script = Sequence[tuple[StreamName, bytes]]
 """What a child wrote, in order: (stream, bytes of one write)."""
+
+_T = TypeVar("_T")
+_portal: BlockingPortal | None = None
+
+
+def sync(fn: Callable[..., Awaitable[_T]], *args: Any, **kwargs: Any) -> _T:
+    """Await ``fn(*args, **kwargs)`` from synchronous test code (hypothesis drives those), on
+    one event loop in a thread for the whole session."""
+    global _portal
+    if _portal is None:
+        manager = start_blocking_portal()
+        _portal = manager.__enter__()
+        atexit.register(manager.__exit__, None, None, None)
+    return _portal.call(functools.partial(fn, *args, **kwargs))
 
 
 def split_lines(data: bytes) -> list[bytes]:
@@ -81,7 +98,7 @@ def written(writer: SpoolWriter, timeout: float = 5.0) -> None:
 
 def readers(writer: SpoolWriter) -> list[Spool]:
     """The live handle and one opened from the files, as another process would."""
-    return [Spool._of_writer(writer, remove_on_close=False), Spool.open(writer.path)]
+    return [Spool(writer.source()), Spool.open(writer.path)]
 
 
 def walk(spool: Spool, count: int, stream: StreamName = "stdout") -> list[Page]:
@@ -89,7 +106,7 @@ def walk(spool: Spool, count: int, stream: StreamName = "stdout") -> list[Page]:
     pages = []
     line = 0
     for _ in range(100_000):
-        page = spool.page(line, count, stream)
+        page = sync(spool.page, line, count, stream)
         pages.append(page)
         if page.complete or (page.next_line == line and not page.gaps):
             return pages

@@ -17,7 +17,7 @@ from ccstream._options import SpoolOptions
 from ccstream.spool._reader import Spool
 from ccstream.spool.local._format import STREAMS
 from ccstream.spool.local._writer import SpoolWriter
-from tests.spool._helpers import split_lines
+from tests.spool._helpers import split_lines, sync
 
 pytestmark = pytest.mark.anyio
 
@@ -84,7 +84,7 @@ async def test_followers_and_pages_racing_quota_drops_account_for_every_byte(
     async def pages(spool: Spool) -> None:
         line = 0
         while True:
-            page = spool.page(line, 7)
+            page = await spool.page(line, 7)
             pages_seen.extend(page.lines)
             if page.complete:
                 return
@@ -92,7 +92,7 @@ async def test_followers_and_pages_racing_quota_drops_account_for_every_byte(
                 await anyio.sleep(0.002)
             line = page.next_line
 
-    live = Spool._of_writer(writer, remove_on_close=False)
+    live = Spool(writer.source())
     with anyio.fail_after(30):
         async with anyio.create_task_group() as tg:
             tg.start_soon(follow, "in-process", live)
@@ -133,7 +133,7 @@ def test_planned_batches_reach_the_files_within_moments_even_if_the_pump_never_i
             time.sleep(0.005)
         with Spool.open(writer.path) as other:
             deadline = time.monotonic() + 5
-            while not other.page().lines:
+            while not sync(other.page).lines:
                 assert time.monotonic() < deadline
                 time.sleep(0.005)
     finally:

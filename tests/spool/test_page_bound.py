@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ccstream import InvalidOption
 from ccstream.spool._reader import Page, Spool
-from tests.spool._helpers import Script, readers, split_lines, spool_of, streams_of
+from tests.spool._helpers import Script, readers, split_lines, spool_of, streams_of, sync
 
 # Newlines now and then: lines from empty to hundreds of bytes, some without any newline.
 writes = st.binary(max_size=300).map(lambda b: b.replace(b"\x00", b"\n"))
@@ -37,7 +37,7 @@ def rebuilt(spool: Spool, page: Page) -> list[bytes]:
     lines = list(page.lines)
     for cut in page.cuts:
         i = cut.line - page.first_line
-        rest = spool.read(page.stream, cut.rest_offset, cut.omitted)
+        rest = sync(spool.read, page.stream, cut.rest_offset, cut.omitted)
         assert len(rest) == cut.omitted
         lines[i] += rest
     return lines
@@ -65,7 +65,7 @@ def walk(spool: Spool, line: int, count: int, max_bytes: int, last: int | None) 
     """Pages by the cursor from ``line`` until complete, caught up, or past ``last``."""
     pages = []
     for _ in range(10_000):
-        page = spool.page(line, count, max_bytes=max_bytes)
+        page = sync(spool.page, line, count, max_bytes=max_bytes)
         pages.append(page)
         if page.complete or page.next_line == line or (last is not None and page.next_line > last):
             return pages
@@ -119,7 +119,7 @@ def test_a_bounded_tail_and_the_pages_after_it_give_exactly_the_last_n_lines(
     lines = split_lines(streams_of(script)["stdout"])
     with spool_of(script, layout) as writer:
         for spool in readers(writer):
-            tail = spool.tail(n, max_bytes=max_bytes)
+            tail = sync(spool.tail, n, max_bytes=max_bytes)
             check_bound(tail, max_bytes, lines)
             assert tail.first_line == max(0, len(lines) - n)
             got = rebuilt(spool, tail)
@@ -181,6 +181,6 @@ def test_bounded_pages_of_a_trimmed_spool_give_each_kept_line_once_exactly(
 def test_max_bytes_must_be_a_positive_integer(bad: object) -> None:
     with spool_of([("stdout", b"a\n")], {}) as writer, Spool.open(writer.path) as spool:
         with pytest.raises(InvalidOption, match="max_bytes"):
-            spool.page(0, 1, max_bytes=bad)  # type: ignore[arg-type]
+            sync(spool.page, 0, 1, max_bytes=bad)
         with pytest.raises(InvalidOption, match="max_bytes"):
-            spool.tail(1, max_bytes=bad)  # type: ignore[arg-type]
+            sync(spool.tail, 1, max_bytes=bad)

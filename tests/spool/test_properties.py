@@ -23,6 +23,7 @@ from tests.spool._helpers import (
     split_lines,
     spool_of,
     streams_of,
+    sync,
     walk,
 )
 
@@ -95,13 +96,13 @@ def test_a_page_at_line_k_equals_lines_k_to_k_plus_n(
     lines = split_lines(streams_of(script)["stdout"])
     with spool_of(script, layout) as writer:
         for spool in readers(writer):
-            page = spool.page(k, n)
+            page = sync(spool.page, k, n)
             assert page.lines == lines[k : k + n]
             assert page.first_line == k
             assert page.next_line == max(k, min(k + n, len(lines)))
             assert page.complete == (k + n >= len(lines))
             assert page.next_offset == len(b"".join(lines[: page.next_line]))
-            tail = spool.tail(n)
+            tail = sync(spool.tail, n)
             assert tail.lines == lines[-n:]
             assert tail.next_line == len(lines)
             spool.close()
@@ -173,9 +174,9 @@ def test_quota_gaps_plus_kept_bytes_account_for_every_byte(
                     assert gap.reason == "quota"
                     end = gap.offset + gap.bytes
                     assert gap.lines == expected[s][gap.offset : end].count(b"\n")
-                    assert spool.read(s, gap.offset, 10) == b""
+                    assert sync(spool.read, s, gap.offset, 10) == b""
                 # Each kept byte reads back as it was written.
-                got = b"".join(spool.read(s, off, segment) for off in range(0, size, segment))
+                got = b"".join(sync(spool.read, s, off, segment) for off in range(0, size, segment))
                 assert len(got) == kept
                 assert got == (
                     expected[s]

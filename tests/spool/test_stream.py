@@ -17,7 +17,7 @@ from ccstream.spool.local._prune import prune_spools
 from ccstream.spool.local._remove import TRASH_MARK, wait_removals
 from tests._helpers import collect
 from tests.conftest import PY
-from tests.spool._helpers import split_lines
+from tests.spool._helpers import split_lines, sync
 
 pytestmark = pytest.mark.anyio
 MiB = 1024 * 1024
@@ -93,12 +93,12 @@ async def test_pages_tail_and_follow_work_while_the_run_is_in_progress(tmp_path:
             # A poll: the spool's size is what another task is writing.
             while spool.sizes["stdout"] < len(early) + len("partial"):  # noqa: ASYNC110
                 await anyio.sleep(0.01)
-        page = spool.page(495, 100)
+        page = await spool.page(495, 100)
         assert page.lines == [f"early {i}\n".encode() for i in range(495, 500)]
         assert page.next_line == 500
         assert page.known_lines == 500
         assert not page.complete
-        assert spool.tail(2).lines == [b"early 498\n", b"early 499\n"]
+        assert (await spool.tail(2)).lines == [b"early 498\n", b"early 499\n"]
         assert not spool.complete
 
         followed = bytearray()
@@ -114,7 +114,7 @@ async def test_pages_tail_and_follow_work_while_the_run_is_in_progress(tmp_path:
             go.touch()
             async for _ in run:
                 pass
-        page = spool.page(500, 10)
+        page = await spool.page(500, 10)
         assert page.lines == [b"partial line\n", b"late\n"]
         assert page.complete
         assert spool.complete
@@ -164,14 +164,14 @@ async def test_quota_keeps_head_and_tail_and_counts_what_it_dropped() -> None:
         kept = spool.sizes["stdout"] - gap.bytes
         assert kept <= 6 * segment
         # Head and newest tail are intact; the page at the gap says so and skips it.
-        assert spool.page(0, 2).lines == [b"0000000\n", b"0000001\n"]
-        assert spool.tail(1).lines == [b"0199999\n"]
+        assert (await spool.page(0, 2)).lines == [b"0000000\n", b"0000001\n"]
+        assert (await spool.tail(1)).lines == [b"0199999\n"]
         first_lost = segment // 8
-        page = spool.page(first_lost, 10)
+        page = await spool.page(first_lost, 10)
         assert page.lines == []
         assert page.gaps == [gap]
         assert page.next_line == first_lost + gap.lines
-        assert spool.page(page.next_line, 1).lines == [f"{page.next_line:07d}\n".encode()]
+        assert (await spool.page(page.next_line, 1)).lines == [f"{page.next_line:07d}\n".encode()]
         # A replay reports the gap where the data is missing.
         replay = [e async for e in spool.follow()]
         assert [e for e in replay if isinstance(e, ccstream.Gap)] == [gap]
@@ -216,7 +216,7 @@ async def test_a_full_disk_is_reported_and_the_policy_decides(
     assert spool.error == result.spool_error
     assert spool.gaps == [gap]
     assert spool.sizes["stdout"] == gap.offset
-    last = spool.tail(1)
+    last = sync(spool.tail, 1)
     assert last.complete
     assert gap in last.gaps
     spool.close()
@@ -232,17 +232,17 @@ async def test_the_spool_is_removed_on_close_unless_kept(tmp_path: Path) -> None
     async with ccstream.stream(["echo", "hi"], _spooled()) as run:
         await run.wait()
         path = run.spool.path
-        assert run.spool.page().lines == [b"hi\n"]
+        assert (await run.spool.page()).lines == [b"hi\n"]
     assert not path.exists()
     with pytest.raises(ccstream.SpoolError):
-        run.spool.page()
+        await run.spool.page()
 
     kept = tmp_path / "kept"
     async with ccstream.stream(["echo", "hi"], _spooled(directory=kept, keep=True)) as run:
         await run.wait()
     assert run.result.spool_path == str(kept)
     with Spool.open(kept) as spool:
-        assert spool.page().lines == [b"hi\n"]
+        assert (await spool.page()).lines == [b"hi\n"]
         assert spool.complete
         assert spool.returncode == 0
         assert spool.reason == "exited"
@@ -351,14 +351,14 @@ async def test_lines_and_bytes_of_a_big_spool_read_back_exactly() -> None:
         await run.wait()
         spool = run.spool
         start = time.perf_counter()
-        page = spool.page(90_000, 5)
+        page = await spool.page(90_000, 5)
         took = time.perf_counter() - start
         expected = [f"{i}:".encode() + b"y" * (i % 300) + b"\n" for i in range(90_000, 90_005)]
         assert page.lines == expected
         assert took < 0.5
         whole = b"".join(f"{i}:".encode() + b"y" * (i % 300) + b"\n" for i in range(100_000))
-        assert spool.read("stdout", 12345, 1000) == whole[12345:13345]
-        assert split_lines(whole)[-3:] == spool.tail(3).lines
+        assert await spool.read("stdout", 12345, 1000) == whole[12345:13345]
+        assert split_lines(whole)[-3:] == (await spool.tail(3)).lines
 
 
 async def test_pages_see_the_output_of_a_steadily_printing_child_within_moments() -> None:
@@ -366,9 +366,9 @@ async def test_pages_see_the_output_of_a_steadily_printing_child_within_moments(
     script = "import time\nfor i in range(1500):\n    print(i, flush=True)\n    time.sleep(0.001)"
     async with ccstream.stream([PY, "-c", script], _spooled()) as run:
         await anyio.sleep(0.5)
-        seen = run.spool.known_lines()
+        seen = await run.spool.known_lines()
         assert not run.spool.complete
         assert seen > 50, f"only {seen} lines visible after 0.5 s"
-        page = run.spool.page(seen - 1, 1)
+        page = await run.spool.page(seen - 1, 1)
         assert page.lines == [f"{seen - 1}\n".encode()]
         await run.wait()

@@ -66,13 +66,13 @@ async def test_follow_goes_on_from_the_kept_directory_byte_exact(tmp_path: Path)
     assert got["stdout"].digest() == hashlib.sha256(_expected()).digest()
     assert sizes["stderr"] == sum(len(f"progress {i}\n") for i in range(0, 60000, 10000))
     # A page after the run reads the kept directory too; then removal deletes it.
-    page = spool.page(59998, 10)
+    page = await spool.page(59998, 10)
     assert page.lines == [b"line %08d " % i + b"x" * 55 + b"\n" for i in (59998, 59999)]
     assert page.complete
     spool.remove()
     assert not (tmp_path / "abc").exists()
     with pytest.raises(ccstream.SpoolNotFound):
-        spool.page(0, 1)
+        await spool.page(0, 1)
 
 
 @pytest.mark.anyio

@@ -45,7 +45,7 @@ async def test_revoke_closes_a_follower_holding_a_frame_and_frees_the_disk(
     with pytest.raises(ccstream.SpoolNotFound, match="evicted for the test"):
         await events.__anext__()
     with pytest.raises(ccstream.SpoolNotFound, match="evicted for the test"):
-        spool.page(0, 1)
+        await spool.page(0, 1)
 
 
 @pytest.mark.anyio

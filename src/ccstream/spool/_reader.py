@@ -23,17 +23,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from .._events import Gap, Output, StreamName
-from ..exceptions import InvalidOption, SpoolError, SpoolNotFound
+from ..exceptions import InvalidOption, SpoolError
+from ._base import Source
+from ._follow import Follower
+from ._quota import ReaderMark
+from ._records import STREAMS
 from ._state import SpoolState
 from ._view import Retry, View
-from .local._files import SegmentReader, SpoolFiles
-from .local._format import STREAMS, Meta, read_meta
-from .local._state import DiskState
 
 if TYPE_CHECKING:
     import os
-
-    from .local._writer import SpoolWriter
 
 __all__ = ["PAGE_BYTES", "READ_LIMIT", "CutLine", "Page", "Spool"]
 
@@ -106,60 +105,44 @@ def _count(name: str, value: int, minimum: int) -> None:
 
 
 class Spool:
-    """The reader handle of a spool (see the module docstring). Use :meth:`open` for a spool
-    directory; a spooled run's handle is ``run.spool``. Closing it releases its files, and for
-    a run's own handle removes the spool unless it was kept."""
+    """The reader of one spool (see the module docstring), over a :class:`~ccstream.spool.Source`.
 
-    def __init__(
-        self,
-        path: Path,
-        meta: Meta,
-        files: SpoolFiles,
-        state: Callable[[], SpoolState],
-        *,
-        writer: SpoolWriter | None = None,
-        remove_on_close: bool = False,
-    ) -> None:
-        self.path = path
-        """The spool's directory."""
-        self.meta = meta
-        self._files = files
-        self._state = state
-        self._writer = writer
-        self._remove_on_close = remove_on_close
+    :meth:`open` reads a spool directory; a spooled run's reader is ``run.spool``; a store's
+    :meth:`~ccstream.spool.Store.open` gives one by key. The reads are async: a store whose
+    calls block runs them in a worker thread, so the event loop never waits for a disk.
+    Closing the reader releases its files; ``on_close`` (the run's own reader: remove the
+    spool unless it was kept) runs then.
+    """
+
+    def __init__(self, source: Source, *, on_close: Callable[[], None] | None = None) -> None:
+        self.source = source
+        """What this reader reads."""
+        self.path = source.path
+        """Where the spool lives (its directory, for the local store)."""
+        self._on_close = on_close
         self._closed = False
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Spool:
         """Open the spool in directory ``path`` for reading, whether its run still writes it (in
         this or another process) or ended. :class:`~ccstream.SpoolNotFound` if it holds none."""
-        directory = Path(path)
-        if not directory.is_dir():
-            raise SpoolNotFound(f"no spool at {str(directory)!r} (not a directory)")
-        meta = read_meta(directory)
-        files = SpoolFiles(directory)
-        disk = DiskState(directory, meta, files)
-        return cls(directory, meta, files, disk.snapshot)
+        from .local._source import DirectorySource
 
-    @classmethod
-    def _of_writer(cls, writer: SpoolWriter, *, remove_on_close: bool) -> Spool:
-        files = SpoolFiles(writer.path)
-        return cls(
-            writer.path,
-            writer.meta,
-            files,
-            lambda: writer.state,
-            writer=writer,
-            remove_on_close=remove_on_close,
-        )
+        return cls(DirectorySource(Path(path)))
 
     # -- state ----------------------------------------------------------------------------------
 
     def _snapshot(self) -> SpoolState:
-        """The current state (what is on disk now)."""
         if self._closed:
             raise SpoolError(f"the spool at {str(self.path)!r} was closed")
-        return self._state()
+        return self.source.snapshot()
+
+    async def state(self) -> SpoolState:
+        """The state now, read where blocking is allowed (the properties below read it too,
+        quickly: a few small reads for a spool another process writes)."""
+        if self._closed:
+            raise SpoolError(f"the spool at {str(self.path)!r} was closed")
+        return await self.source.run_sync(self.source.snapshot)
 
     @property
     def complete(self) -> bool:
@@ -192,25 +175,32 @@ class Spool:
         """Why the run ended (a :class:`~ccstream.Reason` value) once it did, else ``None``."""
         return self._snapshot().reason
 
-    def known_lines(self, stream: StreamName = "stdout") -> int:
+    async def known_lines(self, stream: StreamName = "stdout") -> int:
         """Lines of ``stream`` known so far (the unterminated last one once complete)."""
         sid = _sid(stream)
-        return self._with_view(lambda view: view.known_lines(sid))
+        return await self._with_view(lambda view: view.known_lines(sid))
 
-    def _with_view(self, fn: Callable[[View], _T]) -> _T:
-        for _ in range(_RETRIES):
-            view = View(self.path, self.meta.segment_size, self._files, self._snapshot())
-            try:
-                return fn(view)
-            except Retry:
-                continue
-            finally:
-                view.close()
-        raise SpoolError("the spool kept changing under a read; a segment file is missing")
+    async def _with_view(self, fn: Callable[[View], _T]) -> _T:
+        if self._closed:
+            raise SpoolError(f"the spool at {str(self.path)!r} was closed")
+        source = self.source
+
+        def call() -> _T:
+            for _ in range(_RETRIES):
+                view = View(source, source.snapshot())
+                try:
+                    return fn(view)
+                except Retry:
+                    continue
+                finally:
+                    view.close()
+            raise SpoolError("the spool kept changing under a read; a segment file is missing")
+
+        return await source.run_sync(call)
 
     # -- pages ----------------------------------------------------------------------------------
 
-    def page(
+    async def page(
         self,
         line: int = 0,
         count: int = 1000,
@@ -233,9 +223,9 @@ class Spool:
         _count("count", count, 1)
         _count("max_bytes", max_bytes, 1)
         sid = _sid(stream)
-        return self._with_view(lambda view: self._page(view, sid, line, count, max_bytes, []))
+        return await self._with_view(lambda view: self._page(view, sid, line, count, max_bytes, []))
 
-    def tail(
+    async def tail(
         self, count: int = 100, stream: StreamName = "stdout", *, max_bytes: int = PAGE_BYTES
     ) -> Page:
         """The last ``count`` lines of ``stream`` known so far, as a :meth:`page` from the first
@@ -258,7 +248,7 @@ class Spool:
                     gaps.append(gap)
             return self._page(view, sid, first, max(1, known - first), max_bytes, gaps)
 
-        return self._with_view(tail)
+        return await self._with_view(tail)
 
     def _page(
         self, view: View, sid: int, line: int, count: int, budget: int, gaps: list[Gap]
@@ -343,7 +333,7 @@ class Spool:
 
     # -- bytes ----------------------------------------------------------------------------------
 
-    def read(self, stream: StreamName, offset: int, length: int) -> bytes:
+    async def read(self, stream: StreamName, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes (at most :data:`READ_LIMIT`) of ``stream`` from byte
         ``offset``. Fewer at the end of what was written so far or where a gap begins, and
         ``b""`` at the end or inside a gap (see :attr:`gaps`)."""
@@ -366,11 +356,7 @@ class Spool:
             data, _ = view.segments.read(sid, offset, end)
             return data
 
-        return self._with_view(read)
-
-    def _segments(self) -> SegmentReader:
-        """A segment reader of this spool's files (close it when done)."""
-        return SegmentReader(self.path, self.meta.segment_size, keep_open=4)
+        return await self._with_view(read)
 
     # -- follow ---------------------------------------------------------------------------------
 
@@ -396,9 +382,9 @@ class Spool:
         ``SpoolOptions(on_quota="pause")`` the quota drops nothing it has not taken, and the
         child waits for it instead.
         """
-        from ._follow import Follower
-
-        follower = Follower(self, offsets, streams, poll_interval=poll_interval)
+        if self._closed:
+            raise SpoolError(f"the spool at {str(self.path)!r} was closed")
+        follower = Follower(self.source, offsets, streams, poll_interval=poll_interval)
         follower.register()
         try:
             while (event := await follower.next()) is not None:
@@ -407,32 +393,27 @@ class Spool:
             follower.close()
 
     def hold(self, offsets: Mapping[StreamName, int] | None = None) -> Callable[[], None]:
-        """Keep the quota of a run's own handle from dropping bytes from ``offsets`` (default
-        0 each) on, as a live reader there would, under ``SpoolOptions(on_quota="pause")``;
-        call the returned function to let go. For a reader about to come (a client that will
-        subscribe). Does nothing on a spool opened from a directory.
+        """Keep the quota from dropping bytes from ``offsets`` (default 0 each) on, as a live
+        reader there would, under ``SpoolOptions(on_quota="pause")``; call the returned function
+        to let go. For a reader about to come (a client that will subscribe). Holds nothing on a
+        spool no writer in this process writes.
         """
-        from ._quota import ReaderMark
-
         offsets = offsets or {}
         mark = ReaderMark([offsets.get(name, 0) for name in STREAMS], [True, True])
-        writer = self._writer
-        if writer is None:
-            return lambda: None
-        writer.add_reader(mark)
-        return lambda: writer.remove_reader(mark)
+        return self.source.hold(mark)
 
     # -- lifetime -------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the files; a run's own handle also removes the spool unless it was kept."""
+        """Release the files, then run ``on_close`` (a run's own reader: remove the spool unless
+        it was kept)."""
         if self._closed:
             return
         self._closed = True
-        self._files.close()
-        if self._remove_on_close and self._writer is not None:
+        self.source.close()
+        if self._on_close is not None:
             with contextlib.suppress(OSError):
-                self._writer.remove()
+                self._on_close()
 
     def __enter__(self) -> Spool:
         return self

@@ -1,4 +1,4 @@
-"""One consistent look at a spool for a single read call: line arithmetic over the files.
+"""One consistent look at a spool for a single read call: line arithmetic over a source.
 
 Everything a call reads is bounded by the :class:`SpoolState` it started from, so bytes the
 writer appends meanwhile are never half-seen. A segment the quota drops while we read it raises
@@ -7,14 +7,12 @@ writer appends meanwhile are never half-seen. A segment the quota drops while we
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from .._events import Gap
 from ..exceptions import SpoolError
+from ._base import Source
 from ._index import find_line, find_offset, nth_newline
 from ._records import Checkpoint
 from ._state import SpoolState
-from .local._files import SegmentReader, SpoolFiles
 
 __all__ = ["BLOCK", "Retry", "View"]
 
@@ -27,13 +25,14 @@ class Retry(Exception):
 
 
 class View:
-    """``state`` plus the files of the spool at ``path``; close it when done."""
+    """``state`` plus the primitives of ``source``; close it when done. Its calls block (they
+    run inside :meth:`Source.run_sync <ccstream.spool.Source.run_sync>`)."""
 
-    def __init__(self, path: Path, segment_size: int, files: SpoolFiles, state: SpoolState) -> None:
+    def __init__(self, source: Source, state: SpoolState) -> None:
         self.state = state
-        self.files = files
-        self.segment_size = segment_size
-        self.segments = SegmentReader(path, segment_size, keep_open=2)
+        self.source = source
+        self.segment_size = source.segment_size
+        self.segments = source.ranges(keep_open=2)
         self._newlines: dict[int, int] = {}
 
     def close(self) -> None:
@@ -60,12 +59,12 @@ class View:
         return gap is not None and gap.offset <= offset < gap.offset + gap.bytes
 
     def checkpoint(self, sid: int, i: int) -> Checkpoint:
-        return self.files.checkpoint(sid, i)
+        return self.source.checkpoint(sid, i)
 
     def checkpoint_at(self, sid: int, offset: int) -> Checkpoint:
         """The checkpoint at ``offset`` (a segment boundary always has one)."""
         cp = find_offset(
-            lambda i: self.files.checkpoint(sid, i), self.files.checkpoint_count(sid), offset
+            lambda i: self.source.checkpoint(sid, i), self.source.checkpoint_count(sid), offset
         )
         if cp is None:
             raise SpoolError(f"the spool's index has no checkpoint at offset {offset}")
@@ -78,7 +77,7 @@ class View:
             return known[sid]
         if sid not in self._newlines:
             size = self.state.sizes[sid]
-            count = self.files.checkpoint_count(sid)
+            count = self.source.checkpoint_count(sid)
             # The last checkpoint at or before the end of what this state covers.
             lo, hi = 0, count
             while lo < hi:

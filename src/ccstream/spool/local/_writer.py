@@ -43,6 +43,7 @@ import anyio.to_thread
 from ..._events import Gap, Output, StreamName
 from ..._options import SpoolOptions
 from ...exceptions import SpoolError
+from .._base import Sink, Source
 from .._index import Indexer
 from .._quota import ReaderMark, next_drop, slowest
 from .._state import SpoolState
@@ -60,6 +61,7 @@ from ._format import (
     write_json,
 )
 from ._remove import remove_entries, remove_tree
+from ._source import LiveSource
 
 __all__ = ["SpoolWriter"]
 
@@ -96,7 +98,7 @@ def _make_directory(directory: str | os.PathLike[str] | None) -> tuple[Path, boo
     return path, False
 
 
-class SpoolWriter:
+class SpoolWriter(Sink):
     """Spools one run's output into a new spool directory (see :class:`SpoolOptions`).
 
     ``argv`` and ``mode`` are recorded in ``spool.json`` for readers. Raises
@@ -204,6 +206,11 @@ class SpoolWriter:
     def backlog(self) -> int:
         """Bytes handed to the disk thread and not written yet."""
         return self._submitted - self._disk.committed_bytes
+
+    def source(self) -> Source:
+        """The files of this spool for readers in this process: frames from memory, woken at
+        once (a :class:`~ccstream.spool.local._source.LiveSource`)."""
+        return LiveSource(self)
 
     def cached(self, record: int) -> tuple[int, Sequence[Output]] | None:
         """``(first record, frames)`` of the batch in memory that holds order record ``record``,
