@@ -1,6 +1,7 @@
 """``page``: lines of an execution's spool, as the protocol answers them.
 
-A page holds at most ``max_bytes`` bytes of lines (default :data:`PAGE_BYTES`, at most
+A page holds at most ``max_bytes`` bytes of lines (default the core's
+:data:`~ccstream.spool.PAGE_BYTES`, at most
 :data:`MAX_PAGE_BYTES`), whatever the line lengths: the core's :meth:`ccstream.Spool.page` cuts a
 longer line and reports it, and the result carries that report as ``cuts``. :func:`page_message`
 reads the page and encodes the whole JSON-RPC response, the encoding (CPU-bound) in a worker
@@ -10,33 +11,20 @@ thread, off the event loop.
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import anyio.to_thread
 
-from ccstream import CutLine, Page, StreamName
+from ccstream import CutLine, Page, Spool, StreamName
+from ccstream.spool import PAGE_BYTES
 
 from . import _jsonrpc as rpc
 
 __all__ = ["MAX_PAGE_BYTES", "PAGE_BYTES", "page_message", "page_result"]
 
-PAGE_BYTES = 1024 * 1024
-"""Bytes of lines a page holds at most when the client does not say (``max_bytes``)."""
 MAX_PAGE_BYTES = 2 * 1024 * 1024
 """The most bytes of lines a page holds, whatever the client asks: a larger ``max_bytes`` is
 lowered to this (the result's ``max_bytes`` says the bound that applied)."""
-
-
-class _Pages(Protocol):
-    def page(
-        self,
-        line: int = 0,
-        count: int = 1000,
-        stream: StreamName = "stdout",
-        *,
-        max_bytes: int = ...,
-    ) -> Awaitable[Page]: ...
 
 
 def _complete_utf8(data: bytes) -> int:
@@ -106,7 +94,7 @@ def page_result(
 
 
 async def page_message(
-    spool: _Pages,
+    spool: Spool,
     request_id: rpc.Id,
     stream: StreamName,
     line: int,

@@ -289,7 +289,7 @@ async def test_spool_follow_is_a_live_reader_until_it_is_closed(tmp_path: Path) 
                 events = run.spool.follow()
                 async for _ in events:
                     break
-                await events.aclose()  # type: ignore[attr-defined]
+                await events.aclose()
 
             async with anyio.create_task_group() as tg:
                 tg.start_soon(follow)

@@ -18,9 +18,9 @@ from ccstream_ws._budget import (
     quota_for,
     reservation,
     shed,
+    spool_options,
 )
 from ccstream_ws._disk_usage import disk_bytes
-from ccstream_ws._spool import spool_options
 from ccstream_ws.exceptions import ConfigError
 
 MiB = 1024 * 1024

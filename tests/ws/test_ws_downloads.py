@@ -22,7 +22,7 @@ import ccstream
 from ccstream._options import SpoolOptions
 from ccstream.spool._reader import Spool
 from ccstream_ws import Client
-from ccstream_ws._downloads import SpoolReader, serve_spool
+from ccstream_ws._downloads import serve_spool
 from ccstream_ws._ranges import ByteRange, Unsatisfiable, accepts_gzip, content_range, parse_range
 
 from .conftest import Server, ServerPool
@@ -106,7 +106,7 @@ class Answer:
 
 
 async def _get(
-    spool: SpoolReader, what: str, headers: dict[str, str] | None = None, **scope: Any
+    spool: Spool, what: str, headers: dict[str, str] | None = None, **scope: Any
 ) -> Answer:
     """One request to the download handler, through the ASGI interface."""
     answer = Answer()

@@ -119,6 +119,21 @@ class Source(abc.ABC):
         The default (a spool no writer in this process writes) holds nothing."""
         return _nothing
 
+    def check(self) -> None:
+        """Raise :class:`~ccstream.SpoolNotFound` once the store removed the spool under this
+        reader (:meth:`Store.revoke`); readers call it before handing out what they read ahead.
+        The default never raises."""
+        return None
+
+    def hold_for_reader(self, *, again: bool) -> Callable[[], None]:
+        """Keep the quota for a reader to come (see :meth:`Sink.hold_for_reader`); the default
+        (no writer in this process) holds nothing."""
+        return _nothing
+
+    @abc.abstractmethod
+    def reopen(self) -> Source:
+        """Another, independent source of the same spool (its own files), for another reader."""
+
     @abc.abstractmethod
     async def run_sync(self, fn: Callable[[], _T]) -> _T:
         """Run ``fn``, which calls the blocking primitives, where blocking is allowed (a worker
@@ -205,6 +220,13 @@ class Sink(abc.ABC):
         """Unregister a reader; the quota may drop behind it again."""
 
     @abc.abstractmethod
+    def hold_for_reader(self, *, again: bool) -> Callable[[], None]:
+        """Keep the quota for a reader to come, under ``on_quota="pause"``: while no live reader
+        is registered, the offsets where the last one left (0 before the first) hold it as a
+        reader there would. ``again`` false: until the first reader registers; true: each time
+        the last one leaves, too. Returns the release."""
+
+    @abc.abstractmethod
     def retry_held(self) -> bool:
         """While :attr:`held`: drop what every reader passed; whether it is still held."""
 
@@ -248,7 +270,8 @@ class Store(abc.ABC):
     root, or a path).
 
     :meth:`remove` cuts off the spool's readers: their next read raises
-    :class:`~ccstream.SpoolNotFound` or :class:`~ccstream.SpoolError`; it never waits for them.
+    :class:`~ccstream.SpoolNotFound`; it never waits for a reader that holds what it read.
+    Blocking work (deleting, measuring) runs in worker threads inside the store.
     """
 
     @abc.abstractmethod
@@ -264,19 +287,40 @@ class Store(abc.ABC):
         from the writer's memory, woken at once)."""
 
     @abc.abstractmethod
-    def remove(self, key: str) -> bool:
-        """Delete ``key``'s spool, cutting off its readers; whether there was one."""
+    def revoke(self, key: str, reason: str) -> None:
+        """Cut off ``key``'s readers now (quick; the spool stays until :meth:`remove`): their
+        next call raises :class:`~ccstream.SpoolNotFound` with ``reason``, and what they hold
+        open is let go as soon as no call of theirs is in progress."""
+
+    @abc.abstractmethod
+    async def remove(self, key: str, reason: str | None = None) -> bool:
+        """Delete ``key``'s spool, cutting off its readers first (:meth:`revoke`); whether there
+        was one. Returns once the spool is gone."""
+
+    @abc.abstractmethod
+    def removed(self, key: str) -> bool:
+        """True once :meth:`remove` of ``key`` finished."""
+
+    @abc.abstractmethod
+    def state(self, key: str) -> SpoolState:
+        """The state of ``key``'s spool now (quick); :class:`~ccstream.SpoolNotFound` if none."""
+
+    @abc.abstractmethod
+    def behind(self, key: str) -> list[int]:
+        """For each ``follow`` of ``key``'s spool in progress (opened through this store), the
+        bytes of the streams it follows written beyond what it has taken (quota drops
+        included)."""
 
     @abc.abstractmethod
     def keys(self) -> list[str]:
-        """The keys of the spools this store holds, sorted."""
+        """The keys of the spools this store knows, sorted."""
 
     @abc.abstractmethod
-    def usage(self, key: str) -> int:
+    async def usage(self, key: str) -> int:
         """Bytes ``key``'s spool takes in the store now (0 when it is gone)."""
 
     @abc.abstractmethod
-    def prune(self, older_than: float) -> list[str]:
+    async def prune(self, older_than: float) -> list[str]:
         """Remove the spools whose run ended more than ``older_than`` seconds ago (or whose
         writer died that long ago); never one still being written. Returns their keys."""
 

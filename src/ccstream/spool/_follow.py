@@ -136,6 +136,7 @@ class _Cursor:
         """The next frame or gap; ``None`` at the end."""
         while True:
             if self._pending:
+                self._source.check()  # read ahead, but not handed out past a revoke
                 event = self._pending.popleft()
                 if not self._pending:
                     self._pending_bytes = 0

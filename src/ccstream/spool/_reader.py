@@ -17,7 +17,7 @@ every kept line once, in order, and every gap.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncGenerator, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -366,7 +366,7 @@ class Spool:
         *,
         streams: Collection[StreamName] = STREAMS,
         poll_interval: float = 0.05,
-    ) -> AsyncIterator[Output | Gap]:
+    ) -> AsyncGenerator[Output | Gap, None]:
         """The frames of ``streams`` in arrival order from byte ``offsets`` (default 0 each):
         what is written so far, then live, until the run ended and all was delivered.
 

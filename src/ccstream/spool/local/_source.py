@@ -40,14 +40,16 @@ _COMMIT_POLL = 0.0005
 
 
 class _Ranges(RangeReader):
-    def __init__(self, segments: SegmentReader) -> None:
+    def __init__(self, segments: SegmentReader, owner: _Files) -> None:
         self._segments = segments
+        self._owner = owner
 
     def read(self, sid: int, start: int, end: int) -> tuple[bytes, int | None]:
         return self._segments.read(sid, start, end)
 
     def close(self) -> None:
         self._segments.close()
+        self._owner._open_ranges.discard(self)
 
 
 class _Files(Source):
@@ -57,6 +59,11 @@ class _Files(Source):
         self.path = path
         self.meta = meta
         self._files = SpoolFiles(path)
+        self._open_ranges: set[_Ranges] = set()
+        self.marks: list[ReaderMark] = []
+        """The live readers of this source (each ``follow`` in progress), for ``behind``."""
+        self._revoked: str | None = None
+        self._busy = 0  # run_sync calls in progress: the files stay open until they end
 
     @property
     def segment_size(self) -> int:
@@ -76,15 +83,56 @@ class _Files(Source):
         return self._files.checkpoint(sid, i)
 
     def ranges(self, *, keep_open: int = 2) -> RangeReader:
-        return _Ranges(SegmentReader(self.path, self.meta.segment_size, keep_open=keep_open))
+        self.check()
+        ranges = _Ranges(
+            SegmentReader(self.path, self.meta.segment_size, keep_open=keep_open), self
+        )
+        self._open_ranges.add(ranges)
+        return ranges
+
+    def check(self) -> None:
+        if self._revoked is not None:
+            raise SpoolNotFound(self._revoked)
+
+    def revoke(self, reason: str) -> None:
+        """Cut this reader off (the store removes the spool): later calls raise
+        :class:`~ccstream.SpoolNotFound` with ``reason``; the files close now, or when the call
+        in progress ends. Event loop thread only."""
+        if self._revoked is None:
+            self._revoked = reason
+        if not self._busy:
+            self._let_go()
+
+    def hold(self, mark: ReaderMark) -> Callable[[], None]:
+        self.marks.append(mark)
+
+        def release() -> None:
+            for i, known in enumerate(self.marks):
+                if known is mark:
+                    del self.marks[i]
+                    return
+
+        return release
 
     async def run_sync(self, fn: Callable[[], _T]) -> _T:
         # pread on files: from the page cache it is quick, from a disk it is not, and the loop
         # must not wait for a disk.
-        return await anyio.to_thread.run_sync(fn)
+        self.check()
+        self._busy += 1
+        try:
+            return await anyio.to_thread.run_sync(fn)
+        finally:
+            self._busy -= 1
+            if self._revoked is not None and not self._busy:
+                self._let_go()
+
+    def _let_go(self) -> None:
+        self._files.close()
+        for ranges in list(self._open_ranges):
+            ranges.close()
 
     def close(self) -> None:
-        self._files.close()
+        self._let_go()
 
 
 class DirectorySource(_Files):
@@ -97,7 +145,11 @@ class DirectorySource(_Files):
         self._disk = DiskState(path, self.meta, self._files)
 
     def snapshot(self) -> SpoolState:
+        self.check()
         return self._disk.snapshot()
+
+    def reopen(self) -> Source:
+        return DirectorySource(self.path)
 
     async def wait(self, records: int, poll_interval: float) -> None:
         await anyio.sleep(poll_interval)
@@ -111,9 +163,14 @@ class LiveSource(_Files):
         self._writer = writer
 
     def snapshot(self) -> SpoolState:
+        self.check()
         return self._writer.state
 
+    def reopen(self) -> Source:
+        return LiveSource(self._writer)
+
     def cached(self, record: int) -> tuple[int, Sequence[Output]] | None:
+        self.check()
         return self._writer.cached(record)
 
     async def wait(self, records: int, poll_interval: float) -> None:
@@ -129,5 +186,14 @@ class LiveSource(_Files):
 
     def hold(self, mark: ReaderMark) -> Callable[[], None]:
         writer = self._writer
+        forget = super().hold(mark)
         writer.add_reader(mark)
-        return lambda: writer.remove_reader(mark)
+
+        def release() -> None:
+            forget()
+            writer.remove_reader(mark)
+
+        return release
+
+    def hold_for_reader(self, *, again: bool) -> Callable[[], None]:
+        return self._writer.hold_for_reader(again=again)

@@ -33,16 +33,19 @@ import socket
 import tempfile
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
 
 from ..._events import Gap, Output, StreamName
-from ..._options import SpoolOptions
 from ...exceptions import SpoolError
+
+if TYPE_CHECKING:
+    from ..._options import SpoolOptions
 from .._base import Sink, Source
 from .._index import Indexer
 from .._quota import ReaderMark, next_drop, slowest
@@ -164,6 +167,9 @@ class SpoolWriter(Sink):
         self._gaps: list[Gap | None] = [None, None]
         self._pause = options.on_quota == "pause"
         self._marks: list[ReaderMark] = []
+        # The hold for a reader to come: its mark, and whether it comes back each time the
+        # last reader leaves (hold_for_reader).
+        self._vacancy: tuple[ReaderMark, bool] | None = None
         self.held = False
         """True while the quota is spent on bytes a live reader has not taken: the pump must
         stop reading until :meth:`retry_held` clears it."""
@@ -443,14 +449,44 @@ class SpoolWriter(Sink):
 
     def add_reader(self, mark: ReaderMark) -> None:
         """Register a live reader: under ``"pause"`` the quota keeps what it has not taken."""
+        vacancy = self._vacancy
+        if vacancy is not None:
+            self._drop_mark(vacancy[0])
+            if not vacancy[1]:
+                self._vacancy = None
         self._marks.append(mark)
 
     def remove_reader(self, mark: ReaderMark) -> None:
         """Unregister a reader (closed, cancelled, done); the writer may drop behind it again."""
+        if not self._drop_mark(mark):
+            return
+        vacancy = self._vacancy
+        if vacancy is not None and not self._marks:
+            # The last reader left: its offsets hold the quota for the next one to come.
+            vacancy[0].pos[:] = mark.pos
+            self._marks.append(vacancy[0])
+
+    def hold_for_reader(self, *, again: bool) -> Callable[[], None]:
+        """Keep the quota for a reader to come (see :meth:`Sink.hold_for_reader
+        <ccstream.spool.Sink.hold_for_reader>`); returns the release."""
+        mark = ReaderMark([0, 0], [True, True])
+        self._vacancy = (mark, again)
+        if not self._marks:
+            self._marks.append(mark)
+
+        def release() -> None:
+            if self._vacancy is not None and self._vacancy[0] is mark:
+                self._vacancy = None
+            self._drop_mark(mark)
+
+        return release
+
+    def _drop_mark(self, mark: ReaderMark) -> bool:
         for i, known in enumerate(self._marks):
             if known is mark:
                 del self._marks[i]
-                return
+                return True
+        return False
 
     def retry_held(self) -> bool:
         """While :attr:`held`: look at the readers again, drop what they have all passed and
