@@ -41,6 +41,7 @@ READ_AHEAD = 256 * 1024
 """Bytes of frames a cursor reads in one blocking batch before it yields them."""
 
 _RECORD_BLOCK = 256
+_MEMORY_BATCH = 64  # frames taken from the writer's memory per look
 
 
 def _dropped(frame: Output, gaps: tuple[Gap, ...]) -> bool:
@@ -154,7 +155,9 @@ class _Cursor:
         if r is None:
             return False
         bounds: tuple[int, tuple[Gap, ...]] | None = None
-        while not self._pending:
+        # A few frames at a time: they are the writer's own objects, so holding them costs
+        # nothing, and the loop in next() then only pops.
+        while len(self._pending) < _MEMORY_BATCH:
             frame = self._cached(r)
             if frame is None:
                 break
