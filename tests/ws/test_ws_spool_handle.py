@@ -52,7 +52,7 @@ async def test_a_reader_opened_by_id_follows_across_the_runs_end_byte_exact(
         assert spool.path == tmp_path / "abc"
         events = spool.follow()
         # A few frames while the run writes, then the run ends and its block closes while this
-        # reader holds a frame: it goes on, with nothing to switch.
+        # reader holds a frame: it goes on, the same reader.
         for _ in range(3):
             event = await events.__anext__()
             assert isinstance(event, Output)

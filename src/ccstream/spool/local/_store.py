@@ -4,7 +4,7 @@ A key is a directory name under the store's ``root`` (with no root, each spool g
 temporary directory, which the store remembers). A spool a run of this process writes is
 :meth:`~LocalStore.adopt`\\ ed (or made with :meth:`~LocalStore.create`): every reader opened by
 its key then reads it live (frames from the writer's memory, woken at once), during the run and
-after it, with nothing to switch; a spool from another process, or from before, is read from
+after it alike; a spool from another process, or from before, is read from
 its directory.
 """
 
