@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import psutil
@@ -175,15 +176,16 @@ def bulk(args: argparse.Namespace) -> None:
 
 
 class _ReadCounter:
-    """Counts the bytes ``os.pread`` returns while active (the spool reads with pread only)."""
+    """Counts the bytes ``os.pread`` and ``os.preadv`` return while active (the spool reads
+    with those only: ``preadv`` where it asks for the page cache alone)."""
 
     def __init__(self) -> None:
         self.bytes = 0
         self._pread = os.pread
-        self._active = False
+        self._preadv = getattr(os, "preadv", None)
 
     def __enter__(self) -> _ReadCounter:
-        pread = self._pread
+        pread, preadv = self._pread, self._preadv
 
         def counting(fd: int, n: int, offset: int) -> bytes:
             data = pread(fd, n, offset)
@@ -191,10 +193,20 @@ class _ReadCounter:
             return data
 
         os.pread = counting
+        if preadv is not None:
+
+            def counting_v(fd: int, buffers: Any, offset: int, flags: int = 0) -> int:
+                n: int = preadv(fd, buffers, offset, flags)
+                self.bytes += n
+                return n
+
+            os.preadv = counting_v
         return self
 
     def __exit__(self, *exc: object) -> None:
         os.pread = self._pread
+        if self._preadv is not None:
+            os.preadv = self._preadv
 
 
 async def _timed(fn: Callable[[], Awaitable[object]], calls: int) -> tuple[float, int]:

@@ -137,7 +137,9 @@ class Source(abc.ABC):
     @abc.abstractmethod
     async def run_sync(self, fn: Callable[[], _T]) -> _T:
         """Run ``fn``, which calls the blocking primitives, where blocking is allowed (a worker
-        thread for a store whose calls block) and return what it returns."""
+        thread for a store whose calls block) and return what it returns. ``fn`` must have no
+        effect until it returns: a store may first try it where it cannot block and, when it
+        would, run it again in a worker thread."""
 
     @abc.abstractmethod
     def close(self) -> None:

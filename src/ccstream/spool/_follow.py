@@ -175,7 +175,19 @@ class _Cursor:
 
     def _advance(self) -> bool:
         """One blocking step (in :meth:`Source.run_sync`): read a batch of records and their
-        bytes, or see the end; whether anything happened."""
+        bytes, or see the end; whether anything happened. A step that raises changes nothing
+        (run_sync may run it again)."""
+        saved = (self._r, len(self._pending), list(self._pos), self._pending_bytes, self._done)
+        try:
+            return self._step()
+        except BaseException:
+            self._r, count, pos, self._pending_bytes, self._done = saved
+            while len(self._pending) > count:
+                self._pending.pop()
+            self._pos[:] = pos  # in place: the quota reads the reader's mark from this list
+            raise
+
+    def _step(self) -> bool:
         state = self._source.snapshot()
         if self._r is None:
             self._r = self._first_record(state)

@@ -1,11 +1,18 @@
 """Read-only access to a spool's files for readers: ``pread`` only, so one file descriptor serves
-any number of readers and threads (no shared file position)."""
+any number of readers and threads (no shared file position).
+
+Inside :func:`no_wait` (Linux), reads take only what the page cache holds (``RWF_NOWAIT``) and
+raise :class:`WouldBlock` instead of waiting for the disk: a read call is then first tried on
+the event loop, where a page from the page cache costs no thread hop, and run in a worker thread
+only when it would wait."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..._events import StreamName
@@ -21,7 +28,27 @@ from ._format import (
     segment_name,
 )
 
-__all__ = ["SegmentReader", "SpoolFiles"]
+__all__ = ["NO_WAIT", "SegmentReader", "SpoolFiles", "WouldBlock", "no_wait"]
+
+NO_WAIT = getattr(os, "RWF_NOWAIT", None) is not None
+"""True where a read can be told not to wait for the disk (``preadv`` with ``RWF_NOWAIT``)."""
+_RWF_NOWAIT: int = getattr(os, "RWF_NOWAIT", 0)
+_mode = threading.local()
+
+
+class WouldBlock(Exception):
+    """A read inside :func:`no_wait` would have waited for the disk."""
+
+
+@contextlib.contextmanager
+def no_wait() -> Iterator[None]:
+    """Within (this thread): reads raise :class:`WouldBlock` rather than wait for the disk."""
+    _mode.no_wait = True
+    try:
+        yield
+    finally:
+        _mode.no_wait = False
+
 
 _FRAME_SIZE = FRAME.size
 _CHECKPOINT_SIZE = CHECKPOINT.size
@@ -37,10 +64,30 @@ def _open(path: Path) -> int:
 
 
 def _pread(fd: int, size: int, offset: int) -> bytes:
+    if getattr(_mode, "no_wait", False):
+        return _pread_cached(fd, size, offset)
     try:
         return os.pread(fd, size, offset)
     except OSError as exc:
         raise SpoolError(f"cannot read the spool: {exc}") from exc
+
+
+def _pread_cached(fd: int, size: int, offset: int) -> bytes:
+    buf = bytearray(size)
+    try:
+        n = os.preadv(fd, [buf], offset, _RWF_NOWAIT)
+    except BlockingIOError:
+        raise WouldBlock from None
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise WouldBlock from None  # a file system that cannot: read it in a thread
+        raise SpoolError(f"cannot read the spool: {exc}") from exc
+    if n < size:
+        # The end of the file, or only part of the range is in the page cache.
+        if offset + n < os.fstat(fd).st_size:
+            raise WouldBlock
+        return bytes(memoryview(buf)[:n])
+    return bytes(buf)
 
 
 class SpoolFiles:

@@ -22,7 +22,7 @@ from .._base import RangeReader, Source
 from .._quota import ReaderMark
 from .._records import Checkpoint, Record
 from .._state import SpoolState
-from ._files import SegmentReader, SpoolFiles
+from ._files import NO_WAIT, SegmentReader, SpoolFiles, WouldBlock, no_wait
 from ._format import Meta, read_meta
 from ._state import DiskState
 
@@ -118,6 +118,15 @@ class _Files(Source):
         # pread on files: from the page cache it is quick, from a disk it is not, and the loop
         # must not wait for a disk.
         self.check()
+        if NO_WAIT:
+            # From the page cache, on the loop: no thread hop. Only when a read would wait for
+            # the disk is the call run again, in a thread (``fn`` has no effect until it
+            # returns: the contract of run_sync).
+            try:
+                with no_wait():
+                    return fn()
+            except WouldBlock:
+                pass
         self._busy += 1
         try:
             return await anyio.to_thread.run_sync(fn)
