@@ -1,9 +1,10 @@
 """Read-only access to a spool's files for readers: ``pread`` only, so one file descriptor serves
 any number of readers and threads (no shared file position).
 
-Inside :func:`no_wait` (Linux), reads take only what the page cache holds (``RWF_NOWAIT``) and
-raise :class:`WouldBlock` instead of waiting for the disk: a read call is then first tried on
-the event loop, where a page from the page cache costs no thread hop, and run in a worker thread
+Inside :func:`no_wait` (Linux), reads take only what the page cache holds (``RWF_NOWAIT``; a
+range of more than 4 KiB is probed so at both ends, then read as usual) and raise
+:class:`WouldBlock` instead of waiting for the disk: a read call is then first tried on the
+event loop, where a page from the page cache costs no thread hop, and run in a worker thread
 only when it would wait."""
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ NO_WAIT = getattr(os, "RWF_NOWAIT", None) is not None
 """True where a read can be told not to wait for the disk (``preadv`` with ``RWF_NOWAIT``)."""
 _RWF_NOWAIT: int = getattr(os, "RWF_NOWAIT", 0)
 _mode = threading.local()
+_PROBE_ABOVE = 4096  # bytes: a larger no-wait read is probed at its ends, then read as usual
 
 
 class WouldBlock(Exception):
@@ -73,6 +75,22 @@ def _pread(fd: int, size: int, offset: int) -> bytes:
 
 
 def _pread_cached(fd: int, size: int, offset: int) -> bytes:
+    if size > _PROBE_ABOVE:
+        # A large range: look at its two ends without waiting, then read it whole as usual
+        # (reading it with RWF_NOWAIT would need a buffer and a second copy of every byte).
+        # Written spool data is cached whole or evicted from its oldest pages: the ends tell.
+        _cached(fd, 1, offset)
+        _cached(fd, 1, offset + size - 1)
+        try:
+            return os.pread(fd, size, offset)
+        except OSError as exc:
+            raise SpoolError(f"cannot read the spool: {exc}") from exc
+    return _cached(fd, size, offset)
+
+
+def _cached(fd: int, size: int, offset: int) -> bytes:
+    """``size`` bytes at ``offset`` if the page cache holds them (fewer at the end of the
+    file); :class:`WouldBlock` otherwise."""
     buf = bytearray(size)
     try:
         n = os.preadv(fd, [buf], offset, _RWF_NOWAIT)
