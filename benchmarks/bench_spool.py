@@ -31,8 +31,9 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import psutil
@@ -40,8 +41,8 @@ import psutil
 import ccstream
 from _common import interleave, report
 from ccstream._options import SpoolOptions
-from ccstream._spool_reader import Spool
-from ccstream._spool_remove import wait_removals
+from ccstream.spool._reader import Spool
+from ccstream.spool.local._remove import wait_removals
 
 MiB = 1 << 20
 
@@ -76,7 +77,7 @@ _disk_cpu: list[float] = []
 
 def _patch_disk_thread_timer() -> None:
     """Record each disk thread's CPU seconds (kernel included) when it ends."""
-    from ccstream import _spool_disk
+    from ccstream.spool.local import _disk as _spool_disk
 
     run = _spool_disk.DiskWriter._run
 
@@ -123,7 +124,7 @@ def _bulk_once(
 
 def _skip_disk_writes() -> None:
     """Diagnostic: hand-offs are published as written without touching the disk."""
-    from ccstream import _spool_disk
+    from ccstream.spool.local import _disk as _spool_disk
 
     def submit(self: _spool_disk.DiskWriter, jobs: list[_spool_disk.Job]) -> None:
         self.state = jobs[-1].state
@@ -175,15 +176,16 @@ def bulk(args: argparse.Namespace) -> None:
 
 
 class _ReadCounter:
-    """Counts the bytes ``os.pread`` returns while active (the spool reads with pread only)."""
+    """Counts the bytes ``os.pread`` and ``os.preadv`` return while active (the spool reads
+    with those only: ``preadv`` where it asks for the page cache alone)."""
 
     def __init__(self) -> None:
         self.bytes = 0
         self._pread = os.pread
-        self._active = False
+        self._preadv = getattr(os, "preadv", None)
 
     def __enter__(self) -> _ReadCounter:
-        pread = self._pread
+        pread, preadv = self._pread, self._preadv
 
         def counting(fd: int, n: int, offset: int) -> bytes:
             data = pread(fd, n, offset)
@@ -191,18 +193,28 @@ class _ReadCounter:
             return data
 
         os.pread = counting
+        if preadv is not None:
+
+            def counting_v(fd: int, buffers: Any, offset: int, flags: int = 0) -> int:
+                n: int = preadv(fd, buffers, offset, flags)
+                self.bytes += n
+                return n
+
+            os.preadv = counting_v
         return self
 
     def __exit__(self, *exc: object) -> None:
         os.pread = self._pread
+        if self._preadv is not None:
+            os.preadv = self._preadv
 
 
-def _timed(fn: Callable[[], object], calls: int) -> tuple[float, int]:
+async def _timed(fn: Callable[[], Awaitable[object]], calls: int) -> tuple[float, int]:
     times = []
     with _ReadCounter() as counter:
         for _ in range(calls):
             start = time.perf_counter()
-            fn()
+            await fn()
             times.append(time.perf_counter() - start)
     return statistics.median(times), counter.bytes // calls
 
@@ -226,29 +238,33 @@ def paging(args: argparse.Namespace) -> None:
             f"{took:.2f} s; index {os.path.getsize(spool_dir / 'stdout.idx') / 1024:.1f} KiB, "
             f"order log {os.path.getsize(spool_dir / 'order.log') / 1024:.1f} KiB"
         )
-        target = args.lines * 9 // 10
-        with Spool.open(spool_dir) as spool:
-            page = spool.page(target, 100)
-            assert page.lines[0] == f"{target}\n".encode(), page.lines[:1]
-            assert len(page.lines) == 100
-            tail = spool.tail(100)
-            assert tail.lines[-1] == f"{args.lines - 1}\n".encode()
-            for label, fn in (
-                (f"page(line={target:,}, count=100)", lambda: spool.page(target, 100)),
-                (f"page(line={target:,}, count=1000)", lambda: spool.page(target, 1000)),
-                ("tail(100)", lambda: spool.tail(100)),
-                ("Spool.open + page + close", lambda: _open_page(spool_dir, target)),
-            ):
-                median, read = _timed(fn, args.calls)
-                print(
-                    f"  {label:34s} median {median * 1000:6.3f} ms, "
-                    f"read {read / 1024:7.1f} KiB of {size / MiB:.1f} MiB per call"
-                )
+        anyio.run(_page_calls, spool_dir, args.lines, args.calls, size)
 
 
-def _open_page(path: Path, line: int) -> None:
+async def _page_calls(spool_dir: Path, lines: int, calls: int, size: int) -> None:
+    target = lines * 9 // 10
+    with Spool.open(spool_dir) as spool:
+        page = await spool.page(target, 100)
+        assert page.lines[0] == f"{target}\n".encode(), page.lines[:1]
+        assert len(page.lines) == 100
+        tail = await spool.tail(100)
+        assert tail.lines[-1] == f"{lines - 1}\n".encode()
+        for label, fn in (
+            (f"page(line={target:,}, count=100)", lambda: spool.page(target, 100)),
+            (f"page(line={target:,}, count=1000)", lambda: spool.page(target, 1000)),
+            ("tail(100)", lambda: spool.tail(100)),
+            ("Spool.open + page + close", lambda: _open_page(spool_dir, target)),
+        ):
+            median, read = await _timed(fn, calls)
+            print(
+                f"  {label:34s} median {median * 1000:6.3f} ms, "
+                f"read {read / 1024:7.1f} KiB of {size / MiB:.1f} MiB per call"
+            )
+
+
+async def _open_page(path: Path, line: int) -> None:
     with Spool.open(path) as spool:
-        spool.page(line, 100)
+        await spool.page(line, 100)
 
 
 # -- slow consumer --------------------------------------------------------------------------------

@@ -128,8 +128,8 @@ def core_cat(path: str, size: int) -> float:
 def core_spooled_cat(path: str, size: int) -> float:
     """The core as the adapter drives it: frames of CHUNK bytes, spooled with the adapter's
     per-execution spool options, no network."""
+    from ccstream_ws.server._budget import spool_options
     from ccstream_ws.server._config import ServerConfig
-    from ccstream_ws.server._spool import spool_options
 
     # Removed when the run closes (the adapter keeps it for its retention time).
     spool = dataclasses.replace(spool_options(ServerConfig(), "bench", CHUNK), keep=False)

@@ -22,9 +22,10 @@ import pytest
 from ccstream import Spool
 from ccstream._events import Output
 from ccstream._options import SpoolOptions
-from ccstream._spool_reader import PAGE_BYTES
-from ccstream._spool_writer import SpoolWriter
+from ccstream.spool._reader import PAGE_BYTES
+from ccstream.spool.local._writer import SpoolWriter
 from tests.conftest import PY
+from tests.spool._helpers import sync
 
 pytestmark = pytest.mark.slow
 MiB = 1024 * 1024
@@ -76,15 +77,15 @@ def test_page_and_tail_on_a_1_gib_line_hold_one_page(big: Path) -> None:
     try:
         with Spool.open(big) as spool:
             # The short line before it fits; the long one starts the next page.
-            first = spool.page(0, 3)
+            first = sync(spool.page, 0, 3)
             assert first.lines == [HEAD]
             assert first.next_line == 1
             assert first.cuts == []
-            cut_page = spool.page(1, 1)
-            tail = spool.tail(2)
-            small = spool.page(1, 5, max_bytes=10)
-            rest = spool.read("stdout", cut_page.cuts[0].rest_offset, MiB)
-            after = spool.page(cut_page.next_line, 5)
+            cut_page = sync(spool.page, 1, 1)
+            tail = sync(spool.tail, 2)
+            small = sync(spool.page, 1, 5, max_bytes=10)
+            rest = sync(spool.read, "stdout", cut_page.cuts[0].rest_offset, MiB)
+            after = sync(spool.page, cut_page.next_line, 5)
         _, traced = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

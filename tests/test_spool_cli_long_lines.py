@@ -9,8 +9,8 @@ import pytest
 
 from ccstream._events import Output
 from ccstream._options import SpoolOptions
-from ccstream._spool_reader import PAGE_BYTES
-from ccstream._spool_writer import SpoolWriter
+from ccstream.spool._reader import PAGE_BYTES
+from ccstream.spool.local._writer import SpoolWriter
 from tests.conftest import PY
 
 # Around the page bound: under it, at it, over it, several times over; the last without newline.

@@ -42,8 +42,6 @@ from ._options import (
 )
 from ._run import Capture, run
 from ._selector import Selection, Selector
-from ._spool_prune import prune_spools
-from ._spool_reader import PAGE_BYTES, READ_LIMIT, CutLine, Page, Spool
 from ._stream import Run, stream
 from ._version import __version__
 from ._watchdog import stop_orphaned_runs
@@ -61,6 +59,7 @@ from .exceptions import (
     SpoolNotFound,
     UsageError,
 )
+from .spool import PAGE_BYTES, READ_LIMIT, CutLine, Page, Spool, prune_spools
 
 __all__ = [
     "MIN_CHUNK_SIZE",

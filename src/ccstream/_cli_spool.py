@@ -6,7 +6,7 @@ Lines and frames go to stdout (``follow`` sends stderr frames to stderr); notes 
 where a page ends go to stderr, each line starting with ``ccstream:``.
 
 ``page`` and ``tail`` print whole lines, byte for byte as the spool holds them, however long: they
-read pages of at most :data:`~ccstream._spool_reader.PAGE_BYTES` and copy the rest of a longer
+read pages of at most :data:`~ccstream.spool.PAGE_BYTES` and copy the rest of a longer
 line from the spool to stdout in blocks of :data:`_COPY_BLOCK`, so memory stays bounded (about
 2 MiB) even for a line of gigabytes. Should the quota drop part of such a line while it is being
 copied, stderr says how many bytes are missing from where, and the exit status is 1.
@@ -24,8 +24,7 @@ import anyio
 
 from ._events import STREAMS, Gap, Output, Result, StreamName
 from ._options import SpoolOptions
-from ._spool_prune import prune_spools
-from ._spool_reader import CutLine, Page, Spool
+from .spool import CutLine, Page, Spool, prune_spools
 
 __all__ = [
     "SPOOL_VERBS",
@@ -123,11 +122,11 @@ def _gap_note(gap: Gap) -> str:
     return f"[{gap.stream}: {gap.bytes} bytes, {gap.lines} lines {why}, from byte {gap.offset}]"
 
 
-def _copy_rest(out: int, spool: Spool, stream: StreamName, cut: CutLine) -> int:
+async def _copy_rest(out: int, spool: Spool, stream: StreamName, cut: CutLine) -> int:
     """Write the bytes of a cut line the page left out; return how many could not be read."""
     pos, end = cut.rest_offset, cut.rest_offset + cut.omitted
     while pos < end:
-        data = spool.read(stream, pos, min(_COPY_BLOCK, end - pos))
+        data = await spool.read(stream, pos, min(_COPY_BLOCK, end - pos))
         if not data:
             return end - pos
         _write(out, data)
@@ -135,7 +134,9 @@ def _copy_rest(out: int, spool: Spool, stream: StreamName, cut: CutLine) -> int:
     return 0
 
 
-def _print_pages(spool: Spool, stream: StreamName, page: Page, count: int) -> tuple[Page, int, int]:
+async def _print_pages(
+    spool: Spool, stream: StreamName, page: Page, count: int
+) -> tuple[Page, int, int]:
     """Print ``page`` and the pages after it until ``count`` lines are printed, the next lines
     are not there (yet) or a gap comes; every line whole. Returns the last page read, the lines
     printed and how many bytes of them could not be read (0 when none were lost)."""
@@ -150,7 +151,7 @@ def _print_pages(spool: Spool, stream: StreamName, page: Page, count: int) -> tu
             _write(out, line)
             cut = cuts.get(k)
             if cut is not None:
-                missing = _copy_rest(out, spool, stream, cut)
+                missing = await _copy_rest(out, spool, stream, cut)
                 if missing:
                     lost += missing
                     _note(
@@ -161,17 +162,16 @@ def _print_pages(spool: Spool, stream: StreamName, page: Page, count: int) -> tu
         printed += len(page.lines)
         if printed >= count or not page.lines or page.complete:
             return page, printed, lost
-        page = spool.page(page.next_line, count - printed, stream)
+        page = await spool.page(page.next_line, count - printed, stream)
 
 
-def _page(args: argparse.Namespace) -> int:
+async def _page(args: argparse.Namespace) -> int:
     stream: StreamName = args.stream
     first = args.first
     with Spool.open(args.dir) as spool:
         try:
-            page, printed, lost = _print_pages(
-                spool, stream, spool.page(first, args.lines, stream), args.lines
-            )
+            first_page = await spool.page(first, args.lines, stream)
+            page, printed, lost = await _print_pages(spool, stream, first_page, args.lines)
         except BrokenPipeError:
             return 0
         ended = spool.complete
@@ -185,12 +185,12 @@ def _page(args: argparse.Namespace) -> int:
     return 1 if lost else 0
 
 
-def _tail(args: argparse.Namespace) -> int:
+async def _tail(args: argparse.Namespace) -> int:
     stream: StreamName = args.stream
     with Spool.open(args.dir) as spool:
-        page = spool.tail(args.lines, stream)
+        page = await spool.tail(args.lines, stream)
         try:
-            _, _, lost = _print_pages(spool, stream, page, page.known_lines - page.first_line)
+            _, _, lost = await _print_pages(spool, stream, page, page.known_lines - page.first_line)
         except BrokenPipeError:
             return 0
     return 1 if lost else 0
@@ -230,9 +230,9 @@ def _prune(args: argparse.Namespace) -> int:
 def run_spool_command(args: argparse.Namespace) -> int:
     """Run one of :data:`SPOOL_VERBS`; return the exit status."""
     if args.verb == "page":
-        return _page(args)
+        return anyio.run(_page, args)
     if args.verb == "tail":
-        return _tail(args)
+        return anyio.run(_tail, args)
     if args.verb == "follow":
         return anyio.run(_follow, args)
     return _prune(args)

@@ -9,8 +9,8 @@ from typing import Literal
 
 from ._check import check_int, check_number
 from ._chunker import MIN_CHUNK_SIZE, ChunkMode
-from ._spool_quota import QuotaPolicy
 from .exceptions import InvalidOption
+from .spool._quota import QuotaPolicy
 
 __all__ = [
     "ChunkMode",

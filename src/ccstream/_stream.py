@@ -9,7 +9,8 @@ Each pump writes its frames to a sink: its stream's share of the buffer (:class:
 or, with a spool, the :class:`SpoolWriter`, which never waits
 for a consumer (unless its quota is spent on bytes a live reader has not read, under
 ``on_quota="pause"``: then the pumps wait for the reader), and the caller's events come from
-a :class:`Follower` of the spool: the same frames, in the same order, read behind the child.
+a :class:`~ccstream.spool._follow.RunFollower` of the spool: the same frames, in the same order,
+read behind the child.
 Only ``Started`` and the ``Result`` (and, if the disk fails and the run goes on, the frames after
 that) pass through the buffer.
 """
@@ -41,10 +42,10 @@ from ._monitor import MemoryMonitor
 from ._options import Options
 from ._pipes import make_pipe
 from ._process import Child, spawn
-from ._spool_follow import Follower
-from ._spool_reader import Spool
-from ._spool_writer import SpoolWriter
 from .exceptions import InvalidOption, UsageError
+from .spool._follow import RunFollower
+from .spool._reader import Spool
+from .spool.local._writer import SpoolWriter
 
 __all__ = ["Run", "stream"]
 
@@ -167,7 +168,7 @@ class Run:
         self._sinks: dict[StreamName, _Sink] = {n: self._buffer.sink(n) for n in STREAMS}
         self._spool_writer: SpoolWriter | None = None
         self._spool: Spool | None = None
-        self._follower: Follower | None = None
+        self._follower: RunFollower | None = None
         self._started_taken = False
         self._spool_failed = False
 
@@ -286,10 +287,10 @@ class Run:
                     opts.spool, argv=prepared.argv, mode=opts.mode
                 )
                 self._sinks = {n: writer for n in STREAMS}
-                self._spool = Spool._of_writer(writer, remove_on_close=not opts.spool.keep)
-                self._follower = Follower(
-                    self._spool, None, STREAMS, poll_interval=0.05, handed=True
+                self._spool = Spool(
+                    writer.source(), on_close=None if opts.spool.keep else writer.remove
                 )
+                self._follower = RunFollower(writer, self._spool.source)
             out_r, out_w = make_pipe()
             self._fds.append(out_r)
             child_fds.append(out_w)

@@ -19,9 +19,9 @@ from ccstream_ws.server._budget import (
     quota_for,
     reservation,
     shed,
+    spool_options,
 )
 from ccstream_ws.server._disk_usage import disk_bytes
-from ccstream_ws.server._spool import spool_options
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB

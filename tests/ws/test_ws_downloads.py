@@ -20,9 +20,9 @@ import pytest
 
 import ccstream
 from ccstream._options import SpoolOptions
-from ccstream._spool_reader import Spool
+from ccstream.spool._reader import Spool
 from ccstream_ws import Client
-from ccstream_ws.server._downloads import SpoolReader, serve_spool
+from ccstream_ws.server._downloads import serve_spool
 from ccstream_ws.server._ranges import (
     ByteRange,
     Unsatisfiable,
@@ -112,7 +112,7 @@ class Answer:
 
 
 async def _get(
-    spool: SpoolReader, what: str, headers: dict[str, str] | None = None, **scope: Any
+    spool: Spool, what: str, headers: dict[str, str] | None = None, **scope: Any
 ) -> Answer:
     """One request to the download handler, through the ASGI interface."""
     answer = Answer()

@@ -1,5 +1,5 @@
-"""The adapter's handle of an execution's spool, without a server: follow across the switch from
-the run's handle to the kept directory, pages with a byte budget, removal."""
+"""An execution's spool as the adapter uses it, without a server: opened by id from the store,
+followed across the run's end, pages, removal; and the spool options the server gives a run."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import hashlib
 import sys
 from pathlib import Path
 
-import anyio
 import pytest
 
 import ccstream
 from ccstream import CutLine, Gap, Output, Page
+from ccstream.spool import LocalStore
+from ccstream_ws.server._budget import spool_options
 from ccstream_ws.server._config import ServerConfig
 from ccstream_ws.server._pages import page_result
-from ccstream_ws.server._spool import ExecutionSpool, spool_options
 
 PY = sys.executable
 MiB = 1024 * 1024
@@ -38,24 +38,27 @@ def _expected() -> bytes:
 
 
 @pytest.mark.anyio
-async def test_follow_goes_on_from_the_kept_directory_byte_exact(tmp_path: Path) -> None:
+async def test_a_reader_opened_by_id_follows_across_the_runs_end_byte_exact(
+    tmp_path: Path,
+) -> None:
     config = ServerConfig(spool_directory=str(tmp_path))
+    store = LocalStore(tmp_path)
     options = ccstream.Options(spool=spool_options(config, "abc"))
     got = {"stdout": hashlib.sha256(), "stderr": hashlib.sha256()}
     sizes = {"stdout": 0, "stderr": 0}
     async with ccstream.stream([PY, "-c", CHILD], options) as run:
-        spool = ExecutionSpool(run.spool)
+        store.adopt("abc", run.spool)
+        spool = store.open("abc")
         assert spool.path == tmp_path / "abc"
         events = spool.follow()
-        # Take a few frames from the run's handle, then let the run end and retire it while
-        # this follower holds a frame: it must go on from the kept directory.
+        # A few frames while the run writes, then the run ends and its block closes while this
+        # reader holds a frame: it goes on, the same reader.
         for _ in range(3):
             event = await events.__anext__()
             assert isinstance(event, Output)
             got[event.stream].update(event.data)
             sizes[event.stream] += len(event.data)
         result = await run.wait()
-        await spool.retire()
     assert result.ok
     assert (tmp_path / "abc").is_dir(), "kept after the run's block closed"
     async for event in events:
@@ -65,32 +68,36 @@ async def test_follow_goes_on_from_the_kept_directory_byte_exact(tmp_path: Path)
         sizes[event.stream] += len(event.data)
     assert got["stdout"].digest() == hashlib.sha256(_expected()).digest()
     assert sizes["stderr"] == sum(len(f"progress {i}\n") for i in range(0, 60000, 10000))
-    # A page after the run reads the kept directory too; then removal deletes it.
-    page = spool.page(59998, 10)
+    # A page after the run, from a reader opened by id; then removal deletes the spool.
+    with store.open("abc") as other:
+        page = await other.page(59998, 10)
     assert page.lines == [b"line %08d " % i + b"x" * 55 + b"\n" for i in (59998, 59999)]
     assert page.complete
-    spool.remove()
+    assert await store.remove("abc")
+    assert store.removed("abc")
     assert not (tmp_path / "abc").exists()
     with pytest.raises(ccstream.SpoolNotFound):
-        spool.page(0, 1)
+        await spool.page(0, 1)
+    with pytest.raises(ccstream.SpoolNotFound):
+        store.open("abc")
+    spool.close()
 
 
 @pytest.mark.anyio
-async def test_removal_waits_for_a_follower_of_the_kept_directory(tmp_path: Path) -> None:
+async def test_a_spool_from_another_process_or_before_opens_by_id_from_its_directory(
+    tmp_path: Path,
+) -> None:
     config = ServerConfig(spool_directory=str(tmp_path))
     options = ccstream.Options(spool=spool_options(config, "x"))
     async with ccstream.stream(["seq", "1", "100000"], options) as run:
-        spool = ExecutionSpool(run.spool)
         await run.wait()
-        await spool.retire()
-    events = spool.follow()
-    first = await events.__anext__()
-    assert isinstance(first, Output)
-    spool.remove()
-    assert (tmp_path / "x").is_dir(), "still read"
-    data = first.data + b"".join([e.data async for e in events if isinstance(e, Output)])
+    store = LocalStore(tmp_path)
+    assert store.keys() == ["x"]
+    with store.open("x") as spool:
+        data = b"".join([e.data async for e in spool.follow() if isinstance(e, Output)])
     assert data == b"".join(b"%d\n" % i for i in range(1, 100001))
-    assert not (tmp_path / "x").exists(), "removed when its last reader let go"
+    assert store.state("x").complete
+    assert await store.usage("x") >= len(data)
 
 
 def test_page_result_encodings() -> None:
@@ -151,19 +158,3 @@ def test_spool_memory_stays_small_and_holds_a_frame_in_its_cache_for_big_frames(
     assert spool_options(ServerConfig(), "e", 64 * 1024).memory == 2 * MiB
     for chunk in (MiB, 4 * MiB):
         assert spool_options(ServerConfig(), "e", chunk).memory // 4 >= chunk
-
-
-@pytest.mark.anyio
-async def test_a_follower_that_holds_a_frame_does_not_hold_up_retire(tmp_path: Path) -> None:
-    config = ServerConfig(spool_directory=str(tmp_path))
-    options = ccstream.Options(spool=spool_options(config, "r"))
-    async with ccstream.stream(["seq", "1", "1000"], options) as run:
-        spool = ExecutionSpool(run.spool)
-        events = spool.follow()
-        await events.__anext__()
-        await run.wait()
-        with anyio.fail_after(2):
-            await spool.retire()
-    rest = [e async for e in events]
-    assert all(isinstance(e, Output) for e in rest)
-    await events.aclose()

@@ -14,8 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ccstream import SpoolOptions
+
+if TYPE_CHECKING:
+    from ..protocol._params import QuotaChoice
+    from ._config import ServerConfig
 
 __all__ = [
+    "spool_options",
     "ALLOWANCE_FLOOR",
     "SEGMENT_MAX",
     "Eviction",
@@ -152,3 +161,41 @@ class Eviction:
             "budget": self.budget,
             "evicted_at": self.at,
         }
+
+
+_SPOOL_MEMORY = 2 * 1024 * 1024
+
+
+def spool_options(
+    config: ServerConfig,
+    execution_id: str,
+    chunk_size: int = 64 * 1024,
+    on_quota: QuotaChoice = "auto",
+) -> SpoolOptions:
+    """The spool of one execution: in ``config.spool_directory/<execution_id>`` (or a fresh
+    temporary directory), kept after the run (this module removes it), with the server's quota
+    per execution (:attr:`ServerConfig.execution_quota`). ``on_quota``: ``execute``'s choice; the
+    core pauses for live readers unless it is ``"drop"``.
+
+    The segment size is the quota's sixteenth, at most the core's 64 MiB: the quota must hold
+    four segments, and smaller ones waste less of it when it drops the middle of the output.
+    ``chunk_size`` is the execution's frame size in bytes.
+    """
+    directory = (
+        Path(config.spool_directory) / execution_id if config.spool_directory is not None else None
+    )
+    quota = config.execution_quota
+    segment = segment_size(quota)
+    # A server runs many spooled executions at once: 2 MiB of output in memory per spool (the
+    # core's default is 16 MiB) keeps 64 busy executions near 128 MiB in all. A client that
+    # asked for big frames gets room for four: the cache of recent frames (a quarter) then holds
+    # one, and its reader takes it from memory instead of reading it back from the file.
+    memory = max(_SPOOL_MEMORY, 4 * chunk_size)
+    return SpoolOptions(
+        directory=directory,
+        keep=True,
+        quota=quota,
+        segment_size=segment,
+        memory=memory,
+        on_quota="drop" if on_quota == "drop" else "pause",
+    )

@@ -28,26 +28,25 @@ import json
 import logging
 import re
 import zlib
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
 
 import ccstream
-from ccstream import Gap, Output, StreamName
+from ccstream import Compressor, Gap, Spool, StreamName
 
 from ..exceptions import RPCError
 from ..protocol._codes import CloseCode
 from ._asgi import Receive, Scope, Send, header
 from ._auth import admit
-from ._execution import Execution
 from ._http import SECURITY_HEADERS, Headers, query, send_json
 from ._ranges import ByteRange, Unsatisfiable, accepts_gzip, content_range, parse_range
 from ._registry import Registry
 
-__all__ = ["BLOCK", "SpoolReader", "handles", "serve", "serve_spool", "spool_of"]
+__all__ = ["BLOCK", "handles", "serve", "serve_spool"]
 
 log = logging.getLogger("ccstream_ws")
 
@@ -59,35 +58,12 @@ BLOCK = 1024 * 1024
 _GZIP_LEVEL = 1  # logs shrink well even at level 1; the server's CPU serves other clients too
 _GZIP_MIN_SAVING = 0.20
 _GZIP_SAMPLE = 64 * 1024
+_GZIP_MIN_SIZE = 512  # Compressor's own default: shorter says too little
 _STREAMS: dict[str, tuple[StreamName, ...]] = {
     "stdout": ("stdout",),
     "stderr": ("stderr",),
     "merged": ("stdout", "stderr"),
 }
-
-
-class SpoolReader(Protocol):
-    """What a download needs of a spool (``ccstream.Spool`` and the adapter's
-    ``ExecutionSpool`` have it)."""
-
-    @property
-    def complete(self) -> bool: ...
-
-    @property
-    def sizes(self) -> dict[StreamName, int]: ...
-
-    @property
-    def gaps(self) -> list[Gap]: ...
-
-    def read(self, stream: StreamName, offset: int, length: int) -> bytes: ...
-
-    def follow(
-        self,
-        offsets: Mapping[StreamName, int] | None = ...,
-        *,
-        streams: Collection[StreamName] = ...,
-        poll_interval: float = ...,
-    ) -> AsyncIterator[Output | Gap]: ...
 
 
 _T = TypeVar("_T")
@@ -112,11 +88,6 @@ class _Truncated(Exception):
 def handles(route: str) -> bool:
     """Whether ``route`` (the path below the mount point) is a download."""
     return route.startswith(PREFIX)
-
-
-def spool_of(execution: Execution) -> SpoolReader | None:
-    """The execution's spool, or ``None`` before its run started."""
-    return execution.spool
 
 
 async def serve(scope: Scope, receive: Receive, send: Send, route: str, registry: Registry) -> None:
@@ -154,8 +125,7 @@ async def serve(scope: Scope, receive: Receive, send: Send, route: str, registry
             body["reason"] = "spool_budget"
         await send_json(send, 410 if gone else 404, body, head=head)
         return
-    spool = spool_of(execution)
-    if spool is None:
+    if not execution.spooled:
         await send_json(
             send, 409, {"error": "this execution keeps no spool", "code": -32008}, head=head
         )
@@ -163,7 +133,13 @@ async def serve(scope: Scope, receive: Receive, send: Send, route: str, registry
     # A reader keeps the execution (and its spool) from expiring under the download.
     execution.reader_joined()
     try:
-        await serve_spool(scope, receive, send, spool, what, name=f"{execution_id}-{what}")
+        try:
+            spool = execution.open_spool()
+        except ccstream.CCStreamError as exc:
+            await send_json(send, 410, {"error": f"output no longer available: {exc}"}, head=head)
+            return
+        with spool:
+            await serve_spool(scope, receive, send, spool, what, name=f"{execution_id}-{what}")
     finally:
         execution.reader_left()
 
@@ -172,7 +148,7 @@ async def serve_spool(
     scope: Scope,
     receive: Receive,
     send: Send,
-    spool: SpoolReader,
+    spool: Spool,
     what: str,
     *,
     name: str,
@@ -237,7 +213,7 @@ async def serve_spool(
         status == 200
         and not head
         and accepts_gzip(header(scope, b"accept-encoding"))
-        and _worth_gzip(spool, streams, sizes)
+        and await _worth_gzip(spool, streams, sizes)
     )
     if gzip:
         headers.append((b"content-encoding", b"gzip"))
@@ -255,7 +231,7 @@ async def serve_spool(
 
 
 async def _stream(
-    spool: SpoolReader,
+    spool: Spool,
     stream: StreamName,
     gaps: Sequence[Gap],
     start: int,
@@ -272,7 +248,7 @@ async def _stream(
         if offset >= end:
             break
         want = min(BLOCK, end - offset)
-        data = await anyio.to_thread.run_sync(spool.read, stream, offset, want)
+        data = await spool.read(stream, offset, want)
         if not data:
             raise _Truncated(f"{stream} bytes from {offset} were dropped during the download")
         offset += len(data)
@@ -288,7 +264,7 @@ async def _stream(
 
 
 async def _merged(
-    spool: SpoolReader, gaps: Sequence[Gap], start: int, end: int | None
+    spool: Spool, gaps: Sequence[Gap], start: int, end: int | None
 ) -> AsyncIterator[bytes]:
     """Both streams' frames in arrival order; body bytes ``[start, end)`` (``end`` None: until
     the run ended). Reaching ``start`` reads the frames before it: merged positions are not
@@ -341,22 +317,23 @@ def _gaps_header(gaps: Sequence[Gap]) -> str:
 # -- gzip ---------------------------------------------------------------------------------------
 
 
-def _worth_gzip(
-    spool: SpoolReader, streams: Sequence[StreamName], sizes: Mapping[StreamName, int]
+async def _worth_gzip(
+    spool: Spool, streams: Sequence[StreamName], sizes: Mapping[StreamName, int]
 ) -> bool:
-    """The seed's rule on a sample of the output already written: gzip when it saves 20%.
-    With nothing written yet the output is presumed to be text, which nearly always does."""
+    """The core's compression rule (:class:`ccstream.Compressor`, at level 1) on a sample of
+    the output already written: gzip when it saves 20%. With nothing written yet (or a sample
+    too short to judge) the output is presumed to be text, which nearly always does."""
     stream = max(streams, key=lambda s: sizes[s])
     if sizes[stream] == 0:
         return True
     try:
-        sample = spool.read(stream, 0, min(_GZIP_SAMPLE, sizes[stream]))
+        sample = await spool.read(stream, 0, min(_GZIP_SAMPLE, sizes[stream]))
     except ccstream.CCStreamError:
         return False
-    if len(sample) < 512:
+    if len(sample) < _GZIP_MIN_SIZE:
         return True
-    packed = zlib.compress(sample, _GZIP_LEVEL)
-    return len(packed) <= len(sample) * (1 - _GZIP_MIN_SAVING)
+    rule = Compressor("gzip", min_saving=_GZIP_MIN_SAVING, min_size=0, level=_GZIP_LEVEL)
+    return rule.compress(sample).encoding is not None
 
 
 async def _gzipped(body: AsyncIterator[bytes], live: bool) -> AsyncIterator[bytes]:

@@ -3,7 +3,8 @@
 The run lives in a task of its own, in the server's task group when the ASGI lifespan started one
 (else in the task group of the connection that started it, which then waits for it). That task
 only waits for the run: the output goes to the spool on disk, and every client reads it from
-there in its own connection's tasks (:attr:`Execution.spool`), so the child never waits for a
+there in its own connection's tasks (:meth:`Execution.open_spool`: every reader opens the
+execution's spool from the server's store by the execution's id), so the child never waits for a
 client, however slow, until the client is a whole quota behind (``on_quota``: then the child
 waits for it, unless the client asked for ``drop``).
 
@@ -30,11 +31,11 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 import ccstream
 from ccstream import Reason, Result
+from ccstream.spool import LocalStore, Spool, SpoolState
 
 from ..protocol._params import ExecuteParams
 from ..protocol._text import os_string_to_wire
 from ._budget import Eviction
-from ._spool import ExecutionSpool
 
 __all__ = ["Execution", "completed_status"]
 
@@ -68,8 +69,11 @@ class Execution:
         owner: str,
         retention: float,
         stdin: MemoryObjectSendStream[bytes] | None,
+        store: LocalStore | None = None,
     ) -> None:
         self.id = execution_id
+        self.store = store if store is not None else LocalStore()
+        """The server's spools; this execution's is the one of key :attr:`id`."""
         self.params = params
         self.options = options
         self.owner = owner
@@ -83,7 +87,11 @@ class Execution:
         self.result: Result | None = None
         self.ended = anyio.Event()
         self.run: ccstream.Run | None = None
-        self._spool: ExecutionSpool | None = None
+        self.spooled = False
+        """True once the run started: its spool is in :attr:`store`."""
+        self._spool_removed = False
+        # Releases the quota's hold for a reader to come (execute's on_quota).
+        self._hold: Callable[[], None] | None = None
         self.readers = 0
         self.settled = False
         """True once the run's spool is closed and complete: only its reading is left."""
@@ -133,8 +141,8 @@ class Execution:
     def owner_left(self) -> None:
         """The owner connection closed: cancel unless detached; start the retention clock."""
         self._owner_gone_at = time.monotonic()
-        if self._spool is not None:
-            self._spool.owner_left()
+        if self.params.on_quota == "auto":
+            self._let_go()  # nobody is waited for any more, unless a client follows
         if not self.detached:
             self.cancel()
         self._poke()
@@ -176,21 +184,36 @@ class Execution:
 
     async def evict(self, eviction: Eviction) -> None:
         """The spool budget needs this ended execution's disk: its readers are cut off (a
-        ``follow`` at its next frame, see :meth:`ExecutionSpool.revoke`) and it is dropped now,
-        however long it was to be kept."""
+        ``follow`` at its next frame, see :meth:`ccstream.spool.Store.revoke`) and it is dropped
+        now, however long it was to be kept."""
         self.evicted = eviction
-        if self._spool is not None:
-            await self._spool.revoke(eviction.message)
+        if self.spooled:
+            self.store.revoke(self.id, eviction.message)
         self._poke()
 
     # -- output -------------------------------------------------------------------------------
 
+    def open_spool(self) -> Spool:
+        """A reader of the execution's output (close it when done): pages, byte ranges,
+        ``follow`` from any offsets (replay, then live), opened from :attr:`store` by id. It
+        stays readable while the registry keeps the execution; hold :meth:`reader_joined` while
+        reading so it is kept. :class:`~ccstream.SpoolNotFound` once evicted."""
+        if not self.spooled:
+            raise ccstream.SpoolNotFound(f"execution {self.id} keeps no spool")
+        return self.store.open(self.id)
+
+    def spool_state(self) -> SpoolState | None:
+        """The spool's state now (``None`` before the run started)."""
+        return self.store.state(self.id) if self.spooled else None
+
+    def behind(self) -> list[int]:
+        """For each reader following the spool, the bytes it has yet to take."""
+        return self.store.behind(self.id) if self.spooled else []
+
     @property
-    def spool(self) -> ExecutionSpool | None:
-        """The execution's output on disk, read-only: pages, byte ranges, ``follow`` from any
-        offsets (replay, then live). ``None`` until the run started. It stays readable while the
-        registry keeps the execution; hold :meth:`reader_joined` while reading so it is kept."""
-        return self._spool
+    def spool_removed(self) -> bool:
+        """True once the execution's spool is deleted (or it never had one)."""
+        return self._spool_removed or not self.spooled
 
     def describe(self) -> dict[str, Any]:
         """The ``status`` view of this execution."""
@@ -225,7 +248,12 @@ class Execution:
         try:
             async with ccstream.stream(command, self.options) as run:
                 self.run = run
-                spool = self._spool = ExecutionSpool(run.spool, self.params.on_quota)
+                self.store.adopt(self.id, run.spool)
+                self.spooled = True
+                if self.params.on_quota in ("auto", "pause"):
+                    # The owner's reader comes just after the run started: hold from offset 0.
+                    again = self.params.on_quota == "pause"
+                    self._hold = self.store.hold_for_reader(self.id, again=again)
                 self.pid = run.pid
                 self.state = "running"
                 self.started_at = time.time()
@@ -235,8 +263,7 @@ class Execution:
                     self.result = await run.wait()
                     self._end()
                 finally:
-                    # Before the block closes the run's handle of the spool.
-                    await spool.retire()
+                    self._let_go()
         except Exception:
             if self.run is None:
                 raise  # not started: the caller of TaskGroup.start() reports it
@@ -246,7 +273,7 @@ class Execution:
             if self.result is None and self.run is not None and self.run.done:
                 self.result = self.run.result  # killed by a cancelled scope: still truthful
             self._end()
-            self.settled = self._spool is not None
+            self.settled = self.spooled
         await self._linger()
 
     def _end(self) -> None:
@@ -260,10 +287,17 @@ class Execution:
         if self.stdin is not None:
             self.stdin.close()
 
-    def release(self) -> None:
-        """The registry dropped the execution: delete its spool."""
-        if self._spool is not None:
-            self._spool.remove()
+    async def release(self) -> None:
+        """The registry dropped the execution: delete its spool (its readers are cut off)."""
+        if self.spooled:
+            await self.store.remove(self.id)
+            self.store.forget(self.id)
+        self._spool_removed = True
+
+    def _let_go(self) -> None:
+        hold, self._hold = self._hold, None
+        if hold is not None:
+            hold()
 
     async def _linger(self) -> None:
         while self.evicted is None:

@@ -103,11 +103,11 @@ class Metrics:
                 stats: ccstream.StreamStats = getattr(result, name)
                 self._output[name, "bytes"] += stats.bytes
                 self._output[name, "lines"] += stats.lines or 0
-        spool = execution.spool
-        if spool is None:
-            return
         try:
-            gaps, written = spool.gaps, sum(spool.sizes.values())
+            state = execution.spool_state()
+            if state is None:
+                return
+            gaps, written = state.gaps, sum(state.sizes)
         except (ccstream.CCStreamError, OSError) as exc:
             log.warning("metrics: cannot read the spool of %s: %s", execution.id, exc)
             return
@@ -194,11 +194,11 @@ class _Live(Collector):
                     stats = run.stats(name)
                     output[name, "bytes"] += stats.bytes
                     output[name, "lines"] += stats.lines or 0
-            spool = execution.spool
-            if spool is None:
-                continue
             try:
-                live_gaps, written = spool.gaps, sum(spool.sizes.values())
+                state = execution.spool_state()
+                if state is None:
+                    continue
+                live_gaps, written = state.gaps, sum(state.sizes)
             except (ccstream.CCStreamError, OSError):
                 continue
             spools += 1
@@ -207,10 +207,7 @@ class _Live(Collector):
                 gaps[gap.reason, "gaps"] += 1
                 gaps[gap.reason, "bytes"] += gap.bytes
         for execution in executions:
-            spool = execution.spool
-            if spool is None:
-                continue
-            for behind in spool.behind():
+            for behind in execution.behind():
                 readers += 1
                 worst = max(worst, behind)
                 lagging += behind > LAGGING_BYTES

@@ -1,34 +1,26 @@
 """``page``: lines of an execution's spool, as the protocol answers them.
 
-A page holds at most ``max_bytes`` bytes of lines (default :data:`PAGE_BYTES`, at most
+A page holds at most ``max_bytes`` bytes of lines (default the core's
+:data:`~ccstream.spool.PAGE_BYTES`, at most
 :data:`MAX_PAGE_BYTES`), whatever the line lengths: the core's :meth:`ccstream.Spool.page` cuts a
 longer line and reports it, and the result carries that report as ``cuts``. :func:`page_message`
-reads the page and encodes the whole JSON-RPC response; it does blocking file reads and CPU-bound
-encoding, so run it in a worker thread, off the event loop.
+reads the page and encodes the whole JSON-RPC response, the encoding (CPU-bound) in a worker
+thread, off the event loop.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
-from ccstream import CutLine, Page, StreamName
+import anyio.to_thread
+
+from ccstream import CutLine, Page, Spool, StreamName
 
 from ..protocol import _jsonrpc as rpc
 from ..protocol._params import MAX_PAGE_BYTES, PAGE_BYTES
 
 __all__ = ["MAX_PAGE_BYTES", "PAGE_BYTES", "page_message", "page_result"]
-
-
-class _Pages(Protocol):
-    def page(
-        self,
-        line: int = 0,
-        count: int = 1000,
-        stream: StreamName = "stdout",
-        *,
-        max_bytes: int = ...,
-    ) -> Page: ...
 
 
 def _complete_utf8(data: bytes) -> int:
@@ -97,8 +89,8 @@ def page_result(
     }
 
 
-def page_message(
-    spool: _Pages,
+async def page_message(
+    spool: Spool,
     request_id: rpc.Id,
     stream: StreamName,
     line: int,
@@ -106,8 +98,14 @@ def page_message(
     encoding: Literal["text", "base64"],
     max_bytes: int,
 ) -> str:
-    """The JSON-RPC response to a ``page`` request, read and encoded (blocking: a worker
-    thread's job). Holds a few times ``max_bytes``: the lines, their text and the message."""
-    result = page_result(spool.page(line, count, stream, max_bytes=max_bytes), encoding, max_bytes)
-    # The page's bytes are let go before the message is made: two copies held, not three.
-    return rpc.response(request_id, result)
+    """The JSON-RPC response to a ``page`` request, read (the store reads off the event loop)
+    and encoded in a worker thread (CPU-bound). Holds a few times ``max_bytes``: the lines,
+    their text and the message."""
+    page = await spool.page(line, count, stream, max_bytes=max_bytes)
+
+    def encode(page: Page) -> str:
+        result = page_result(page, encoding, max_bytes)
+        # The page's bytes are let go before the message is made: two copies held, not three.
+        return rpc.response(request_id, result)
+
+    return await anyio.to_thread.run_sync(encode, page)

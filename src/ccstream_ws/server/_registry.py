@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
@@ -13,6 +14,7 @@ import anyio.abc
 import anyio.to_thread
 
 import ccstream
+from ccstream.spool import LocalStore
 
 from ..exceptions import RPCError
 from ..protocol._codes import ErrorCode
@@ -43,8 +45,10 @@ class Registry:
         """The app is shutting down: no new executions."""
         self.started_at = time.time()
         self._executions: dict[str, Execution] = {}
+        self.store = LocalStore(config.spool_directory)
+        """Every execution's spool, by execution id."""
         self.spool_budget = SpoolBudget(config, self._executions)
-        """The spool budget over these executions (:mod:`ccstream_ws._spool_budget`)."""
+        """The spool budget over these executions (:mod:`ccstream_ws.server._spool_budget`)."""
         self.metrics = Metrics(self)
         """The app's ``/metrics``; executions report their end to it."""
 
@@ -81,12 +85,17 @@ class Registry:
         (``null``: none), the bytes ``used`` against it (``reserved`` by running executions,
         ``kept`` by ended ones, as last measured), and the ``evicted`` executions and the
         ``evicted_bytes`` they freed since the server started."""
-        spools = [e.spool for e in self._executions.values() if e.spool is not None]
+        written = []
+        for execution in self._executions.values():
+            with contextlib.suppress(ccstream.CCStreamError, OSError):
+                state = execution.spool_state()
+                if state is not None:
+                    written.append(sum(state.sizes))
         return {
             "directory": self.config.spool_directory,
             "quota": self.config.execution_quota,
-            "spools": len(spools),
-            "bytes_written": sum(sum(s.sizes.values()) for s in spools),
+            "spools": len(written),
+            "bytes_written": sum(written),
             **self.spool_budget.health(),
         }
 
@@ -143,7 +152,7 @@ class Registry:
                 self.spool_budget.dropped(execution)
             # Deleting a big spool takes a while: off the event loop, even when cancelled.
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(execution.release)
+                await execution.release()
             log.debug("execution %s released", execution.id)
 
     def connection_closed(self, owner: str) -> None:

@@ -38,12 +38,12 @@ from ..protocol._params import (
 from ..protocol._text import as_text
 from ..protocol._wire import Message, OutputEncoder
 from ._asgi import Receive, Send
+from ._budget import spool_options
 from ._config import ServerConfig
 from ._execution import Execution, result_fields
 from ._pages import page_message
 from ._policy import check_command, child_env
 from ._registry import Registry, new_id
-from ._spool import ExecutionSpool, spool_options
 
 __all__ = ["CAPABILITIES", "Session"]
 
@@ -293,7 +293,13 @@ class Session:
             p.retention if p.retention is not None else config.retention, config.max_retention
         )
         execution = Execution(
-            execution_id, p, options, owner=self.id, retention=retention, stdin=stdin_send
+            execution_id,
+            p,
+            options,
+            owner=self.id,
+            retention=retention,
+            stdin=stdin_send,
+            store=self.registry.store,
         )
         command: ccstream.Command = p.command if p.command is not None else list(argv or ())
         execution.argv = (
@@ -402,15 +408,16 @@ class Session:
     async def _page(self, request: rpc.Request) -> Any:
         p = parse_page(request.params)
         execution = self.registry.get(p.execution_id)
-        spool = _spool_of(execution)
+        _spooled(execution)
         # A reader keeps the execution (and its spool) from expiring under the read.
         execution.reader_joined()
         try:
-            # Read and encoded in a worker thread: a page of up to MAX_PAGE_BYTES never holds
+            # Read and encoded off the event loop: a page of up to MAX_PAGE_BYTES never holds
             # up the event loop, and with it every other connection.
-            message = await anyio.to_thread.run_sync(
-                page_message, spool, request.id, p.stream, p.line, p.count, p.encoding, p.max_bytes
-            )
+            with execution.open_spool() as spool:
+                message = await page_message(
+                    spool, request.id, p.stream, p.line, p.count, p.encoding, p.max_bytes
+                )
         except ccstream.SpoolError as exc:
             raise RPCError(ErrorCode.OUTPUT_UNAVAILABLE, f"cannot read the spool: {exc}") from None
         finally:
@@ -422,14 +429,16 @@ class Session:
     async def _subscribe(self, request: rpc.Request) -> Any:
         p = parse_subscribe(request.params, self.config.max_chunk_size)
         execution = self.registry.get(p.execution_id)
-        spool = _spool_of(execution)
+        _spooled(execution)
         limit = self.config.max_executions_per_connection
         if self._subscriptions >= limit:
             raise RPCError(
                 ErrorCode.LIMIT_REACHED, f"this connection reads its limit of {limit} subscriptions"
             )
         try:
-            sizes = spool.sizes
+            state = execution.spool_state()
+            assert state is not None
+            sizes: dict[StreamName, int] = {"stdout": state.sizes[0], "stderr": state.sizes[1]}
         except ccstream.SpoolError as exc:
             raise RPCError(ErrorCode.OUTPUT_UNAVAILABLE, f"cannot read the spool: {exc}") from None
         for name, offset in p.offsets.items():
@@ -583,17 +592,17 @@ class Session:
         self, execution: Execution, encoder: OutputEncoder, offsets: dict[StreamName, int] | None
     ) -> str | None:
         """Send the output frames; return why the spool could not be read to the end, if so."""
-        spool = execution.spool
-        if spool is None:
+        if not execution.spooled:
             return "the execution keeps no spool"
         send = self.send
         output, gap = encoder.output, encoder.gap
-        events = spool.follow(offsets, streams=encoder.options.streams)
         try:
-            async with contextlib.aclosing(events):
-                async for item in events:
-                    for message in output(item) if isinstance(item, Output) else gap(item):
-                        await send(message)
+            with execution.open_spool() as spool:
+                events = spool.follow(offsets, streams=encoder.options.streams)
+                async with contextlib.aclosing(events):
+                    async for item in events:
+                        for message in output(item) if isinstance(item, Output) else gap(item):
+                            await send(message)
         except ccstream.CCStreamError as exc:
             if execution.evicted is not None:
                 return execution.evicted.message  # the budget's doing: told, not a fault
@@ -649,11 +658,9 @@ def _notice(execution: Execution, status: str) -> str:
     )
 
 
-def _spool_of(execution: Execution) -> ExecutionSpool:
-    spool = execution.spool
-    if spool is None:
+def _spooled(execution: Execution) -> None:
+    if not execution.spooled:
         raise RPCError(ErrorCode.OUTPUT_UNAVAILABLE, f"execution {execution.id} keeps no spool")
-    return spool
 
 
 def _required_id(request: rpc.Request) -> str:

@@ -2,7 +2,8 @@
 watch that measures the spools.
 
 Every execution counts against the budget (:attr:`ServerConfig.budget`) from its admission until
-its spool is deleted (:mod:`ccstream_ws._budget` says for how much). :meth:`SpoolBudget.admit`
+its spool is deleted (:mod:`ccstream_ws.server._budget` says for how much).
+:meth:`SpoolBudget.admit`
 lets a run in only within the budget, evicting the ended executions that ended first to make
 room, and returns once their spools are deleted, so the new run never writes beside them. While
 the lifespan runs, :meth:`SpoolBudget.watch` measures the spools every second and evicts the same
@@ -31,7 +32,6 @@ from ._budget import Eviction, Holding, admit, reservation, shed
 from ._config import ServerConfig
 from ._disk_usage import disk_bytes
 from ._execution import Execution, result_fields
-from ._spool import ExecutionSpool
 
 __all__ = ["TOMBSTONES", "SpoolBudget"]
 
@@ -52,7 +52,7 @@ class SpoolBudget:
         self.budget = config.budget
         self._executions = executions
         # Dropped executions whose spools are not deleted yet: they still count.
-        self._removing: dict[str, tuple[int, ExecutionSpool | None]] = {}
+        self._removing: dict[str, tuple[int, Execution]] = {}
         self._tombstones: OrderedDict[str, tuple[Eviction, dict[str, Any] | None]] = OrderedDict()
         self.evictions = 0
         """Executions evicted since the server started."""
@@ -86,8 +86,8 @@ class SpoolBudget:
             )
             for e in self._executions.values()
         ]
-        for key, (size, spool) in list(self._removing.items()):
-            if spool is None or spool.deleted:
+        for key, (size, execution) in list(self._removing.items()):
+            if execution.spool_removed:
                 del self._removing[key]
             elif removing:
                 out.append(Holding(key, size))
@@ -95,7 +95,7 @@ class SpoolBudget:
 
     def dropped(self, execution: Execution) -> None:
         """``execution`` left the registry (expired): it counts until its spool is deleted."""
-        self._removing.setdefault(execution.id, (self.share(execution), execution.spool))
+        self._removing.setdefault(execution.id, (self.share(execution), execution))
 
     def health(self) -> dict[str, Any]:
         """``budget``, ``used`` (``reserved`` + ``kept``), ``evicted``, ``evicted_bytes``."""
@@ -170,7 +170,7 @@ class SpoolBudget:
             if execution is None:
                 continue
             size = self.share(execution)
-            self._removing[key] = (size, execution.spool)
+            self._removing[key] = (size, execution)
             eviction = Eviction(key, size, self.budget, time.time())
             result = result_fields(execution.result) if execution.result is not None else None
             self._tombstones[key] = (eviction, result)
@@ -189,11 +189,11 @@ class SpoolBudget:
             victims.append((execution, eviction))
         for execution, eviction in victims:
             await execution.evict(eviction)
-        spools = [e.spool for e, _ in victims if e.spool is not None]
+        executions = [e for e, _ in victims]
         with anyio.move_on_after(_DELETE_WAIT):
-            while not all(s.deleted for s in spools):  # noqa: ASYNC110 - set in worker threads
+            while not all(e.spool_removed for e in executions):  # noqa: ASYNC110 - polled
                 await anyio.sleep(_DELETE_POLL)
-        return all(s.deleted for s in spools)
+        return all(e.spool_removed for e in executions)
 
     async def watch(self) -> None:
         """Measure the spools every second; evict when they measure over the budget."""
@@ -226,10 +226,9 @@ def _measure(executions: Sequence[Execution]) -> None:
     execution settled is final."""
     for execution in executions:
         settled = execution.settled
-        spool = execution.spool
-        if spool is None:
+        if not execution.spooled:
             continue
-        execution.disk_bytes = disk_bytes(spool.path)
+        execution.disk_bytes = disk_bytes(execution.store.path(execution.id))
         execution.disk_final = settled
 
 

@@ -1,0 +1,89 @@
+"""The followers, directly: the run's own (RunFollower) hands out the writer's very frame
+objects; a reader's (Follower) starts inside a frame with the rest of it; a step that fails
+changes nothing, so it can run again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ccstream._chunker import Chunker
+from ccstream._events import Output
+from ccstream._options import SpoolOptions
+from ccstream.spool._follow import Follower, RunFollower
+from ccstream.spool.local import DirectorySource, SpoolWriter
+
+pytestmark = pytest.mark.anyio
+
+
+def _writer(tmp_path: Path) -> tuple[SpoolWriter, list[Output]]:
+    writer = SpoolWriter(SpoolOptions(directory=tmp_path / "s", segment_size=4096))
+    chunker = Chunker("stdout", chunk_size=100)
+    frames = chunker.feed(b"".join(b"line %04d\n" % i for i in range(300)))
+    assert writer.append("stdout", frames) is not None
+    return writer, frames
+
+
+async def test_the_run_follower_hands_out_the_writers_own_frames(tmp_path: Path) -> None:
+    writer, frames = _writer(tmp_path)
+    source = writer.source()
+    follower = RunFollower(writer, source)
+    got = [await follower.next() for _ in frames]
+    assert all(a is b for a, b in zip(got, frames, strict=True)), (
+        "copied or read back instead of handed"
+    )
+    await writer.aclose([(sum(len(f.data) for f in frames), 300), (0, 0)])
+    assert await follower.next() is None
+    follower.close()
+    source.close()
+
+
+async def test_a_follower_from_inside_a_frame_starts_with_the_rest_of_it(tmp_path: Path) -> None:
+    writer, frames = _writer(tmp_path)
+    await writer.aclose([(sum(len(f.data) for f in frames), 300), (0, 0)])
+    source = DirectorySource(writer.path)
+    follower = Follower(source, {"stdout": 150}, ["stdout"], poll_interval=0.01)
+    first = await follower.next()
+    assert isinstance(first, Output)
+    assert first.offset == 150
+    assert first.data == frames[1].data[50:]
+    follower.close()
+    source.close()
+
+
+async def test_a_step_that_fails_changes_nothing(tmp_path: Path) -> None:
+    writer = SpoolWriter(SpoolOptions(directory=tmp_path / "s", segment_size=1 << 20))
+    frames = Chunker("stdout", chunk_size=1 << 16).feed(bytes(range(256)) * 8192)  # 2 MiB
+    assert writer.append("stdout", frames) is not None
+    await writer.aclose([(sum(len(f.data) for f in frames), 0), (0, 0)])
+    source = DirectorySource(writer.path)
+    follower = Follower(source, None, ["stdout"], poll_interval=0.01)
+    assert follower._advance()  # a first batch of frames
+    batch = len(follower._pending)
+    assert 0 < batch < len(frames)
+    taken = [await follower.next() for _ in range(batch)]  # handed out: the batch is done
+    before = (follower._r, list(follower._pos))
+    ranges = follower._ranges
+    calls = 0
+    read = ranges.read
+
+    def flaky(sid: int, start: int, end: int) -> tuple[bytes, int | None]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # one frame of the batch is read, the next fails
+            raise OSError("once")
+        return read(sid, start, end)
+
+    ranges.read = flaky  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="once"):
+        follower._advance()
+    assert (follower._r, list(follower._pos)) == before
+    assert not follower._pending
+    rest = []
+    while (event := await follower.next()) is not None:
+        rest.append(event)
+    data = b"".join(e.data for e in [*taken, *rest] if isinstance(e, Output))
+    assert data == b"".join(f.data for f in frames)
+    follower.close()
+    source.close()
