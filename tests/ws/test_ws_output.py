@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import ccstream_ws
 from ccstream_ws import Client, RemoteOutput, unpack_binary
 
 from ._raw import raw
@@ -169,4 +170,7 @@ async def test_several_executions_on_one_connection(server: Server) -> None:
         out1, _, _ = await first.collect()
         assert (out1, out2) == (b"1\n2\n3\n", b"4\n5\n6\n")
         status = await client.status()
-        assert {e["execution_id"] for e in status["executions"]} >= {first.id, second.id}
+        assert {e.execution_id for e in status} >= {first.id, second.id}
+        assert all(e.ended and e.result is not None for e in status)
+        counts = {e.execution_id: e.stdout for e in status}
+        assert counts[first.id] == counts[second.id] == ccstream_ws.StreamCount(6, 3)

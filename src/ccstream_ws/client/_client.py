@@ -22,7 +22,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -36,6 +36,7 @@ from ..protocol._codes import ErrorCode
 from ..protocol._frames import unpack_binary
 from ..protocol._params import STREAMS, finite, is_int
 from ..protocol._text import os_string_to_wire
+from ._results import ExecutionStatus, RemotePage, execution_status, remote_page
 
 __all__ = [
     "Client",
@@ -235,11 +236,12 @@ class RemoteExecution:
         stream: StreamName = "stdout",
         *,
         max_bytes: int | None = None,
-    ) -> Any:
+        encoding: Literal["base64", "text"] = "base64",
+    ) -> RemotePage:
         """``count`` lines of ``stream`` from line ``line`` (0-based), at most ``max_bytes``
-        bytes of them (``None``: the server's default); see ``page`` in the protocol."""
+        bytes of them (``None``: the server's default); see :meth:`Client.page`."""
         return await self.client.page(
-            self.id, line=line, count=count, stream=stream, max_bytes=max_bytes
+            self.id, line=line, count=count, stream=stream, max_bytes=max_bytes, encoding=encoding
         )
 
     # -- fed by the client's reader task --------------------------------------------------------
@@ -543,25 +545,41 @@ class Client:
         count: int = 1000,
         stream: StreamName = "stdout",
         max_bytes: int | None = None,
-    ) -> Any:
-        """One page of lines, at most ``max_bytes`` bytes of them (``None``: the server's
-        default); a line longer than that is cut and reported in ``cuts``. See ``page`` in the
-        protocol."""
+        encoding: Literal["base64", "text"] = "base64",
+    ) -> RemotePage:
+        """One page: at most ``count`` lines of ``stream`` from line ``line`` (0-based), and at
+        most ``max_bytes`` bytes of them (``None``: the server's default, 1 MiB). A line longer
+        than the bound is cut and reported in ``cuts``, a stretch the quota dropped in ``gaps``.
+        ``encoding``: ``"base64"`` gives the lines' bytes exactly; ``"text"`` has the server
+        decode them as UTF-8 (invalid bytes become U+FFFD, a cut ends at a whole code point),
+        and the lines are that text's UTF-8. See ``page`` in the protocol."""
         params: dict[str, Any] = {
             "execution_id": execution_id,
             "line": line,
             "count": count,
             "stream": stream,
+            "encoding": encoding,
         }
         if max_bytes is not None:
             params["max_bytes"] = max_bytes
-        return await self.call("page", params)
+        return remote_page(await self.call("page", params))
 
-    async def status(self, execution_id: str | None = None) -> Any:
-        """The server's view of one execution, or of all of this connection's."""
-        return await self.call(
-            "status", {} if execution_id is None else {"execution_id": execution_id}
-        )
+    @overload
+    async def status(self, execution_id: str) -> ExecutionStatus: ...
+    @overload
+    async def status(self, execution_id: None = None) -> tuple[ExecutionStatus, ...]: ...
+    async def status(
+        self, execution_id: str | None = None
+    ) -> ExecutionStatus | tuple[ExecutionStatus, ...]:
+        """The server's view of one execution, or (without ``execution_id``) of each of this
+        connection's."""
+        if execution_id is not None:
+            return execution_status(await self.call("status", {"execution_id": execution_id}))
+        result = await self.call("status", {})
+        executions = result.get("executions") if isinstance(result, dict) else None
+        if not isinstance(executions, list):
+            raise ProtocolViolation("the status has no list of executions")
+        return tuple(execution_status(one) for one in executions)
 
     # -- the reader task --------------------------------------------------------------------------
 
