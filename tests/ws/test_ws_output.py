@@ -21,6 +21,7 @@ PY = sys.executable
 BIG_LINE = "import sys; sys.stdout.write('x' * (20 * 1024 * 1024) + '\\n')"
 
 
+@pytest.mark.asyncio_only
 async def test_binary_frames_carry_the_documented_header(server: Server) -> None:
     async with raw(server.url) as c:
         await c.recv()
@@ -73,6 +74,7 @@ async def test_twenty_mib_line_as_text(server: Server) -> None:
         assert completion.params["messages"] <= 20 * 1024 * 1024 // (64 * 1024) + 2
 
 
+@pytest.mark.asyncio_only
 async def test_gzip_frames_follow_the_twenty_percent_rule(server: Server) -> None:
     script = (
         "import os, sys; sys.stdout.write('compressible line\\n' * 20000); sys.stdout.flush(); "

@@ -94,6 +94,7 @@ async def test_dropped_connection_resumes_byte_exact(server: Server) -> None:
     assert got_err == err
 
 
+@pytest.mark.asyncio_only
 async def test_text_frames_resume_at_their_byte_offsets(server: Server) -> None:
     expected = b"".join(_lines())
     async with raw(server.url) as c:
