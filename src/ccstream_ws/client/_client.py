@@ -433,6 +433,8 @@ class Client:
     binary bulk it costs more CPU than it saves, so ``None`` there). ``max_size`` bounds an
     inbound message, bytes. ``queue_size`` bounds each execution's queue of events.
     ``open_timeout`` bounds the connection and the opening handshake, seconds.
+    ``ping_interval``: seconds between the client's pings, which keep a quiet connection alive
+    through proxies with an idle timeout (``None``: no pings).
 
     It runs on asyncio and on trio (anyio). Its reader task lives in a task group that the
     ``async with`` opens and closes, so enter and leave it in one task; requests, iterations
@@ -449,6 +451,7 @@ class Client:
         max_size: int = _DEFAULT_MAX_SIZE,
         queue_size: int = 64,
         open_timeout: float = 10.0,
+        ping_interval: float | None = 20.0,
     ) -> None:
         self.url = url
         self._token = token
@@ -457,6 +460,7 @@ class Client:
         self._max_size = max_size
         self._queue_size = queue_size
         self._open_timeout = open_timeout
+        self._ping_interval = ping_interval
         self._ws: WebSocket | None = None
         self._group: anyio.abc.TaskGroup | None = None
         self._reader: anyio.CancelScope | None = None
@@ -489,6 +493,8 @@ class Client:
         group = self._group = anyio.create_task_group()
         await group.__aenter__()
         group.start_soon(self._reading)
+        if self._ping_interval is not None:
+            group.start_soon(self._keepalive, self._ping_interval)
         try:
             hello = await self._greeting.wait()
         except BaseException:
@@ -673,6 +679,14 @@ class Client:
         return tuple(execution_status(one) for one in executions)
 
     # -- the reader task --------------------------------------------------------------------------
+
+    async def _keepalive(self, interval: float) -> None:
+        # Ends with the task group. No pong deadline: the reader may rightly be waiting for the
+        # program to take events, and then it reads no pong either.
+        assert self._ws is not None
+        while self._closed is None:
+            await anyio.sleep(interval)
+            await self._ws.ping()
 
     async def _reading(self) -> None:
         assert self._reader is not None

@@ -181,6 +181,15 @@ class WebSocket:
                 self.protocol.receive_eof()
                 raise self.protocol.close_exc from None
 
+    async def ping(self) -> None:
+        """Send a ping (the server's pong is answered by nobody: it only keeps the path
+        alive, as proxies with an idle timeout need)."""
+        async with self._send_lock:
+            if self.protocol.state is State.OPEN:
+                self.protocol.send_ping(b"")
+                with contextlib.suppress(*_ABORTED):
+                    await self._write()
+
     async def _flush(self) -> None:
         async with self._send_lock:
             with contextlib.suppress(*_ABORTED):
