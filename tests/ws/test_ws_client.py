@@ -9,6 +9,7 @@ import anyio
 import pytest
 
 from ccstream_ws import Client, ConnectionLost, RemoteOutput
+from ccstream_ws.client._queue import Closed, Queue
 
 from .conftest import Server, free_port
 
@@ -64,3 +65,23 @@ async def test_a_refused_upgrade_is_connection_lost(server: Server) -> None:
     # Refused before the upgrade (docs/protocol.md, Endpoints): HTTP 403, no WebSocket at all.
     assert info.value.code is None
     assert "403" in str(info.value)
+
+
+async def test_the_event_queue_holds_at_most_its_size_and_drains_after_close() -> None:
+    queue: Queue[int] = Queue(2)
+    await queue.put(1)
+    await queue.put(2)
+    with anyio.move_on_after(0.05) as waited:
+        await queue.put(3)  # full: the reader waits for the program
+    assert waited.cancelled_caught
+    async with anyio.create_task_group() as group:
+        group.start_soon(queue.put, 3)
+        await anyio.sleep(0.01)
+        assert await queue.get() == 1  # makes room: the waiting put goes in
+    queue.close()
+    assert [await queue.get(), await queue.get()] == [2, 3]
+    with pytest.raises(Closed):
+        await queue.get()
+    await queue.put(4)  # after close: dropped, nobody will take it
+    with pytest.raises(Closed):
+        await queue.get()

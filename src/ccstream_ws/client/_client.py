@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar, overload
+from typing import Any, Literal, overload
 
 import anyio
 import anyio.abc
@@ -38,6 +37,7 @@ from ..protocol._frames import unpack_binary
 from ..protocol._params import STREAMS, finite, is_int
 from ..protocol._text import os_string_to_wire
 from ._connection import WebSocket
+from ._queue import Closed, Queue, Reply
 from ._results import ExecutionStatus, RemotePage, execution_status, remote_page
 
 __all__ = [
@@ -129,79 +129,6 @@ class Completion:
 RemoteEvent = RemoteOutput | Notice | Completion
 """What iterating a :class:`RemoteExecution` yields."""
 
-T = TypeVar("T")
-
-
-class _Closed(Exception):
-    """The queue is closed and empty."""
-
-
-class _Queue(Generic[T]):
-    """A queue of at most ``size`` items: :meth:`put` waits while it is full, :meth:`get` while
-    it is empty; once :meth:`close` d, ``get`` gives what is left, then raises :class:`_Closed`.
-    Made on the event loop (its events are anyio's)."""
-
-    def __init__(self, size: int) -> None:
-        self._items: deque[T] = deque()
-        self._size = max(size, 1)
-        self._closed = False
-        self._ready = anyio.Event()
-        self._space = anyio.Event()
-
-    async def put(self, item: T) -> None:
-        while len(self._items) >= self._size and not self._closed:
-            if self._space.is_set():
-                self._space = anyio.Event()
-            await self._space.wait()
-        if self._closed:
-            return
-        self._items.append(item)
-        self._ready.set()
-
-    async def get(self) -> T:
-        while not self._items:
-            if self._closed:
-                raise _Closed
-            if self._ready.is_set():
-                self._ready = anyio.Event()
-            await self._ready.wait()
-        item = self._items.popleft()
-        self._space.set()
-        return item
-
-    def close(self) -> None:
-        self._closed = True
-        self._ready.set()
-        self._space.set()
-
-
-class _Reply(Generic[T]):
-    """The one answer a task waits for: a value or an exception."""
-
-    def __init__(self) -> None:
-        self._done = anyio.Event()
-        self._value: T | None = None
-        self._error: BaseException | None = None
-
-    def done(self) -> bool:
-        return self._done.is_set()
-
-    def set_result(self, value: T) -> None:
-        if not self._done.is_set():
-            self._value = value
-            self._done.set()
-
-    def set_exception(self, error: BaseException) -> None:
-        if not self._done.is_set():
-            self._error = error
-            self._done.set()
-
-    async def wait(self) -> T:
-        await self._done.wait()
-        if self._error is not None:
-            raise self._error
-        return self._value  # type: ignore[return-value]
-
 
 class RemoteExecution:
     """An execution on the server, as one client sees it. Iterate it for its events; the
@@ -220,7 +147,7 @@ class RemoteExecution:
         self.offsets: dict[StreamName, int] = {"stdout": 0, "stderr": 0}
         self.completion: Completion | None = None
         # Each event with the offset just past it in its stream (-1: it moves no offset).
-        self._queue: _Queue[tuple[RemoteEvent, int]] = _Queue(queue_size)
+        self._queue: Queue[tuple[RemoteEvent, int]] = Queue(queue_size)
         self._closed = False
         self._error: BaseException | None = None
         self._decompress = ccstream.Decompressor("gzip")
@@ -239,7 +166,7 @@ class RemoteExecution:
         while True:
             try:
                 event, end = await self._queue.get()
-            except _Closed:
+            except Closed:
                 if self._error is not None:
                     raise self._error from None
                 return
@@ -466,9 +393,9 @@ class Client:
         self._reader: anyio.CancelScope | None = None
         self._reader_done: anyio.Event
         self._next_id = 0
-        self._pending: dict[int, tuple[_Reply[Any], RemoteExecution | None]] = {}
+        self._pending: dict[int, tuple[Reply[Any], RemoteExecution | None]] = {}
         self._executions: dict[str, RemoteExecution] = {}
-        self._greeting: _Reply[dict[str, Any]] | None = None
+        self._greeting: Reply[dict[str, Any]] | None = None
         self._closed: ConnectionLost | None = None
         self.session_id = ""
         self.capabilities: list[str] = []
@@ -487,7 +414,7 @@ class Client:
             )
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError, ProtocolViolation) as exc:
             raise ConnectionLost(None, f"cannot connect to {self.url}: {exc}") from exc
-        self._greeting = _Reply()
+        self._greeting = Reply()
         self._reader = anyio.CancelScope()
         self._reader_done = anyio.Event()
         group = self._group = anyio.create_task_group()
@@ -559,7 +486,7 @@ class Client:
         assert self._ws is not None
         self._next_id += 1
         request_id = self._next_id
-        reply: _Reply[Any] = _Reply()
+        reply: Reply[Any] = Reply()
         self._pending[request_id] = (reply, execution)
         try:
             await self._ws.send(rpc.request(request_id, method, params))
