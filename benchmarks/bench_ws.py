@@ -412,7 +412,7 @@ async def _read_at(url: str, command: list[str], size: int, rate: float | None) 
     async def watch(execution_id: str) -> None:
         # From a second connection: how much the client had when the run ended.
         async with Client(url) as watcher:
-            while (await watcher.status(execution_id))["state"] != "ended":  # noqa: ASYNC110
+            while not (await watcher.status(execution_id)).ended:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
         at_end.append(received)
 

@@ -5,23 +5,20 @@
     # WebSocket: ws://127.0.0.1:8000/ccstream/ws
     # your own routes next to it: http://127.0.0.1:8000/
 
-FastAPI is the same (``FastAPI`` is a Starlette subclass)::
+The adapter hosts its runs in a task group that its lifespan opens; Starlette does not run a
+mounted app's ASGI lifespan, so the host runs it as its own: ``lifespan=adapter.lifespan``
+(:meth:`ccstream_ws.App.lifespan`), or ``async with adapter.lifespan():`` inside a lifespan of
+the host's (:func:`lifespan` below). FastAPI is the same (``FastAPI`` is a Starlette subclass)::
 
-    api = fastapi.FastAPI(lifespan=lifespan)
+    api = fastapi.FastAPI(lifespan=adapter.lifespan)
     api.mount("/ccstream", adapter)
-
-The adapter hosts its runs in a task group that its ASGI lifespan opens; Starlette does not run
-a mounted app's lifespan, so the host's lifespan forwards it (:func:`lifespan` below). Without
-it the adapter still works, and runs live in the connection that started them.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -33,37 +30,22 @@ adapter = ccstream_ws.App(ccstream_ws.ServerConfig(host="127.0.0.1"))
 
 
 @asynccontextmanager
-async def lifespan(_: Starlette) -> AsyncIterator[None]:
-    """Run the adapter's own lifespan for as long as the host's."""
-    started = anyio.Event()
-    stopping = anyio.Event()
-    stopped = anyio.Event()
-
-    async def receive() -> dict[str, Any]:
-        if not started.is_set():
-            return {"type": "lifespan.startup"}
-        await stopping.wait()
-        return {"type": "lifespan.shutdown"}
-
-    async def send(message: Any) -> None:
-        if message["type"] == "lifespan.startup.complete":
-            started.set()
-        elif message["type"] == "lifespan.shutdown.complete":
-            stopped.set()
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(adapter, {"type": "lifespan"}, receive, send)
-        await started.wait()
-        try:
-            yield
-        finally:
-            stopping.set()
-            await stopped.wait()
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """The host's own start-up and shutdown, with the adapter's lifespan inside."""
+    app.state.started_by = "host"
+    async with adapter.lifespan(app):
+        yield
 
 
 async def home(request: Request) -> JSONResponse:
     """A route of the host application, next to the adapter."""
-    return JSONResponse({"app": "host", "ccstream": str(request.url_for("ccstream", path="/"))})
+    return JSONResponse(
+        {
+            "app": "host",
+            "started_by": request.app.state.started_by,
+            "ccstream": str(request.url_for("ccstream", path="/")),
+        }
+    )
 
 
 app = Starlette(
@@ -73,3 +55,6 @@ app = Starlette(
     ],
     lifespan=lifespan,
 )
+
+# With nothing of the host's own to start: the adapter's lifespan alone.
+plain = Starlette(routes=[Mount("/ccstream", app=adapter)], lifespan=adapter.lifespan)

@@ -22,7 +22,7 @@ from .ws.conftest import free_port
 pytest.importorskip("starlette")
 
 
-def _serve(target: str) -> Iterator[str]:
+def _serve(target: str, probe: str = "/") -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", target, "--port", str(port), "--log-level", "warning"],
@@ -35,7 +35,7 @@ def _serve(target: str) -> Iterator[str]:
         while True:
             assert proc.poll() is None, f"{target} exited with {proc.returncode}"
             try:
-                urllib.request.urlopen(f"http://{base}/", timeout=1).close()
+                urllib.request.urlopen(f"http://{base}{probe}", timeout=1).close()
                 break
             except OSError:
                 assert time.monotonic() < deadline, f"{target} did not start"
@@ -56,6 +56,11 @@ def mounted() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def plain() -> Iterator[str]:
+    yield from _serve("examples.starlette_mount:plain", "/ccstream/healthz")
+
+
+@pytest.fixture(scope="module")
 def llm() -> Iterator[str]:
     yield from _serve("examples.llm_to_browser:app")
 
@@ -68,7 +73,11 @@ def _get(url: str) -> tuple[int, str, bytes]:
 def test_starlette_mount_serves_both_apps(mounted: str) -> None:
     status, _, body = _get(f"http://{mounted}/")
     assert status == 200
-    assert json.loads(body)["app"] == "host"
+    assert json.loads(body) == {
+        "app": "host",
+        "started_by": "host",
+        "ccstream": f"http://{mounted}/ccstream/",
+    }
     # The mount point without its slash redirects, so the page's relative addresses work.
     _, final, body = _get(f"http://{mounted}/ccstream")
     assert final.endswith("/ccstream/")
@@ -88,6 +97,29 @@ def test_starlette_mount_runs_commands(mounted: str) -> None:
             seen.append(json.loads(ws.recv(timeout=10)))
     output = "".join(m["params"]["data"] for m in seen if m.get("method") == "process.output")
     assert output == "hi\n"
+    assert seen[-1]["params"]["status"] == "completed"
+
+
+def test_the_adapters_lifespan_alone_serves_a_detached_run(plain: str) -> None:
+    # A detached run outlives its connection in the server-wide task group the lifespan opens.
+    with connect(f"ws://{plain}/ccstream/ws", open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["method"] == "connected"
+        params = {"argv": ["sh", "-c", "sleep 0.3; echo late"], "detach": True}
+        ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "execute", "params": params}))
+        while True:
+            answer = json.loads(ws.recv(timeout=10))
+            if answer.get("id") == 1:
+                break
+        execution_id = answer["result"]["execution_id"]
+    with connect(f"ws://{plain}/ccstream/ws", open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["method"] == "connected"
+        params = {"execution_id": execution_id, "offsets": {"stdout": 0}}
+        ws.send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "subscribe", "params": params}))
+        seen: list[dict[str, Any]] = []
+        while not seen or seen[-1].get("method") != "process.completed":
+            seen.append(json.loads(ws.recv(timeout=10)))
+    output = "".join(m["params"]["data"] for m in seen if m.get("method") == "process.output")
+    assert output == "late\n"
     assert seen[-1]["params"]["status"] == "completed"
 
 

@@ -24,22 +24,30 @@ from .server import App, ServerConfig, is_loopback
 _CLIENT = (
     "Client",
     "Completion",
+    "ExecutionStatus",
+    "LineCut",
     "Loss",
     "Notice",
     "RemoteEvent",
     "RemoteExecution",
     "RemoteOutput",
+    "RemotePage",
+    "StreamCount",
 )
 
 try:
     from .client import (
         Client,
         Completion,
+        ExecutionStatus,
+        LineCut,
         Loss,
         Notice,
         RemoteEvent,
         RemoteExecution,
         RemoteOutput,
+        RemotePage,
+        StreamCount,
     )
 except ModuleNotFoundError as _absent:
     # Without the [ws] extra the package still imports, so `ccstream-ws` can say what to install;
@@ -64,6 +72,8 @@ __all__ = [
     "ConfigError",
     "ConnectionLost",
     "ErrorCode",
+    "ExecutionStatus",
+    "LineCut",
     "Loss",
     "Notice",
     "ProtocolViolation",
@@ -71,7 +81,9 @@ __all__ = [
     "RemoteEvent",
     "RemoteExecution",
     "RemoteOutput",
+    "RemotePage",
     "ServerConfig",
+    "StreamCount",
     "__version__",
     "is_loopback",
     "pack_binary",

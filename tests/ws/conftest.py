@@ -20,10 +20,58 @@ HERE = Path(__file__).resolve().parent
 KINDS = ["uvicorn", "hypercorn-trio"]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    """The client runs on asyncio (websockets); the servers cover asyncio and trio."""
-    return "asyncio"
+# Modules whose tests drive websockets' asyncio client or asyncio itself (``_raw``, the fuzzers,
+# hostile peers): they run on asyncio only. The rest run the client on both backends.
+ASYNCIO_MODULES = frozenset(
+    {
+        "test_ws_access",
+        "test_ws_budget",
+        "test_ws_config",
+        "test_ws_drain",
+        "test_ws_fanout",
+        "test_ws_fuzz",
+        "test_ws_hostile",
+        "test_ws_layout",
+        "test_ws_lifetime",
+        "test_ws_logs",
+        "test_ws_metrics",
+        "test_ws_one_gib_line",
+        "test_ws_one_message",
+        "test_ws_original_client",
+        "test_ws_proxies",
+        "test_ws_quota",
+        "test_ws_readiness",
+        "test_ws_security",
+        "test_ws_shutdown",
+        "test_ws_spool_handle",
+        "test_ws_spool_revoke",
+        "test_ws_viewer",
+    }
+)
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """The client runs on asyncio and on trio, against servers on asyncio and on trio; a test
+    marked ``asyncio_only`` (or in :data:`ASYNCIO_MODULES`) runs on asyncio."""
+    return str(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the trio runs of the tests that are asyncio's only."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        on_trio = spec is not None and spec.params.get("anyio_backend") == "trio"
+        module = item.module.__name__.rpartition(".")[2] if item.module is not None else ""  # type: ignore[attr-defined]
+        if on_trio and (item.get_closest_marker("asyncio_only") or module in ASYNCIO_MODULES):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def free_port() -> int:

@@ -42,7 +42,7 @@ async def test_a_planted_echo_is_refused_by_path_and_by_client_path(
         real = shutil.which("echo")
         assert real is not None
         # What ran is the absolute path the allowlist resolved to, not a name to look up again.
-        assert status["argv"] == [real, "hi"]
+        assert status.argv == (real, "hi")
     assert not marker.exists()
 
 

@@ -16,7 +16,7 @@ import urllib.request
 import anyio
 import pytest
 
-from ccstream_ws import Client
+from ccstream_ws import Client, LineCut
 
 from .conftest import ServerPool
 from .test_ws_slow_client import Peak
@@ -35,7 +35,7 @@ BOUND = 32 * MiB
 PINGER = """
 import json, sys, threading, time
 import anyio
-from ccstream_ws import Client
+from ccstream_ws import Client, LineCut
 
 async def main(url):
     done = threading.Event()
@@ -122,7 +122,7 @@ async def test_page_on_a_1_gib_line_is_bounded_and_never_stalls_another_connecti
             pages.append(await execution.page(1, 5))
             latencies = await anyio.to_thread.run_sync(pinger.finish)
             base = f"{server.http}/executions/{execution.id}/stdout"
-            rest = pages[0]["cuts"][0]["rest_offset"]
+            rest = pages[0].cuts[0].rest_offset
             ranged = await anyio.to_thread.run_sync(
                 _download, base, {"Range": f"bytes={rest}-{rest + MiB - 1}"}
             )
@@ -133,22 +133,14 @@ async def test_page_on_a_1_gib_line_is_bounded_and_never_stalls_another_connecti
             pinger.kill()
 
     for page, bound in zip(pages[:-1], (MiB, 2 * MiB, 2 * MiB, 10) * 8, strict=True):
-        assert page["max_bytes"] == bound, "the default, or the client's choice up to the limit"
-        assert page["lines"] == ["x" * bound]
-        assert (page["first_line"], page["next_line"], page["complete"]) == (0, 1, False)
-        assert page["cuts"] == [
-            {
-                "line": 0,
-                "offset": 0,
-                "kept_bytes": bound,
-                "omitted_bytes": GiB + 1 - bound,
-                "rest_offset": bound,
-            }
-        ]
-        assert page["next_offset"] == GiB + 1
-    assert pages[-1]["lines"] == ["tail\n"]
-    assert pages[-1]["cuts"] == []
-    assert pages[-1]["complete"]
+        assert page.max_bytes == bound, "the default, or the client's choice up to the limit"
+        assert page.lines == (b"x" * bound,)
+        assert (page.first_line, page.next_line, page.complete) == (0, 1, False)
+        assert page.cuts == (LineCut(0, 0, bound, GiB + 1 - bound, bound),)
+        assert page.next_offset == GiB + 1
+    assert pages[-1].lines == (b"tail\n",)
+    assert pages[-1].cuts == ()
+    assert pages[-1].complete
     assert ranged == (206, MiB, b"")
     assert whole == (200, GiB + 6, b"\ntail\n")
     assert len(latencies) >= 3

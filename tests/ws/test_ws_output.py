@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import ccstream_ws
 from ccstream_ws import Client, RemoteOutput, unpack_binary
 
 from ._raw import raw
@@ -20,6 +21,7 @@ PY = sys.executable
 BIG_LINE = "import sys; sys.stdout.write('x' * (20 * 1024 * 1024) + '\\n')"
 
 
+@pytest.mark.asyncio_only
 async def test_binary_frames_carry_the_documented_header(server: Server) -> None:
     async with raw(server.url) as c:
         await c.recv()
@@ -72,6 +74,7 @@ async def test_twenty_mib_line_as_text(server: Server) -> None:
         assert completion.params["messages"] <= 20 * 1024 * 1024 // (64 * 1024) + 2
 
 
+@pytest.mark.asyncio_only
 async def test_gzip_frames_follow_the_twenty_percent_rule(server: Server) -> None:
     script = (
         "import os, sys; sys.stdout.write('compressible line\\n' * 20000); sys.stdout.flush(); "
@@ -169,4 +172,7 @@ async def test_several_executions_on_one_connection(server: Server) -> None:
         out1, _, _ = await first.collect()
         assert (out1, out2) == (b"1\n2\n3\n", b"4\n5\n6\n")
         status = await client.status()
-        assert {e["execution_id"] for e in status["executions"]} >= {first.id, second.id}
+        assert {e.execution_id for e in status} >= {first.id, second.id}
+        assert all(e.ended and e.result is not None for e in status)
+        counts = {e.execution_id: e.stdout for e in status}
+        assert counts[first.id] == counts[second.id] == ccstream_ws.StreamCount(6, 3)

@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
+import ccstream_ws
 from ccstream_ws import Client, RPCError
 
 from .conftest import Server
@@ -89,16 +90,19 @@ async def test_a_text_page_cuts_at_a_whole_code_point_and_the_default_bound_is_1
     async with Client(server.url) as client:
         execution = await client.execute([PY, "-c", f"print({'é'!r} * 700_000)"])
         await execution.wait()
-        page = await execution.page(0, 1)
-        assert page["max_bytes"] == 1024 * 1024
-        assert page["lines"] == [text[: 512 * 1024]]
-        (cut,) = page["cuts"]
-        assert (cut["kept_bytes"], cut["omitted_bytes"]) == (1024 * 1024, 1_400_001 - 1024 * 1024)
-        odd = await execution.page(0, 1, max_bytes=1001)
-        assert odd["lines"] == ["é" * 500]
-        assert odd["cuts"][0]["kept_bytes"] == 1000
-        assert odd["cuts"][0]["rest_offset"] == 1000
-        assert (await execution.page(0, 1, max_bytes=1 << 40))["max_bytes"] == 2 * 1024 * 1024
+        page = await execution.page(0, 1, encoding="text")
+        assert page.max_bytes == 1024 * 1024
+        assert page.lines == (text[: 512 * 1024].encode(),)
+        (cut,) = page.cuts
+        assert (cut.kept_bytes, cut.omitted_bytes) == (1024 * 1024, 1_400_001 - 1024 * 1024)
+        odd = await execution.page(0, 1, max_bytes=1001, encoding="text")
+        assert odd.lines == (("é" * 500).encode(),)
+        assert odd.cuts[0] == ccstream_ws.LineCut(0, 0, 1000, 1_400_001 - 1000, 1000)
+        # Bytes exactly: the cut at 1001 bytes splits a code point, as the bytes do.
+        raw = await execution.page(0, 1, max_bytes=1001)
+        assert raw.lines == (("é" * 501).encode()[:1001],)
+        assert raw.cuts[0].kept_bytes == 1001
+        assert (await execution.page(0, 1, max_bytes=1 << 40)).max_bytes == 2 * 1024 * 1024
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, "1", 1.5, [1]])

@@ -60,7 +60,7 @@ async def _watch(server: Server, execution_id: str, read: SlowRead) -> None:
     """From another connection, note how much the slow client had when the run ended."""
     async with Client(server.url) as watcher:
         # Polled: the server has no "ended" notification for a connection that does not read.
-        while (await watcher.status(execution_id))["state"] != "ended":  # noqa: ASYNC110
+        while not (await watcher.status(execution_id)).ended:  # noqa: ASYNC110
             await anyio.sleep(0.02)
     read.received_at_end = read.received
 

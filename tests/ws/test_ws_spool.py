@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
+import ccstream
 from ccstream_ws import Client, ConnectionLost, Notice, RemoteOutput, RPCError
 
 from ._raw import raw
@@ -93,6 +94,7 @@ async def test_dropped_connection_resumes_byte_exact(server: Server) -> None:
     assert got_err == err
 
 
+@pytest.mark.asyncio_only
 async def test_text_frames_resume_at_their_byte_offsets(server: Server) -> None:
     expected = b"".join(_lines())
     async with raw(server.url) as c:
@@ -149,15 +151,15 @@ async def test_pagination_walks_every_line_exactly_once(server: Server) -> None:
         while True:
             page = await execution.page(line=line, count=7000)
             calls += 1
-            assert page["first_line"] == line
-            seen += page["lines"]
-            line = page["next_line"]
-            if line >= page["known_lines"] and page["complete"]:
+            assert page.first_line == line
+            seen += [each.decode() for each in page.lines]
+            line = page.next_line
+            if line >= page.known_lines and page.complete:
                 break
         assert seen == [each.decode() for each in lines]
         assert calls == 4
-        assert page["known_lines"] == LINES
-        assert page["gaps"] == []
+        assert page.known_lines == LINES
+        assert page.gaps == ()
         tail = await client.call(
             "page",
             {"execution_id": execution.id, "stream": "stderr", "encoding": "base64", "count": 5},
@@ -180,8 +182,10 @@ async def test_detached_execution_is_reattached_from_another_connection(server: 
     # The first connection closed: the attached run was cancelled, the detached one goes on.
     async with Client(server.url) as second:
         state = await second.status(detached.id)
-        assert state["state"] == "running"
-        assert state["detached"] is True
+        assert state.state == "running"
+        assert state.detached is True
+        assert state.argv == (PY, "-c", script)
+        assert state.result is None
         again = await second.subscribe(detached.id)
         out, _, completion = await again.collect()
         assert out == b"before\nafter\n"
@@ -243,10 +247,12 @@ async def test_quota_gaps_reach_clients_as_process_gap(quota_server: Server) -> 
         # A page at a dropped line says so and moves past the gap.
         dropped = gap["offset"] // 10 + 1
         page = await client.page(execution.id, line=dropped, count=10)
-        assert page["lines"] == []
-        assert page["gaps"][0]["bytes"] == gap["bytes"]
+        assert page.lines == ()
+        assert page.gaps[0] == ccstream.Gap(
+            "stdout", gap["offset"], gap["bytes"], gap["lines"], "quota"
+        )
         # The first line wholly after the gap (the one its end cuts is not returned).
-        assert page["next_line"] == -(-(gap["offset"] + gap["bytes"]) // 10)
+        assert page.next_line == -(-(gap["offset"] + gap["bytes"]) // 10)
 
 
 async def test_spools_live_in_spool_dir_until_the_execution_is_dropped(

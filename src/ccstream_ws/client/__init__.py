@@ -11,13 +11,18 @@ from ._client import (
     RemoteExecution,
     RemoteOutput,
 )
+from ._results import ExecutionStatus, LineCut, RemotePage, StreamCount
 
 __all__ = [
     "Client",
     "Completion",
+    "ExecutionStatus",
+    "LineCut",
     "Loss",
     "Notice",
     "RemoteEvent",
     "RemoteExecution",
     "RemoteOutput",
+    "RemotePage",
+    "StreamCount",
 ]

@@ -1,4 +1,4 @@
-"""A Python client for the adapter, on the websockets library (asyncio)::
+"""A Python client for the adapter, on anyio (asyncio and trio)::
 
     async with ccstream_ws.Client("ws://127.0.0.1:8765/ws") as client:
         execution = await client.execute(["make", "-j8"])
@@ -7,6 +7,7 @@
                 sys.stdout.buffer.write(event.data)
         print(execution.completion.exit_code)
 
+The WebSocket is websockets' sans-I/O protocol over an anyio socket (:mod:`._connection`).
 One task reads the connection and hands each execution's events to a bounded queue; a consumer
 that stops reading makes that task wait, which stops reading the socket, which slows the server's
 sends to this client (the server reads behind from its spool; the command is not slowed). So
@@ -15,16 +16,15 @@ consume the events of every execution you start or subscribe to.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
-from websockets.asyncio.client import ClientConnection, connect
+import anyio
+import anyio.abc
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 import ccstream
@@ -36,6 +36,9 @@ from ..protocol._codes import ErrorCode
 from ..protocol._frames import unpack_binary
 from ..protocol._params import STREAMS, finite, is_int
 from ..protocol._text import os_string_to_wire
+from ._connection import WebSocket
+from ._queue import Closed, Queue, Reply
+from ._results import ExecutionStatus, RemotePage, execution_status, remote_page
 
 __all__ = [
     "Client",
@@ -126,8 +129,6 @@ class Completion:
 RemoteEvent = RemoteOutput | Notice | Completion
 """What iterating a :class:`RemoteExecution` yields."""
 
-_END = object()
-
 
 class RemoteExecution:
     """An execution on the server, as one client sees it. Iterate it for its events; the
@@ -146,7 +147,7 @@ class RemoteExecution:
         self.offsets: dict[StreamName, int] = {"stdout": 0, "stderr": 0}
         self.completion: Completion | None = None
         # Each event with the offset just past it in its stream (-1: it moves no offset).
-        self._queue: asyncio.Queue[tuple[RemoteEvent, int] | object] = asyncio.Queue(queue_size)
+        self._queue: Queue[tuple[RemoteEvent, int]] = Queue(queue_size)
         self._closed = False
         self._error: BaseException | None = None
         self._decompress = ccstream.Decompressor("gzip")
@@ -163,15 +164,12 @@ class RemoteExecution:
 
     async def _events(self) -> AsyncIterator[RemoteEvent]:
         while True:
-            if self._closed and self._queue.empty():
+            try:
+                event, end = await self._queue.get()
+            except Closed:
                 if self._error is not None:
-                    raise self._error
+                    raise self._error from None
                 return
-            item = await self._queue.get()
-            if item is _END:
-                continue  # only wakes a reader of an empty queue: the check above decides
-            assert isinstance(item, tuple)
-            event, end = item
             if end >= 0:
                 stream = event.stream if isinstance(event, RemoteOutput) else event.params["type"]
                 self.offsets[stream] = end
@@ -225,7 +223,7 @@ class RemoteExecution:
             except RPCError as exc:
                 if exc.code != ErrorCode.BUSY:
                     raise
-            await asyncio.sleep(delay)
+            await anyio.sleep(delay)
             delay = min(delay * 2, 0.2)
 
     async def page(
@@ -235,11 +233,12 @@ class RemoteExecution:
         stream: StreamName = "stdout",
         *,
         max_bytes: int | None = None,
-    ) -> Any:
+        encoding: Literal["base64", "text"] = "base64",
+    ) -> RemotePage:
         """``count`` lines of ``stream`` from line ``line`` (0-based), at most ``max_bytes``
-        bytes of them (``None``: the server's default); see ``page`` in the protocol."""
+        bytes of them (``None``: the server's default); see :meth:`Client.page`."""
         return await self.client.page(
-            self.id, line=line, count=count, stream=stream, max_bytes=max_bytes
+            self.id, line=line, count=count, stream=stream, max_bytes=max_bytes, encoding=encoding
         )
 
     # -- fed by the client's reader task --------------------------------------------------------
@@ -349,9 +348,8 @@ class RemoteExecution:
             return
         self._closed = True
         self._error = error
-        # Wakes an iteration waiting on an empty queue; a full one finds _closed once drained.
-        with contextlib.suppress(asyncio.QueueFull):
-            self._queue.put_nowait(_END)
+        # An iteration takes what is queued, then ends (or raises the error).
+        self._queue.close()
 
 
 class Client:
@@ -361,6 +359,13 @@ class Client:
     ``compression="deflate"`` offers permessage-deflate (good on slow links; on loopback or for
     binary bulk it costs more CPU than it saves, so ``None`` there). ``max_size`` bounds an
     inbound message, bytes. ``queue_size`` bounds each execution's queue of events.
+    ``open_timeout`` bounds the connection and the opening handshake, seconds.
+    ``ping_interval``: seconds between the client's pings, which keep a quiet connection alive
+    through proxies with an idle timeout (``None``: no pings).
+
+    It runs on asyncio and on trio (anyio). Its reader task lives in a task group that the
+    ``async with`` opens and closes, so enter and leave it in one task; requests, iterations
+    and :meth:`aclose` may come from any task within.
     """
 
     def __init__(
@@ -373,6 +378,7 @@ class Client:
         max_size: int = _DEFAULT_MAX_SIZE,
         queue_size: int = 64,
         open_timeout: float = 10.0,
+        ping_interval: float | None = 20.0,
     ) -> None:
         self.url = url
         self._token = token
@@ -381,36 +387,46 @@ class Client:
         self._max_size = max_size
         self._queue_size = queue_size
         self._open_timeout = open_timeout
-        self._ws: ClientConnection | None = None
-        self._reader: asyncio.Task[None] | None = None
+        self._ping_interval = ping_interval
+        self._ws: WebSocket | None = None
+        self._group: anyio.abc.TaskGroup | None = None
+        self._reader: anyio.CancelScope | None = None
+        self._reader_done: anyio.Event
         self._next_id = 0
-        self._pending: dict[int, tuple[asyncio.Future[Any], RemoteExecution | None]] = {}
+        self._pending: dict[int, tuple[Reply[Any], RemoteExecution | None]] = {}
         self._executions: dict[str, RemoteExecution] = {}
-        self._greeting: asyncio.Future[dict[str, Any]] | None = None
+        self._greeting: Reply[dict[str, Any]] | None = None
         self._closed: ConnectionLost | None = None
         self.session_id = ""
         self.capabilities: list[str] = []
         self.server_version = ""
 
     async def __aenter__(self) -> Client:
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         try:
-            self._ws = await connect(
+            self._ws = await WebSocket.open(
                 self.url,
-                additional_headers=headers,
-                origin=self._origin,  # type: ignore[arg-type]
+                headers=headers,
+                origin=self._origin,
                 compression=self._compression,
                 max_size=self._max_size,
                 open_timeout=self._open_timeout,
             )
-        except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError, ProtocolViolation) as exc:
             raise ConnectionLost(None, f"cannot connect to {self.url}: {exc}") from exc
-        self._greeting = asyncio.get_running_loop().create_future()
-        self._reader = asyncio.create_task(self._read())
+        self._greeting = Reply()
+        self._reader = anyio.CancelScope()
+        self._reader_done = anyio.Event()
+        group = self._group = anyio.create_task_group()
+        await group.__aenter__()
+        group.start_soon(self._reading)
+        if self._ping_interval is not None:
+            group.start_soon(self._keepalive, self._ping_interval)
         try:
-            hello = await self._greeting
+            hello = await self._greeting.wait()
         except BaseException:
             await self.aclose()
+            await self._leave()
             raise
         self.session_id = str(hello.get("session_id", ""))
         self.capabilities = list(hello.get("capabilities", []))
@@ -423,28 +439,38 @@ class Client:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        try:
+            await self.aclose()
+        finally:
+            await self._leave()
+
+    async def _leave(self) -> None:
+        # The reader's task group ends where the ``async with`` does, so that groups nest.
+        group, self._group = self._group, None
+        if group is not None:
+            group.cancel_scope.cancel()
+            await group.__aexit__(None, None, None)
 
     async def aclose(self) -> None:
-        """Close the connection (attached remote executions are cancelled by the server)."""
+        """Close the connection (attached remote executions are cancelled by the server): the
+        closing handshake, at most 10 s."""
+        await self._stop_reader()
         if self._ws is not None:
             await self._ws.close()
-        await self._stop_reader()
 
     async def drop(self) -> None:
         """Break the connection without a close handshake, as a network failure would (for
         testing resume)."""
-        if self._ws is not None:
-            self._ws.transport.abort()
         await self._stop_reader()
+        if self._ws is not None:
+            await self._ws.abort()
 
     async def _stop_reader(self) -> None:
         # Cancelled, not awaited alone: it may wait on a full queue nobody reads any more. What
         # it had not queued is lost with the connection; offsets count only what was yielded.
         if self._reader is not None:
             self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            await self._reader_done.wait()
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -460,20 +486,20 @@ class Client:
         assert self._ws is not None
         self._next_id += 1
         request_id = self._next_id
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = (future, execution)
+        reply: Reply[Any] = Reply()
+        self._pending[request_id] = (reply, execution)
         try:
             await self._ws.send(rpc.request(request_id, method, params))
         except ConnectionClosed as exc:
             self._pending.pop(request_id, None)
-            raise _lost(exc) from exc
-        return await future
+            raise self._closed or _lost(exc) from exc
+        return await reply.wait()
 
     async def execute(
         self,
         command: str | Sequence[str],
         *,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the remote run's limit, sent
         idle_timeout: float | None = None,
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
@@ -543,38 +569,70 @@ class Client:
         count: int = 1000,
         stream: StreamName = "stdout",
         max_bytes: int | None = None,
-    ) -> Any:
-        """One page of lines, at most ``max_bytes`` bytes of them (``None``: the server's
-        default); a line longer than that is cut and reported in ``cuts``. See ``page`` in the
-        protocol."""
+        encoding: Literal["base64", "text"] = "base64",
+    ) -> RemotePage:
+        """One page: at most ``count`` lines of ``stream`` from line ``line`` (0-based), and at
+        most ``max_bytes`` bytes of them (``None``: the server's default, 1 MiB). A line longer
+        than the bound is cut and reported in ``cuts``, a stretch the quota dropped in ``gaps``.
+        ``encoding``: ``"base64"`` gives the lines' bytes exactly; ``"text"`` has the server
+        decode them as UTF-8 (invalid bytes become U+FFFD, a cut ends at a whole code point),
+        and the lines are that text's UTF-8. See ``page`` in the protocol."""
         params: dict[str, Any] = {
             "execution_id": execution_id,
             "line": line,
             "count": count,
             "stream": stream,
+            "encoding": encoding,
         }
         if max_bytes is not None:
             params["max_bytes"] = max_bytes
-        return await self.call("page", params)
+        return remote_page(await self.call("page", params))
 
-    async def status(self, execution_id: str | None = None) -> Any:
-        """The server's view of one execution, or of all of this connection's."""
-        return await self.call(
-            "status", {} if execution_id is None else {"execution_id": execution_id}
-        )
+    @overload
+    async def status(self, execution_id: str) -> ExecutionStatus: ...
+    @overload
+    async def status(self, execution_id: None = None) -> tuple[ExecutionStatus, ...]: ...
+    async def status(
+        self, execution_id: str | None = None
+    ) -> ExecutionStatus | tuple[ExecutionStatus, ...]:
+        """The server's view of one execution, or (without ``execution_id``) of each of this
+        connection's."""
+        if execution_id is not None:
+            return execution_status(await self.call("status", {"execution_id": execution_id}))
+        result = await self.call("status", {})
+        executions = result.get("executions") if isinstance(result, dict) else None
+        if not isinstance(executions, list):
+            raise ProtocolViolation("the status has no list of executions")
+        return tuple(execution_status(one) for one in executions)
 
     # -- the reader task --------------------------------------------------------------------------
+
+    async def _keepalive(self, interval: float) -> None:
+        # Ends with the task group. No pong deadline: the reader may rightly be waiting for the
+        # program to take events, and then it reads no pong either.
+        assert self._ws is not None
+        while self._closed is None:
+            await anyio.sleep(interval)
+            await self._ws.ping()
+
+    async def _reading(self) -> None:
+        assert self._reader is not None
+        try:
+            with self._reader:
+                await self._read()
+        finally:
+            self._reader_done.set()
 
     async def _read(self) -> None:
         assert self._ws is not None
         error = ConnectionLost(None, "the connection was closed or dropped by this client")
         try:
-            async for message in self._ws:
+            while True:
+                message = await self._ws.recv()
                 if isinstance(message, bytes):
                     await self._binary(message)
                 else:
                     await self._text(message)
-            error = _lost_from(self._ws)
         except ConnectionClosed as exc:
             error = _lost(exc)
         except (ProtocolViolation, ccstream.DecompressionError, ValueError) as exc:
@@ -670,7 +728,3 @@ def _lost(exc: ConnectionClosed) -> ConnectionLost:
     if close is None:
         return ConnectionLost(None, "the connection broke without a close frame")
     return ConnectionLost(close.code, close.reason)
-
-
-def _lost_from(ws: ClientConnection) -> ConnectionLost:
-    return ConnectionLost(ws.close_code, ws.close_reason or "")

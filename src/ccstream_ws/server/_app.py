@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -29,6 +31,7 @@ import anyio.to_thread
 import ccstream
 
 from .._version import VERSION
+from ..exceptions import ConfigError
 from ..protocol._codes import CloseCode
 from . import _downloads, _login, _metrics_http, _readiness, _redact, _viewer
 from ._asgi import ASGIApp, Message, Receive, Scope, Send, header
@@ -76,9 +79,10 @@ class App:
     """The ccstream WebSocket adapter as an ASGI 3 application.
 
     ``config`` holds every policy and limit (:class:`ServerConfig`). Runs live in a task group
-    that the ASGI lifespan opens; when the host does not run the lifespan (a mount without
-    lifespan forwarding), each run lives in the task group of the connection that started it,
-    and that connection's handler returns only once its detached runs are released.
+    that the ASGI lifespan opens, or :meth:`lifespan` for a host that does not run a mounted
+    app's lifespan (Starlette, FastAPI); when neither runs, each run lives in the task group
+    of the connection that started it, and that connection's handler returns only once its
+    detached runs are released.
 
     Making one shortens uvicorn's log of a client's invalid UTF-8 to one line
     (:mod:`ccstream_ws.server._logs`).
@@ -92,6 +96,7 @@ class App:
         """The app's counters; :meth:`Metrics.render` is the ``/metrics`` body."""
         self._sessions: set[Session] = set()
         self._cut_short = False
+        self._hosted = False  # inside lifespan()
         self._cut: anyio.Event | None = None  # made on the event loop, by drain()
         _redact.install()  # the ASGI server's access log must not print ?token=
         allowed_paths(self.config)  # resolve the allowlist on the server's PATH now, once
@@ -110,29 +115,69 @@ class App:
 
     # -- lifespan -----------------------------------------------------------------------------
 
+    def lifespan(self, app: object = None) -> AbstractAsyncContextManager[None]:
+        """The app's lifespan as an async context manager, for a host that does not run a
+        mounted app's ASGI lifespan (Starlette and FastAPI do not)::
+
+            adapter = ccstream_ws.App(config)
+            api = Starlette(routes=[Mount("/ccstream", app=adapter)], lifespan=adapter.lifespan)
+
+        or, inside a lifespan of the host's own, ``async with adapter.lifespan(): yield``.
+        ``app`` (the host application, as Starlette passes it) is not used.
+
+        On entry it checks the spool directory (:class:`ccstream_ws.ConfigError` when it is not
+        usable: the host's startup fails before it listens), stops the runs a server killed
+        together with its watchdog left behind, and opens the server-wide task group that hosts
+        every run (detached ones too) and the spool budget's watch. On exit every run still going
+        is killed (its process group, not just the child); call :meth:`drain` and
+        :meth:`shutdown` before, while the connections are open, so their readers are told how
+        the runs ended. Entered once at a time: a second entry raises :class:`RuntimeError`.
+        """
+        return self._hosting()
+
+    @asynccontextmanager
+    async def _hosting(self) -> AsyncIterator[None]:
+        if self._hosted:
+            raise RuntimeError("the app's lifespan is already running")
+        self._hosted = True
+        try:
+            problem = await anyio.to_thread.run_sync(
+                lambda: _readiness.spool_problem(self.config.spool_directory, create=True)
+            )
+            if problem is not None:
+                where = _readiness.spool_directory(self.config.spool_directory)
+                text = f"the spool directory {where} is not usable: {problem}"
+                log.error("%s", text)
+                raise ConfigError(text)
+            # A server that died with its watchdog (both killed at once) left its runs behind;
+            # the next one stops them before it takes work (the runs of live hosts are left).
+            await anyio.to_thread.run_sync(ccstream.stop_orphaned_runs)
+            async with anyio.create_task_group() as host:
+                self.registry.host = host
+                try:
+                    yield
+                finally:
+                    # Every run still going is killed (its process group, not just the child).
+                    self.registry.host = None
+                    host.cancel_scope.cancel()
+        finally:
+            self._hosted = False
+
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         message = await receive()
         if message["type"] != "lifespan.startup":
             return
-        problem = await anyio.to_thread.run_sync(
-            lambda: _readiness.spool_problem(self.config.spool_directory, create=True)
-        )
-        if problem is not None:
-            where = _readiness.spool_directory(self.config.spool_directory)
-            text = f"the spool directory {where} is not usable: {problem}"
-            log.error("%s", text)
-            await send({"type": "lifespan.startup.failed", "message": text})
+        started = False
+        try:
+            async with self._hosting():
+                started = True
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+        except (ConfigError, RuntimeError) as exc:
+            if started:
+                raise
+            await send({"type": "lifespan.startup.failed", "message": str(exc)})
             return
-        # A server that died with its watchdog (both killed at once) left its runs behind; the
-        # next one stops them before it takes work (the runs of live hosts are left alone).
-        await anyio.to_thread.run_sync(ccstream.stop_orphaned_runs)
-        async with anyio.create_task_group() as host:
-            self.registry.host = host
-            await send({"type": "lifespan.startup.complete"})
-            message = await receive()
-            # Shutdown: every run still going is killed (its process group, not just the child).
-            self.registry.host = None
-            host.cancel_scope.cancel()
         await send({"type": "lifespan.shutdown.complete"})
 
     # -- WebSocket ----------------------------------------------------------------------------
