@@ -80,7 +80,10 @@ def walk(spool: Spool, line: int, count: int, max_bytes: int, last: int | None) 
 def test_a_page_never_holds_more_than_max_bytes_and_kept_plus_cut_bytes_are_each_line(
     store_factory: StoreFactory,
     spool_backend: str,
-    script: Script, layout: dict[str, int], count: int, max_bytes: int
+    script: Script,
+    layout: dict[str, int],
+    count: int,
+    max_bytes: int,
 ) -> None:
     lines = split_lines(streams_of(script)["stdout"])
     with spool_of(script, layout, store_factory) as spooled:
@@ -104,7 +107,10 @@ def test_a_page_never_holds_more_than_max_bytes_and_kept_plus_cut_bytes_are_each
 def test_a_bounded_page_while_running_never_holds_the_open_line_and_cuts_give_back_the_rest(
     store_factory: StoreFactory,
     spool_backend: str,
-    script: Script, layout: dict[str, int], count: int, max_bytes: int
+    script: Script,
+    layout: dict[str, int],
+    count: int,
+    max_bytes: int,
 ) -> None:
     data = streams_of(script)["stdout"]
     terminated = split_lines(data[: data.rfind(b"\n") + 1])
@@ -122,7 +128,10 @@ def test_a_bounded_page_while_running_never_holds_the_open_line_and_cuts_give_ba
 def test_a_bounded_tail_and_the_pages_after_it_give_exactly_the_last_n_lines(
     store_factory: StoreFactory,
     spool_backend: str,
-    script: Script, layout: dict[str, int], n: int, max_bytes: int
+    script: Script,
+    layout: dict[str, int],
+    n: int,
+    max_bytes: int,
 ) -> None:
     lines = split_lines(streams_of(script)["stdout"])
     with spool_of(script, layout, store_factory) as spooled:
@@ -154,7 +163,11 @@ quota_script = st.lists(
 def test_bounded_pages_of_a_trimmed_spool_give_each_kept_line_once_exactly(
     store_factory: StoreFactory,
     spool_backend: str,
-    script: Script, segment: int, segments: int, every: int, max_bytes: int
+    script: Script,
+    segment: int,
+    segments: int,
+    every: int,
+    max_bytes: int,
 ) -> None:
     lines = split_lines(streams_of(script)["stdout"])
     layout = {

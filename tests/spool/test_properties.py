@@ -60,7 +60,9 @@ SETTINGS = settings(max_examples=int(os.environ.get("SPOOL_EXAMPLES", "60")), de
 def test_walking_pages_from_line_0_yields_every_line_once_in_order(
     store_factory: StoreFactory,
     spool_backend: str,
-    script: Script, layout: dict[str, int], count: int
+    script: Script,
+    layout: dict[str, int],
+    count: int,
 ) -> None:
     expected = split_lines(streams_of(script)["stdout"])
     with spool_of(script, layout, store_factory) as spooled:
@@ -80,7 +82,9 @@ def test_walking_pages_from_line_0_yields_every_line_once_in_order(
 def test_walking_pages_while_running_yields_each_terminated_line_once_and_no_partial_one(
     store_factory: StoreFactory,
     spool_backend: str,
-    script: Script, layout: dict[str, int], count: int
+    script: Script,
+    layout: dict[str, int],
+    count: int,
 ) -> None:
     data = streams_of(script)["stdout"]
     terminated = split_lines(data[: data.rfind(b"\n") + 1])
@@ -99,7 +103,10 @@ def test_walking_pages_while_running_yields_each_terminated_line_once_and_no_par
 def test_a_page_at_line_k_equals_lines_k_to_k_plus_n(
     store_factory: StoreFactory,
     spool_backend: str,
-    script: Script, layout: dict[str, int], k: int, n: int
+    script: Script,
+    layout: dict[str, int],
+    k: int,
+    n: int,
 ) -> None:
     lines = split_lines(streams_of(script)["stdout"])
     with spool_of(script, layout, store_factory) as spooled:
@@ -119,9 +126,7 @@ def test_a_page_at_line_k_equals_lines_k_to_k_plus_n(
 @SETTINGS
 @given(mixed_script, layout)
 def test_a_merged_replay_equals_the_live_event_sequence(
-    store_factory: StoreFactory,
-    spool_backend: str,
-    script: Script, layout: dict[str, int]
+    store_factory: StoreFactory, spool_backend: str, script: Script, layout: dict[str, int]
 ) -> None:
     live = [
         (f.stream, f.seq, f.offset, f.data)
@@ -142,7 +147,9 @@ def test_a_merged_replay_equals_the_live_event_sequence(
 def test_follow_from_any_offset_yields_exactly_the_bytes_from_that_offset(
     store_factory: StoreFactory,
     spool_backend: str,
-    script: Script, layout: dict[str, int], data: st.DataObject
+    script: Script,
+    layout: dict[str, int],
+    data: st.DataObject,
 ) -> None:
     expected = streams_of(script)
     offsets: dict[StreamName, int] = {
@@ -166,7 +173,11 @@ def test_follow_from_any_offset_yields_exactly_the_bytes_from_that_offset(
 def test_quota_gaps_plus_kept_bytes_account_for_every_byte(
     store_factory: StoreFactory,
     spool_backend: str,
-    script: Script, segment: int, segments: int, every: int, data: st.DataObject
+    script: Script,
+    segment: int,
+    segments: int,
+    every: int,
+    data: st.DataObject,
 ) -> None:
     expected = streams_of(script)
     quota = segment * segments
