@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -36,7 +36,11 @@ def use_backend(backend: str) -> None:
     _backend = backend
 
 
-def sync(fn: Callable[..., Awaitable[_T] | _T], *args: Any, **kwargs: Any) -> _T:
+@overload
+def sync(fn: Callable[..., Awaitable[_T]], *args: Any, **kwargs: Any) -> _T: ...
+@overload
+def sync(fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T: ...
+def sync(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call ``fn(*args, **kwargs)`` (awaiting what it returns) from synchronous test code
     (hypothesis drives those), on one event loop thread per backend for the whole session: the
     backend :func:`use_backend` chose, asyncio by default."""
@@ -45,7 +49,7 @@ def sync(fn: Callable[..., Awaitable[_T] | _T], *args: Any, **kwargs: Any) -> _T
         manager = start_blocking_portal(_backend)
         portal = _portals[_backend] = manager.__enter__()
         atexit.register(manager.__exit__, None, None, None)
-    return portal.call(functools.partial(fn, *args, **kwargs))  # type: ignore[arg-type]
+    return portal.call(functools.partial(fn, *args, **kwargs))
 
 
 def split_lines(data: bytes) -> list[bytes]:
