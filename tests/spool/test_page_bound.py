@@ -203,7 +203,8 @@ def test_bounded_pages_of_a_trimmed_spool_give_each_kept_line_once_exactly(
 @pytest.mark.parametrize("bad", [0, -1, True, 1.5, None])
 def test_max_bytes_must_be_a_positive_integer(store_factory: StoreFactory, bad: object) -> None:
     with spool_of([("stdout", b"a\n")], {}, store_factory) as spooled:
-        spool = readers(spooled)[1]
+        live, spool = readers(spooled)
+        live.close()
         with pytest.raises(InvalidOption, match="max_bytes"):
             sync(spool.page, 0, 1, max_bytes=bad)
         with pytest.raises(InvalidOption, match="max_bytes"):
