@@ -1,4 +1,5 @@
-"""Helpers for spool tests: frame scripted output, drive a writer, read it back every way."""
+"""Helpers for spool tests: frame scripted output, write it through a store's sink, read it back
+every way, on the event loop of the backend the test runs on."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import atexit
 import contextlib
 import functools
 import tempfile
-import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -17,25 +18,38 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from ccstream._chunker import Chunker
 from ccstream._events import Gap, Output, StreamName
 from ccstream._options import SpoolOptions
+from ccstream.spool import Sink, Store
 from ccstream.spool._reader import Page, Spool
-from ccstream.spool.local._writer import SpoolWriter
+from ccstream.spool.testing import StoreFactory
 
 Script = Sequence[tuple[StreamName, bytes]]
 """What a child wrote, in order: (stream, bytes of one write)."""
 
 _T = TypeVar("_T")
-_portal: BlockingPortal | None = None
+_portals: dict[str, BlockingPortal] = {}
+_backend = "asyncio"
 
 
-def sync(fn: Callable[..., Awaitable[_T]], *args: Any, **kwargs: Any) -> _T:
-    """Await ``fn(*args, **kwargs)`` from synchronous test code (hypothesis drives those), on
-    one event loop in a thread for the whole session."""
-    global _portal
-    if _portal is None:
-        manager = start_blocking_portal()
-        _portal = manager.__enter__()
+def use_backend(backend: str) -> None:
+    """Run what :func:`sync` awaits on ``backend`` ("asyncio" or "trio") from now on."""
+    global _backend
+    _backend = backend
+
+
+@overload
+def sync(fn: Callable[..., Awaitable[_T]], *args: Any, **kwargs: Any) -> _T: ...
+@overload
+def sync(fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T: ...
+def sync(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn(*args, **kwargs)`` (awaiting what it returns) from synchronous test code
+    (hypothesis drives those), on one event loop thread per backend for the whole session: the
+    backend :func:`use_backend` chose, asyncio by default."""
+    portal = _portals.get(_backend)
+    if portal is None:
+        manager = start_blocking_portal(_backend)
+        portal = _portals[_backend] = manager.__enter__()
         atexit.register(manager.__exit__, None, None, None)
-    return _portal.call(functools.partial(fn, *args, **kwargs))
+    return portal.call(functools.partial(fn, *args, **kwargs))
 
 
 def split_lines(data: bytes) -> list[bytes]:
@@ -60,45 +74,65 @@ def frame_script(script: Script, chunk_size: int) -> list[tuple[StreamName, list
     return [(stream, chunkers[stream].feed(data)) for stream, data in script if data]
 
 
+@dataclass
+class Spooled:
+    """A spool written through a store's sink, and how to reach it again."""
+
+    store: Store
+    key: str
+    sink: Sink
+    make_store: StoreFactory
+    root: Path
+
+
 @contextlib.contextmanager
 def spool_of(
-    script: Script, layout: Mapping[str, Any], *, close: bool = True
-) -> Iterator[SpoolWriter]:
-    """A writer in a temporary directory that was fed ``script`` (and closed, by default).
-    ``layout`` holds SpoolOptions fields, and ``chunk_size`` for the frames (default 32)."""
+    script: Script, layout: Mapping[str, Any], make_store: StoreFactory, *, close: bool = True
+) -> Iterator[Spooled]:
+    """A spool of a fresh store from ``make_store`` that was fed ``script`` through its sink (and
+    closed, by default). ``layout`` holds SpoolOptions fields, and ``chunk_size`` for the frames
+    (default 32)."""
     options = dict(layout)
     chunk_size = options.pop("chunk_size", 32)
     with tempfile.TemporaryDirectory(prefix="ccstream-test-") as tmp:
-        writer = SpoolWriter(SpoolOptions(directory=Path(tmp) / "spool", **options))
+        root = Path(tmp) / "store"
+        root.mkdir()
+        store = sync(make_store, root)
+        sink = sync(store.create, "spool", SpoolOptions(**options))
         try:
-            totals = {"stdout": (0, 0), "stderr": (0, 0)}
-            for stream, frames in frame_script(script, chunk_size):
-                newlines = writer.append(stream, frames)
-                assert newlines is not None
-                nbytes, nlines = totals[stream]
-                totals[stream] = (nbytes + sum(len(f.data) for f in frames), nlines + newlines)
-            if close:
-                writer.close([totals["stdout"], totals["stderr"]])
-            else:
-                written(writer)
-            yield writer
+            sync(_feed, sink, script, chunk_size, close)
+            yield Spooled(store, "spool", sink, make_store, root)
         finally:
-            if not writer.closed:
-                writer.close()
+            if sink.accepting:
+                sync(sink.aclose)
 
 
-def written(writer: SpoolWriter, timeout: float = 5.0) -> None:
-    """Wait until the disk thread has written everything handed over so far."""
-    writer.flush()
-    deadline = time.monotonic() + timeout
-    while writer.state.records < writer.records:
-        assert time.monotonic() < deadline, "the disk thread did not catch up"
-        time.sleep(0.001)
+async def _feed(sink: Sink, script: Script, chunk_size: int, close: bool) -> None:
+    totals = {"stdout": (0, 0), "stderr": (0, 0)}
+    for stream, frames in frame_script(script, chunk_size):
+        newlines = sink.append(stream, frames)
+        assert newlines is not None
+        nbytes, nlines = totals[stream]
+        totals[stream] = (nbytes + sum(len(f.data) for f in frames), nlines + newlines)
+    if close:
+        await sink.aclose([totals["stdout"], totals["stderr"]])
+    else:
+        await written(sink)
 
 
-def readers(writer: SpoolWriter) -> list[Spool]:
-    """The live handle and one opened from the files, as another process would."""
-    return [Spool(writer.source()), Spool.open(writer.path)]
+async def written(sink: Sink) -> None:
+    """Wait (at most 5 s) until the store has published everything handed over so far."""
+    sink.flush()
+    with anyio.fail_after(5):
+        while sink.state.records < sink.records:  # noqa: ASYNC110 - the state is polled
+            await anyio.sleep(0.001)
+
+
+def readers(spooled: Spooled) -> list[Spool]:
+    """One reader opened through the store that holds the sink, and one through a fresh store
+    over the same place, as another process reads it."""
+    other = sync(spooled.make_store, spooled.root)
+    return [sync(spooled.store.open, spooled.key), sync(other.open, spooled.key)]
 
 
 def walk(spool: Spool, count: int, stream: StreamName = "stdout") -> list[Page]:
@@ -124,4 +158,4 @@ def follow_all(
         with anyio.fail_after(10):
             return [event async for event in spool.follow(offsets, streams=streams)]
 
-    return anyio.run(main)
+    return sync(main)

@@ -1,5 +1,6 @@
 """Readers racing the writer: followers and pages while segments are written and dropped under
-them, in the writing process and as another process reads (``Spool.open``), on both backends."""
+them, in the writing process and as another process reads (through a store of its own, or
+``Spool.open``), on both backends; the race runs against every store of ``conftest.STORES``."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ccstream._options import SpoolOptions
 from ccstream.spool._reader import Spool
 from ccstream.spool.local._format import STREAMS
 from ccstream.spool.local._writer import SpoolWriter
+from ccstream.spool.testing import StoreFactory
 from tests.spool._helpers import split_lines, sync
 
 pytestmark = pytest.mark.anyio
@@ -44,14 +46,15 @@ def _check_tiling(events: list[Output | Gap], expected: dict[StreamName, bytes])
 
 
 async def test_followers_and_pages_racing_quota_drops_account_for_every_byte(
-    tmp_path: Path,
+    store_factory: StoreFactory, tmp_path: Path
 ) -> None:
     rng = random.Random(int(os.environ.get("SPOOL_SEED", "7")))
     segment = 4096
-    writer = SpoolWriter(
-        SpoolOptions(
-            directory=tmp_path / "spool", segment_size=segment, quota=6 * segment, index_every=5
-        )
+    root = tmp_path / "store"
+    root.mkdir()
+    store = store_factory(root)
+    writer = store.create(
+        "race", SpoolOptions(segment_size=segment, quota=6 * segment, index_every=5)
     )
     chunkers = {s: Chunker(s, chunk_size=1024) for s in STREAMS}
     expected: dict[StreamName, bytearray] = {"stdout": bytearray(), "stderr": bytearray()}
@@ -92,21 +95,22 @@ async def test_followers_and_pages_racing_quota_drops_account_for_every_byte(
                 await anyio.sleep(0.002)
             line = page.next_line
 
-    live = Spool(writer.source())
+    live = store.open("race")
     with anyio.fail_after(30):
         async with anyio.create_task_group() as tg:
             tg.start_soon(follow, "in-process", live)
             await anyio.sleep(0.01)
-            other = Spool.open(writer.path)
+            # Another process reads through a store of its own over the same place.
+            other = store_factory(root).open("race")
             tg.start_soon(follow, "other process", other)
-            tg.start_soon(pages, Spool.open(writer.path))
+            tg.start_soon(pages, store_factory(root).open("race"))
             tg.start_soon(produce)
     final = {s: bytes(expected[s]) for s in STREAMS}
     [gap] = [g for g in writer.state.gaps if g.stream == "stdout"]
     for name in ("in-process", "other process"):
         _check_tiling(results[name], final)
     # A reader from scratch now sees exactly the recorded gaps.
-    replay = [e async for e in Spool.open(writer.path).follow()]
+    replay = [e async for e in store_factory(root).open("race").follow()]
     assert _check_tiling(replay, final) == sum(g.bytes for g in writer.state.gaps)
     # Every page line was a real line, in order, once.
     lines = split_lines(final["stdout"])
@@ -116,7 +120,7 @@ async def test_followers_and_pages_racing_quota_drops_account_for_every_byte(
     assert gap.lines > 0
     live.close()
     other.close()
-    writer.remove()
+    assert await store.remove("race")
 
 
 def test_planned_batches_reach_the_files_within_moments_even_if_the_pump_never_idles(

@@ -1,8 +1,9 @@
 """The byte bound of a page: invariants of ``Spool.page``/``tail`` with ``max_bytes``.
 
 Lines of random lengths (many longer than the bound), tiny segments and index intervals, so
-cut lines cross segment boundaries and checkpoints. Each property is checked on the run's own
-handle and on a handle opened from the files.
+cut lines cross segment boundaries and checkpoints. Each property runs against every store of
+``tests/spool/conftest.py``, on asyncio and trio, and is checked on a reader opened through the
+store that writes the spool and on one opened through a fresh store, as another process reads.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from ccstream import InvalidOption
 from ccstream.spool._reader import Page, Spool
+from ccstream.spool.testing import StoreFactory
 from tests.spool._helpers import Script, readers, split_lines, spool_of, streams_of, sync
 
 # Newlines now and then: lines from empty to hundreds of bytes, some without any newline.
@@ -76,11 +78,16 @@ def walk(spool: Spool, line: int, count: int, max_bytes: int, last: int | None) 
 @SETTINGS
 @given(script, layout, st.integers(1, 7), bound)
 def test_a_page_never_holds_more_than_max_bytes_and_kept_plus_cut_bytes_are_each_line(
-    script: Script, layout: dict[str, int], count: int, max_bytes: int
+    store_factory: StoreFactory,
+    spool_backend: str,
+    script: Script,
+    layout: dict[str, int],
+    count: int,
+    max_bytes: int,
 ) -> None:
     lines = split_lines(streams_of(script)["stdout"])
-    with spool_of(script, layout) as writer:
-        for spool in readers(writer):
+    with spool_of(script, layout, store_factory) as spooled:
+        for spool in readers(spooled):
             pages = walk(spool, 0, count, max_bytes, None)
             assert [line for page in pages for line in rebuilt(spool, page)] == lines
             assert pages[-1].complete
@@ -98,12 +105,17 @@ def test_a_page_never_holds_more_than_max_bytes_and_kept_plus_cut_bytes_are_each
 @SETTINGS
 @given(script, layout, st.integers(1, 7), bound)
 def test_a_bounded_page_while_running_never_holds_the_open_line_and_cuts_give_back_the_rest(
-    script: Script, layout: dict[str, int], count: int, max_bytes: int
+    store_factory: StoreFactory,
+    spool_backend: str,
+    script: Script,
+    layout: dict[str, int],
+    count: int,
+    max_bytes: int,
 ) -> None:
     data = streams_of(script)["stdout"]
     terminated = split_lines(data[: data.rfind(b"\n") + 1])
-    with spool_of(script, layout, close=False) as writer:
-        for spool in readers(writer):
+    with spool_of(script, layout, store_factory, close=False) as spooled:
+        for spool in readers(spooled):
             pages = walk(spool, 0, count, max_bytes, None)
             assert [line for page in pages for line in rebuilt(spool, page)] == terminated
             for page in pages:
@@ -114,11 +126,16 @@ def test_a_bounded_page_while_running_never_holds_the_open_line_and_cuts_give_ba
 @SETTINGS
 @given(script, layout, st.integers(1, 9), bound)
 def test_a_bounded_tail_and_the_pages_after_it_give_exactly_the_last_n_lines(
-    script: Script, layout: dict[str, int], n: int, max_bytes: int
+    store_factory: StoreFactory,
+    spool_backend: str,
+    script: Script,
+    layout: dict[str, int],
+    n: int,
+    max_bytes: int,
 ) -> None:
     lines = split_lines(streams_of(script)["stdout"])
-    with spool_of(script, layout) as writer:
-        for spool in readers(writer):
+    with spool_of(script, layout, store_factory) as spooled:
+        for spool in readers(spooled):
             tail = sync(spool.tail, n, max_bytes=max_bytes)
             check_bound(tail, max_bytes, lines)
             assert tail.first_line == max(0, len(lines) - n)
@@ -144,7 +161,13 @@ quota_script = st.lists(
 @SETTINGS
 @given(quota_script, st.integers(16, 48), st.integers(4, 7), st.integers(1, 4), bound)
 def test_bounded_pages_of_a_trimmed_spool_give_each_kept_line_once_exactly(
-    script: Script, segment: int, segments: int, every: int, max_bytes: int
+    store_factory: StoreFactory,
+    spool_backend: str,
+    script: Script,
+    segment: int,
+    segments: int,
+    every: int,
+    max_bytes: int,
 ) -> None:
     lines = split_lines(streams_of(script)["stdout"])
     layout = {
@@ -153,8 +176,8 @@ def test_bounded_pages_of_a_trimmed_spool_give_each_kept_line_once_exactly(
         "index_every": every,
         "index_bytes": segment,
     }
-    with spool_of(script, layout) as writer:
-        for spool in readers(writer):
+    with spool_of(script, layout, store_factory) as spooled:
+        for spool in readers(spooled):
             seen = []
             for page in walk(spool, 0, 5, max_bytes, None):
                 check_bound(page, max_bytes, lines)
@@ -178,9 +201,12 @@ def test_bounded_pages_of_a_trimmed_spool_give_each_kept_line_once_exactly(
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, 1.5, None])
-def test_max_bytes_must_be_a_positive_integer(bad: object) -> None:
-    with spool_of([("stdout", b"a\n")], {}) as writer, Spool.open(writer.path) as spool:
+def test_max_bytes_must_be_a_positive_integer(store_factory: StoreFactory, bad: object) -> None:
+    with spool_of([("stdout", b"a\n")], {}, store_factory) as spooled:
+        live, spool = readers(spooled)
+        live.close()
         with pytest.raises(InvalidOption, match="max_bytes"):
             sync(spool.page, 0, 1, max_bytes=bad)
         with pytest.raises(InvalidOption, match="max_bytes"):
             sync(spool.tail, 1, max_bytes=bad)
+        spool.close()

@@ -1,8 +1,9 @@
-"""Invariants of the spool, against the writer and both kinds of reader directly (no processes).
+"""Invariants of the spool, written through a store's sink and read back (no processes).
 
 Segments, frames and index intervals are tiny so that every example crosses many segment
-boundaries and checkpoints. Each property is checked on the run's own handle and on a handle
-opened from the files, the way another process reads a spool.
+boundaries and checkpoints. Each property runs against every store of ``tests/spool/conftest.py``,
+on asyncio and trio, and is checked on a reader opened through the store that writes the spool
+and on one opened through a fresh store over the same place, the way another process reads it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from ccstream._events import Gap, Output, StreamName
 from ccstream.spool.local._format import STREAMS
+from ccstream.spool.testing import StoreFactory
 from tests.spool._helpers import (
     Script,
     follow_all,
@@ -56,11 +58,15 @@ SETTINGS = settings(max_examples=int(os.environ.get("SPOOL_EXAMPLES", "60")), de
 @SETTINGS
 @given(stdout_script, layout, st.integers(1, 7))
 def test_walking_pages_from_line_0_yields_every_line_once_in_order(
-    script: Script, layout: dict[str, int], count: int
+    store_factory: StoreFactory,
+    spool_backend: str,
+    script: Script,
+    layout: dict[str, int],
+    count: int,
 ) -> None:
     expected = split_lines(streams_of(script)["stdout"])
-    with spool_of(script, layout) as writer:
-        for spool in readers(writer):
+    with spool_of(script, layout, store_factory) as spooled:
+        for spool in readers(spooled):
             pages = walk(spool, count)
             assert [line for page in pages for line in page.lines] == expected
             assert pages[-1].complete
@@ -74,12 +80,16 @@ def test_walking_pages_from_line_0_yields_every_line_once_in_order(
 @SETTINGS
 @given(stdout_script, layout, st.integers(1, 7))
 def test_walking_pages_while_running_yields_each_terminated_line_once_and_no_partial_one(
-    script: Script, layout: dict[str, int], count: int
+    store_factory: StoreFactory,
+    spool_backend: str,
+    script: Script,
+    layout: dict[str, int],
+    count: int,
 ) -> None:
     data = streams_of(script)["stdout"]
     terminated = split_lines(data[: data.rfind(b"\n") + 1])
-    with spool_of(script, layout, close=False) as writer:
-        for spool in readers(writer):
+    with spool_of(script, layout, store_factory, close=False) as spooled:
+        for spool in readers(spooled):
             pages = walk(spool, count)
             assert [line for page in pages for line in page.lines] == terminated
             assert not pages[-1].complete
@@ -91,11 +101,16 @@ def test_walking_pages_while_running_yields_each_terminated_line_once_and_no_par
 @SETTINGS
 @given(stdout_script, layout, st.integers(0, 40), st.integers(1, 9))
 def test_a_page_at_line_k_equals_lines_k_to_k_plus_n(
-    script: Script, layout: dict[str, int], k: int, n: int
+    store_factory: StoreFactory,
+    spool_backend: str,
+    script: Script,
+    layout: dict[str, int],
+    k: int,
+    n: int,
 ) -> None:
     lines = split_lines(streams_of(script)["stdout"])
-    with spool_of(script, layout) as writer:
-        for spool in readers(writer):
+    with spool_of(script, layout, store_factory) as spooled:
+        for spool in readers(spooled):
             page = sync(spool.page, k, n)
             assert page.lines == lines[k : k + n]
             assert page.first_line == k
@@ -111,15 +126,15 @@ def test_a_page_at_line_k_equals_lines_k_to_k_plus_n(
 @SETTINGS
 @given(mixed_script, layout)
 def test_a_merged_replay_equals_the_live_event_sequence(
-    script: Script, layout: dict[str, int]
+    store_factory: StoreFactory, spool_backend: str, script: Script, layout: dict[str, int]
 ) -> None:
     live = [
         (f.stream, f.seq, f.offset, f.data)
         for _, frames in frame_script(script, layout["chunk_size"])
         for f in frames
     ]
-    with spool_of(script, layout) as writer:
-        for spool in readers(writer):
+    with spool_of(script, layout, store_factory) as spooled:
+        for spool in readers(spooled):
             replay = follow_all(spool)
             assert all(isinstance(e, Output) for e in replay)
             frames = [e for e in replay if isinstance(e, Output)]
@@ -130,15 +145,19 @@ def test_a_merged_replay_equals_the_live_event_sequence(
 @SETTINGS
 @given(mixed_script, layout, st.data())
 def test_follow_from_any_offset_yields_exactly_the_bytes_from_that_offset(
-    script: Script, layout: dict[str, int], data: st.DataObject
+    store_factory: StoreFactory,
+    spool_backend: str,
+    script: Script,
+    layout: dict[str, int],
+    data: st.DataObject,
 ) -> None:
     expected = streams_of(script)
     offsets: dict[StreamName, int] = {
         s: data.draw(st.integers(0, len(expected[s]) + 2), label=s) for s in expected
     }
     only: tuple[StreamName, ...] = data.draw(st.sampled_from([STREAMS, ("stdout",), ("stderr",)]))
-    with spool_of(script, layout) as writer:
-        for spool in readers(writer):
+    with spool_of(script, layout, store_factory) as spooled:
+        for spool in readers(spooled):
             got: dict[StreamName, bytearray] = {"stdout": bytearray(), "stderr": bytearray()}
             for event in follow_all(spool, offsets, only):
                 assert isinstance(event, Output)
@@ -152,13 +171,19 @@ def test_follow_from_any_offset_yields_exactly_the_bytes_from_that_offset(
 @SETTINGS
 @given(quota_script, st.integers(16, 48), st.integers(4, 7), st.integers(1, 4), st.data())
 def test_quota_gaps_plus_kept_bytes_account_for_every_byte(
-    script: Script, segment: int, segments: int, every: int, data: st.DataObject
+    store_factory: StoreFactory,
+    spool_backend: str,
+    script: Script,
+    segment: int,
+    segments: int,
+    every: int,
+    data: st.DataObject,
 ) -> None:
     expected = streams_of(script)
     quota = segment * segments
     layout = {"segment_size": segment, "quota": quota, "index_every": every, "index_bytes": segment}
-    with spool_of(script, layout) as writer:
-        for spool in readers(writer):
+    with spool_of(script, layout, store_factory) as spooled:
+        for spool in readers(spooled):
             gaps = {g.stream: g for g in spool.gaps}
             for s in STREAMS:
                 size = len(expected[s])

@@ -69,7 +69,11 @@ class LocalStore(Store):
         self, key: str, options: SpoolOptions, *, argv: Sequence[str] = (), mode: str = "binary"
     ) -> SpoolWriter:
         writer = SpoolWriter(self.options(key, options), argv=argv, mode=mode)
-        self._entries[key] = _Entry(writer.path, writer.source())
+        live = writer.source()
+        # The template of every reader's source (reopen): its files would stay open for as long
+        # as the store remembers the key, and it reads nothing itself.
+        live.close()
+        self._entries[key] = _Entry(writer.path, live)
         return writer
 
     def adopt(self, key: str, spool: Spool) -> None:
