@@ -1,8 +1,8 @@
 """The spool's disk thread: appends planned batches to the files, off the event loop.
 
-Copying into the page cache costs about as much as reading the pipe (0.2 s per GiB on the machines
-we measured, and much more while the file system is busy), so doing it on the event loop would
-slow the pumps by a quarter or more. ``os.writev`` releases the GIL, so here it overlaps with the
+Copying into the page cache costs about as much as reading the pipe, and much more while the file
+system is busy (figures in benchmarks/README.md), so doing it on the event loop would slow the
+pumps by a quarter or more. ``os.writev`` releases the GIL, so here it overlaps with the
 loop reading the next batch. The loop side (:mod:`ccstream.spool._writer`) decides everything —
 segments, drops, records, checkpoints — and this thread only executes, in order, and publishes
 the resulting :class:`SpoolState` once a batch is on disk.

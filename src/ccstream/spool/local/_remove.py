@@ -1,9 +1,9 @@
 """Removing a spool without waiting for the file system to free its blocks.
 
 Unlinking a big file is not instant: its blocks are freed, and pages still being written back
-are waited for. For a 1 GiB spool whose pages the trim (:mod:`ccstream.spool._trim`) had
-already sent to the disk, that took 0.19-0.21 s on ext4 (0.035 s without the trim, which left
-them dirty in memory instead). Closing a run must not take that long, so the spool is first
+are waited for, which the trim (:mod:`ccstream.spool.local._trim`) makes likely: it has sent
+the spool's pages to the disk already (benchmarks/README.md has the figures). Closing a run must
+not wait for that, so the spool is first
 renamed out of the way, which is atomic and instant (the path is gone when ``close`` returns),
 and one daemon thread deletes such spools in turn. Before the interpreter exits it waits for
 the deletions still going on, so nothing is left behind by a normal exit.

@@ -3,10 +3,11 @@
 Why: every byte written to a file lands in a page-cache page. Left alone, a multi-gigabyte spool
 pushes every other file out of the cache; and on virtual machines that hand freed memory back
 to the host (free page reporting, ballooning) each fresh page costs far more to touch than the
-copy into it. We measured 2.5 CPU seconds to write 1 GiB with ``writev`` on such a VM, and 0.45
-when the pages 16 MiB behind the end are dropped as we go: the next writes then reuse pages the
-guest just freed. ``posix_fadvise(DONTNEED)`` starts the writeback of dirty pages and drops the
-clean ones; so each byte is advised twice, once ``keep`` bytes behind the end (which mostly
+copy into it, several times the cost of writing into pages freed a moment before
+(benchmarks/README.md, the spool's bulk figures). Dropping the pages ``keep`` bytes behind the
+end as we go makes the next writes reuse pages the guest just freed.
+``posix_fadvise(DONTNEED)`` starts the writeback of dirty pages and drops the clean ones; so
+each byte is advised twice, once ``keep`` bytes behind the end (which mostly
 starts its writeback) and again one ``keep`` later (which drops it), in calls every quarter
 ``keep``. Readers that far behind read from disk; the ones that keep up read from memory or
 from the last ``keep`` bytes.
