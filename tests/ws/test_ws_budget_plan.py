@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ccstream.spool.local._usage import disk_bytes
 from ccstream_ws import ServerConfig
 from ccstream_ws.exceptions import ConfigError
 from ccstream_ws.server._budget import (
@@ -21,7 +22,6 @@ from ccstream_ws.server._budget import (
     shed,
     spool_options,
 )
-from ccstream_ws.server._disk_usage import disk_bytes
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB

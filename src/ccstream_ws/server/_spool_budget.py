@@ -30,7 +30,6 @@ from ..exceptions import RPCError
 from ..protocol._codes import ErrorCode
 from ._budget import Eviction, Holding, admit, reservation, shed
 from ._config import ServerConfig
-from ._disk_usage import disk_bytes
 from ._execution import Execution, result_fields
 
 __all__ = ["TOMBSTONES", "SpoolBudget"]
@@ -126,7 +125,7 @@ class SpoolBudget:
         off the event loop."""
         pending = [e for e in self._executions.values() if not e.disk_final]
         if pending:
-            await anyio.to_thread.run_sync(_measure, pending)
+            await _measure(pending)
 
     # -- admission and eviction ---------------------------------------------------------------
 
@@ -221,14 +220,14 @@ class SpoolBudget:
             self.watching = False
 
 
-def _measure(executions: Sequence[Execution]) -> None:
-    """Measure the spools of ``executions`` (in a worker thread): a spool measured after its
-    execution settled is final."""
+async def _measure(executions: Sequence[Execution]) -> None:
+    """Measure the spools of ``executions`` through their store (off the event loop): a spool
+    measured after its execution settled is final."""
     for execution in executions:
         settled = execution.settled
         if not execution.spooled:
             continue
-        execution.disk_bytes = disk_bytes(execution.store.path(execution.id))
+        execution.disk_bytes = await execution.store.usage(execution.id)
         execution.disk_final = settled
 
 

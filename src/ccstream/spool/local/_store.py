@@ -25,6 +25,7 @@ from .._reader import Spool
 from .._state import SpoolState
 from ._prune import prune_spools
 from ._source import DirectorySource, _Files
+from ._usage import disk_bytes
 from ._writer import SpoolWriter
 
 if TYPE_CHECKING:
@@ -185,7 +186,7 @@ class LocalStore(Store):
         return sorted(keys)
 
     async def usage(self, key: str) -> int:
-        return await anyio.to_thread.run_sync(_disk_bytes, self.path(key))
+        return await anyio.to_thread.run_sync(disk_bytes, self.path(key))
 
     async def prune(self, older_than: float) -> list[str]:
         if self.root is None:
@@ -197,24 +198,3 @@ class LocalStore(Store):
 
 def _nothing() -> None:
     return None
-
-
-def _disk_bytes(path: Path) -> int:
-    """Bytes the tree at ``path`` takes: each entry at the larger of its length and its blocks."""
-    total = 0
-    stack = [path]
-    while stack:
-        directory = stack.pop()
-        try:
-            entries = list(os.scandir(directory))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for entry in entries:
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            total += max(st.st_size, st.st_blocks * 512)
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(Path(entry.path))
-    return total

@@ -1,4 +1,4 @@
-"""What a directory takes on disk, as the spool budget counts it."""
+"""What a spool directory takes on disk (:meth:`LocalStore.usage`, which a disk budget counts)."""
 
 from __future__ import annotations
 
