@@ -39,9 +39,9 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 
 # Debian packages some tests drive: Chromium (the viewer), nginx and haproxy (the reverse
-# proxy configs of docs/deployment.md). Each is installed when missing and we may (root with
+# proxy configs of docs/deployment.md), redis-server (the Redis store, started by the tests). Each is installed when missing and we may (root with
 # apt-get); otherwise its tests are skipped with the reason.
-PACKAGES := chromium nginx haproxy
+PACKAGES := chromium nginx haproxy redis-server
 packages:
 	@missing=""; for p in $(PACKAGES); do \
 	  PATH="$$PATH:/usr/sbin:/sbin" command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
