@@ -20,6 +20,11 @@ export function count(n) {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** A count and its noun, singular or plural: (1, 'line') -> "1 line", (2, 'line') -> "2 lines". */
+export function plural(n, noun, nouns = `${noun}s`) {
+  return `${count(n)} ${n === 1 ? noun : nouns}`;
+}
+
 /** Seconds as "0.42 s", "12.3 s", "4:05" or "1:02:03". */
 export function duration(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '–';

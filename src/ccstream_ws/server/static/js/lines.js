@@ -1,27 +1,30 @@
 // Turning output into display rows, with a bound on how much any row or list holds.
 //
-// A row is { kind, line, text, more }: kind is "out" (stdout), "err" (stderr), "gap" (output
-// the spool dropped), "note" (the viewer's own remark) or "missing"; line is the 1-based line
-// number in its stream, or null when unknown; more counts characters cut off a long line. A row
-// of a line the server cut (a page holds a bounded number of bytes) also has
-// cut = { omitted, from, href }: the bytes not fetched, their offset, and a link to them.
+// A row is { kind, line, text, runs, more }: kind is "out" (stdout), "err" (stderr), "gap"
+// (output the spool dropped), "note" (the viewer's own remark) or "missing"; line is the 1-based
+// line number in its stream, or null when unknown; text is what the line shows once a terminal
+// wrote it (colours and cursor moves applied by ansi.js, every other escape removed); runs are
+// its styled stretches ([{ n, s }], see ansi.js; absent for the viewer's own rows); more counts
+// characters cut off a long line. A row of a line the server cut (a page holds a bounded number
+// of bytes) also has cut = { omitted, from, href }: the bytes not fetched, their offset, and a
+// link to them.
+
+import { DEFAULT, Line } from './ansi.js';
 
 export const MAX_CHARS = 2000;
 
-// Terminal colour and cursor sequences: a log read in a browser is clearer without them.
-const ESCAPES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g;
-
-function clean(text) {
-  return text.includes('\x1b') ? text.replace(ESCAPES, '') : text;
+/** A line as a row from terminal style `style`: [row, the style after the line]. */
+export function styledRow(kind, line, text, style = DEFAULT) {
+  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+  const term = new Line(style, MAX_CHARS);
+  term.feed(body);
+  const shown = term.finish();
+  return [{ kind, line, text: shown.text, runs: shown.runs, more: shown.more }, term.style];
 }
 
-/** A line as a row: the newline dropped, long lines cut to MAX_CHARS. */
+/** A line as a row: the newline dropped, escapes applied, long lines cut to MAX_CHARS. */
 export function lineRow(kind, line, text) {
-  let body = text.endsWith('\n') ? text.slice(0, -1) : text;
-  if (body.endsWith('\r')) body = body.slice(0, -1);
-  body = clean(body);
-  const more = Math.max(0, body.length - MAX_CHARS);
-  return { kind, line, text: more ? body.slice(0, MAX_CHARS) : body, more };
+  return styledRow(kind, line, text)[0];
 }
 
 /**
@@ -39,6 +42,8 @@ export class LiveLines {
     this.rows = [];
     this.dropped = 0;
     this.open = { stdout: null, stderr: null };
+    // Each stream is its own terminal: its style carries from line to line.
+    this.terms = { stdout: new Line(DEFAULT, MAX_CHARS), stderr: new Line(DEFAULT, MAX_CHARS) };
     this.next = { stdout: 1, stderr: 1 };
     this.header = null;
   }
@@ -52,36 +57,35 @@ export class LiveLines {
   /** Text of one stream, as it arrived (any number of lines, maybe a partial one). */
   push(stream, text) {
     const kind = stream === 'stderr' ? 'err' : 'out';
+    const term = this.terms[stream];
     let start = 0;
     for (;;) {
       const nl = text.indexOf('\n', start);
       const piece = nl < 0 ? text.slice(start) : text.slice(start, nl);
-      if (piece.length > 0 || nl >= 0) this.append(stream, kind, piece);
+      if (piece.length > 0 || nl >= 0) {
+        let row = this.open[stream];
+        if (row === null) {
+          // Open: the row shows what its terminal line holds so far (see row()).
+          row = { kind, line: this.next[stream], text: '', runs: [], more: 0, term };
+          this.rows.push(row);
+          this.open[stream] = row;
+        }
+        term.feed(piece);
+      }
       if (nl < 0) break;
       const row = this.open[stream];
-      if (row !== null && row.text.endsWith('\r')) row.text = row.text.slice(0, -1);
+      if (row !== null) {
+        const shown = term.finish();
+        row.text = shown.text;
+        row.runs = shown.runs;
+        row.more = shown.more;
+        delete row.term;
+      }
       this.open[stream] = null;
       if (this.next[stream] !== null) this.next[stream] += 1;
       start = nl + 1;
     }
     this.trim();
-  }
-
-  append(stream, kind, piece) {
-    let row = this.open[stream];
-    if (row === null) {
-      row = { kind, line: this.next[stream], text: '', more: 0 };
-      this.rows.push(row);
-      this.open[stream] = row;
-    }
-    const room = MAX_CHARS - row.text.length;
-    if (room <= 0) {
-      row.more += piece.length;
-      return;
-    }
-    const cleaned = clean(piece);
-    row.text += cleaned.length > room ? cleaned.slice(0, room) : cleaned;
-    row.more += Math.max(0, cleaned.length - room);
   }
 
   /** A row of the viewer's own (a gap, a truncation, a missing stretch). */
@@ -117,10 +121,17 @@ export class LiveLines {
             : this.header;
         return { kind: 'note', line: null, text, more: 0 };
       }
-      return this.rows[i - 1] ?? null;
+      return shown(this.rows[i - 1] ?? null);
     }
-    return this.rows[i] ?? null;
+    return shown(this.rows[i] ?? null);
   }
 
   want() {}
+}
+
+/** A row as drawn: an open row shows its terminal line as it is now. */
+function shown(row) {
+  if (row === null || row.term === undefined) return row;
+  const now = row.term.snapshot();
+  return { kind: row.kind, line: row.line, text: now.text, runs: now.runs, more: now.more };
 }

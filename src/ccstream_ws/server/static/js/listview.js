@@ -6,6 +6,9 @@
 // loaded) and want(first, last) (fetch what is missing); a live source may let go of its oldest
 // rows, counted in `dropped`, and the list keeps the rows in sight where they were.
 
+import { plural } from './format.js';
+import { fill } from './render.js';
+
 const MAX_PX = 8_000_000;
 const OVERSCAN = 20;
 
@@ -201,7 +204,7 @@ export class ListView {
       else el.dataset.line = String(row.line);
       el.firstChild.textContent = row.line === null ? '' : String(row.line);
       // children[1], not lastChild: a cut line's row ends with its link.
-      el.children[1].textContent = rowText(row);
+      fill(el.children[1], row.text, row.runs, rowSuffix(row));
       showRest(el, row.cut ?? null);
     }
     while (pool.length > n) this.rowsEl.lastChild.remove();
@@ -209,12 +212,12 @@ export class ListView {
   }
 }
 
-/** A row's text, with what a long line's row leaves out said at its end. */
-function rowText(row) {
+/** What a long line's row leaves out, said at its end ('' for a whole line). */
+function rowSuffix(row) {
   const parts = [];
-  if (row.more) parts.push(`${row.more.toLocaleString('en-US')} more characters`);
-  if (row.cut) parts.push(`${row.cut.omitted.toLocaleString('en-US')} more bytes not fetched`);
-  return parts.length ? `${row.text} … (${parts.join(', then ')})` : row.text;
+  if (row.more) parts.push(plural(row.more, 'more character'));
+  if (row.cut) parts.push(plural(row.cut.omitted, 'more byte') + ' not fetched');
+  return parts.length ? ` … (${parts.join(', then ')})` : '';
 }
 
 /** The link to the bytes of a cut line that its row does not hold (el's last child). */

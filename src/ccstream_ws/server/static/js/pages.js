@@ -9,7 +9,8 @@
 // the page's `cuts`; its row then says how many bytes it left out and links to them (a byte
 // range of the stream's download), so a cut line never looks as if it ended there.
 
-import { lineRow } from './lines.js';
+import { styleOf } from './ansi.js';
+import { styledRow } from './lines.js';
 
 const RETRY_MS = 300;
 const ERROR_BACKOFF_MS = 3000;
@@ -130,9 +131,13 @@ export class StreamPages {
 
   take(asked, page) {
     const cuts = new Map((page.cuts ?? []).map((cut) => [cut.line, cut]));
+    // The terminal style at the page's first line comes from the server (`sgr`), so a page
+    // from the middle of a run has the colours it would have had on a terminal.
+    let style = styleOf(page.sgr ?? '');
     page.lines.forEach((text, k) => {
       const i = page.first_line + k;
-      const row = lineRow(this.kind, i + 1, text);
+      const [row, after] = styledRow(this.kind, i + 1, text, style);
+      style = after;
       const cut = cuts.get(i);
       if (cut !== undefined) row.cut = this.cutOf(cut);
       this.lines.delete(i);
