@@ -5,7 +5,8 @@ A page holds at most ``max_bytes`` bytes of lines (default the core's
 :data:`MAX_PAGE_BYTES`), whatever the line lengths: the core's :meth:`ccstream.Spool.page` cuts a
 longer line and reports it, and the result carries that report as ``cuts``. :func:`page_message`
 reads the page and encodes the whole JSON-RPC response, the encoding (CPU-bound) in a worker
-thread, off the event loop.
+thread, off the event loop. The result's ``sgr`` is the terminal style the page's first line
+starts in (:mod:`ccstream_ws.server._page_style`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ccstream import CutLine, Page, Spool, StreamName
 
 from ..protocol import _jsonrpc as rpc
 from ..protocol._params import MAX_PAGE_BYTES, PAGE_BYTES
+from ._page_style import style_at
 
 __all__ = ["MAX_PAGE_BYTES", "PAGE_BYTES", "page_message", "page_result"]
 
@@ -47,8 +49,18 @@ def _cut(cut: CutLine, trim: int) -> dict[str, Any]:
     }
 
 
+def first_offset(page: Page) -> int:
+    """The byte offset where the page's first line starts (its end for a page of no lines)."""
+    if page.cuts and page.cuts[0].line == page.first_line:
+        return page.cuts[0].offset
+    return page.next_offset - sum(len(line) for line in page.lines)
+
+
 def page_result(
-    page: Page, encoding: Literal["text", "base64"], max_bytes: int = PAGE_BYTES
+    page: Page,
+    encoding: Literal["text", "base64"],
+    max_bytes: int = PAGE_BYTES,
+    style: tuple[str, int] = ("", 0),
 ) -> dict[str, Any]:
     """The ``page`` method's result for ``page`` (read with the bound ``max_bytes``); lines as
     text (UTF-8, invalid bytes become U+FFFD) or base64.
@@ -86,6 +98,8 @@ def page_result(
         "next_offset": page.next_offset,
         "stream": page.stream,
         "encoding": encoding,
+        "sgr": style[0],
+        "sgr_from": style[1],
     }
 
 
@@ -102,9 +116,13 @@ async def page_message(
     and encoded in a worker thread (CPU-bound). Holds a few times ``max_bytes``: the lines,
     their text and the message."""
     page = await spool.page(line, count, stream, max_bytes=max_bytes)
+    source = spool.source
+    sid = 0 if stream == "stdout" else 1
+    start = first_offset(page)
+    style = await source.run_sync(lambda: style_at(source, sid, start)) if page.lines else ("", 0)
 
     def encode(page: Page) -> str:
-        result = page_result(page, encoding, max_bytes)
+        result = page_result(page, encoding, max_bytes, style)
         # The page's bytes are let go before the message is made: two copies held, not three.
         return rpc.response(request_id, result)
 

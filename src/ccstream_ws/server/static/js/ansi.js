@@ -187,17 +187,13 @@ export class Line {
       }
       if (code === 0x1b) {
         this.mode = 1;
-      } else if (code === 0x9b) {
-        this.mode = 2;
-        this.seq = '';
-      } else if (code === 0x9d || code === 0x90 || code === 0x98 || code === 0x9e || code === 0x9f) {
-        this.mode = 3;
       } else if (ch === '\r') {
         this.moveTo(0);
       } else if (ch === '\b') {
         this.moveTo(Math.max(0, this.col - 1));
       }
-      // Other controls (BEL, NUL...) show nothing.
+      // Other controls (BEL, NUL, the 8-bit C1 controls, which UTF-8 terminals do not obey)
+      // show nothing.
     }
     if (plain) this.put(plain);
   }
@@ -231,7 +227,7 @@ export class Line {
         }
         return;
       case 3: // a string (OSC, DCS, SOS, PM, APC): up to BEL or ST
-        if (code === 0x07 || code === 0x9c) this.mode = 0;
+        if (code === 0x07) this.mode = 0;
         else if (code === 0x1b) this.mode = 4;
         return;
       case 4: // ESC inside a string: '\' ends it
