@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import urllib.request
 
+import anyio
 import pytest
 
 from ccstream_ws import Client
@@ -25,6 +26,12 @@ CHILD = (
 )
 
 
+def _download(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        data: bytes = response.read()
+        return data
+
+
 async def test_a_page_from_the_middle_starts_in_the_style_set_before_it(server: Server) -> None:
     async with Client(server.url) as client:
         execution = await client.execute([PY, "-c", CHILD])
@@ -42,8 +49,8 @@ async def test_a_page_from_the_middle_starts_in_the_style_set_before_it(server: 
         assert (await style(3200))[:2] == ("1;38;5;40", 0)
         assert (await style(3800))[:2] == ("", 0)
         url = f"{server.http}/executions/{execution.id}/stdout"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            assert response.read().startswith(b"\x1b[31mred\n")
+        raw = await anyio.to_thread.run_sync(_download, url)
+        assert raw.startswith(b"\x1b[31mred\n")  # downloads stay raw bytes
 
 
 async def test_the_style_is_found_with_bounded_work_far_into_a_stream(server: Server) -> None:

@@ -43,16 +43,59 @@ def test_a_long_sequence_is_dropped_whole_and_a_string_is_never_held() -> None:
 # Output made of the pieces that matter: text, SGR sequences (well-formed and not), other
 # sequences, strings and their terminators, split anywhere.
 _SGR = st.lists(
-    st.sampled_from(["0", "1", "2", "3", "4", "7", "22", "23", "24", "27", "31", "39", "42",
-                     "49", "91", "104", "38;5;196", "48;5;17", "38;2;1;2;3", "38:2::9:8:7",
-                     "38:5:44", "38;5", "38;2;1", "", "5", "300", "38;5;999"]),
+    st.sampled_from(
+        [
+            "0",
+            "1",
+            "2",
+            "3",
+            "4",
+            "7",
+            "22",
+            "23",
+            "24",
+            "27",
+            "31",
+            "39",
+            "42",
+            "49",
+            "91",
+            "104",
+            "38;5;196",
+            "48;5;17",
+            "38;2;1;2;3",
+            "38:2::9:8:7",
+            "38:5:44",
+            "38;5",
+            "38;2;1",
+            "",
+            "5",
+            "300",
+            "38;5;999",
+        ]
+    ),
     max_size=4,
 ).map(lambda ps: "\x1b[" + ";".join(ps) + "m")
 _PIECE = st.one_of(
     st.text(alphabet="ab \t\r\x07\x08;[m0123", max_size=6),
     _SGR,
-    st.sampled_from(["\x1b", "\x1b[", "\x1b]0;t", "\x1b\\", "\x1b[?25l", "\x1b[2K", "\x1b(B",
-                     "\x1bP1;2", "\x1b[1 q", "\x1b7", "é", "\x1b[1é", "\x1b]8;;u\x1b\\"]),
+    st.sampled_from(
+        [
+            "\x1b",
+            "\x1b[",
+            "\x1b]0;t",
+            "\x1b\\",
+            "\x1b[?25l",
+            "\x1b[2K",
+            "\x1b(B",
+            "\x1bP1;2",
+            "\x1b[1 q",
+            "\x1b7",
+            "é",
+            "\x1b[1é",
+            "\x1b]8;;u\x1b\\",
+        ]
+    ),
 )
 OUTPUT = st.lists(_PIECE, max_size=12).map("".join)
 
@@ -93,5 +136,5 @@ def test_the_server_and_the_viewer_find_the_same_style(texts: list[str]) -> None
     )
     viewer = json.loads(done.stdout)
     server = [params_after(t.encode()) for t in texts]
-    mismatched = [(t, v, s) for t, v, s in zip(texts, viewer, server) if v != s]
+    mismatched = [(t, v, s) for t, v, s in zip(texts, viewer, server, strict=True) if v != s]
     assert not mismatched, mismatched[:5]

@@ -1,14 +1,14 @@
 """The terminal style (SGR) in effect where a page starts: the ``page`` result's ``sgr``.
 
 The viewer colours a page from the middle of a run without reading what came before: the
-server tells it the style its first line starts in. That style is what the bytes from the
-stream's line checkpoint before the line leave in effect (:class:`~ccstream_ws.protocol._sgr.SgrState`),
+server tells it the style its first line starts in. That style is what the bytes from a line
+checkpoint before the line leave in effect (:class:`~ccstream_ws.protocol._sgr.SgrState`),
 starting from the default style there: the checkpoint at or before ``STYLE_WINDOW`` bytes ahead
 of the line, so the work is bounded (at most ``2 * STYLE_WINDOW`` bytes read and scanned) and a
 page near the start of a stream is exact. A colour set further back than that and never reset
 since is not carried (tools that colour output reset after each coloured stretch); the result's
-``sgr_from`` says where the scan began (0: the style is exact). After a quota gap the style starts
-from the default again, as the bytes before it are gone.
+``sgr_from`` says where the scan began (0: the style is exact). After a quota gap the style
+starts from the default again, as the bytes before it are gone.
 """
 
 from __future__ import annotations
