@@ -27,6 +27,7 @@ def test_the_viewers_javascript_unit_tests_pass() -> None:
         pytest.skip("node 18 or later is needed for node:test")
     files = sorted(str(p) for p in HERE.glob("*.test.mjs"))
     assert files, "no JS tests found"
+    assert NODE is not None
     done = subprocess.run(
         [NODE, "--test", *files], capture_output=True, text=True, timeout=60, cwd=HERE
     )

@@ -122,8 +122,8 @@ def test_the_canonical_parameters_restore_the_same_style(text: str) -> None:
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed: the viewer's parser needs it")
-@settings(max_examples=5, deadline=None)
-@given(st.lists(OUTPUT, min_size=300, max_size=300))
+@settings(max_examples=10, deadline=None)
+@given(st.lists(OUTPUT, min_size=40, max_size=40))
 def test_the_server_and_the_viewer_find_the_same_style(texts: list[str]) -> None:
     assert NODE is not None
     done = subprocess.run(

@@ -15,6 +15,8 @@ to its end without being held.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["DEFAULT_STYLE", "MAX_SEQUENCE", "SgrState", "Style"]
 
 MAX_SEQUENCE = 256
@@ -67,7 +69,7 @@ def apply_sgr(style: Style, text: str) -> Style:
     params = _params(text)
     if params is None:
         return style
-    s = list(style)
+    s: list[Any] = list(style)
     i = 0
     while i < len(params):
         p = params[i]
