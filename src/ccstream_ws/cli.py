@@ -161,6 +161,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--cwd", help="default working directory of commands")
     serve.add_argument("--no-client-cwd", action="store_true", help="clients may not pick cwd")
+    serve.add_argument(
+        "--no-list",
+        action="store_true",
+        help="the list method shows a connection only the executions it started",
+    )
     serve.add_argument("--max-message-size", type=parse_size, default=1 << 20)
     serve.add_argument("--max-connections", type=int, default=256)
     serve.add_argument("--max-executions", type=int, default=64)
@@ -313,6 +318,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         env_allow=args.env_allow,
         cwd=args.cwd,
         allow_cwd=not args.no_client_cwd,
+        list_executions=not args.no_list,
         max_message_size=args.max_message_size,
         max_connections=args.max_connections,
         max_executions=args.max_executions,

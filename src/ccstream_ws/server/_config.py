@@ -62,7 +62,8 @@ class ServerConfig:
     host, off otherwise. ``allowed_executables`` (names or absolute paths) limits argv[0]; for a
     shell string it is checked against the first word, which is a convenience, not a boundary.
     ``shell`` runs shell strings. ``cwd`` is the default working directory; ``allow_cwd`` lets
-    clients choose one.
+    clients choose one. ``list_executions``: ``list`` shows a connection every execution of the
+    server (``False``: only those it started; see :mod:`ccstream_ws.server._listing`).
 
     Environment: the child inherits the server's variables whose names match ``env_inherit``
     (fnmatch patterns), and a client may set the variables matching ``env_allow`` and not
@@ -106,6 +107,7 @@ class ServerConfig:
     shell: str = "/bin/sh"
     cwd: str | None = None
     allow_cwd: bool = True
+    list_executions: bool = True
 
     env_inherit: tuple[str, ...] = ("*",)
     env_allow: tuple[str, ...] = ("*",)

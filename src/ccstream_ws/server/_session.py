@@ -41,6 +41,7 @@ from ._asgi import Receive, Send
 from ._budget import spool_options
 from ._config import ServerConfig
 from ._execution import Execution, result_fields
+from ._listing import list_result, policy_result
 from ._pages import page_message
 from ._policy import check_command, child_env
 from ._registry import Registry, new_id
@@ -65,6 +66,8 @@ CAPABILITIES = [
     "gzip",
     "pagination",
     "on_quota",
+    "list",
+    "policy",
 ]
 
 _ANSWERED = object()
@@ -104,6 +107,8 @@ class Session:
             "subscribe": self._subscribe,
             "ping": self._ping,
             "pong": self._pong,
+            "list": self._list,
+            "policy": self._policy,
         }
 
     # -- sending ------------------------------------------------------------------------------
@@ -472,6 +477,12 @@ class Session:
             await self._reader(execution, options, offsets, False, notices)
         finally:
             self._subscriptions -= 1
+
+    async def _list(self, request: rpc.Request) -> Any:
+        return list_result(self.config, self.registry, self.id, request.params)
+
+    async def _policy(self, request: rpc.Request) -> Any:
+        return policy_result(self.config)
 
     async def _ping(self, request: rpc.Request) -> Any:
         return {"pong": True, "time": time.time()}
