@@ -121,18 +121,38 @@ def test_timeout_is_reported_as_such(page: Page, server: Server) -> None:
     assert "timed out (total time limit)" in page.inner_text("#exit")
 
 
-def test_refused_commands_say_why(page: Page, pool: ServerPool) -> None:
+def test_the_servers_policy_shows_before_run_fails(page: Page, pool: ServerPool) -> None:
     server = pool.get("uvicorn", {"allow_shell": False, "allowed_executables": ["echo"]})
     open_viewer(page, f"{server.http}/")
+    # Before anything is run the page says what this server takes, and sends argv only.
+    until(page, "document.querySelector('#policy').textContent", what="the policy")
+    note = page.inner_text("#policy")
+    assert "no shell strings" in note
+    assert "allowed: echo" in note
+    assert page.is_checked("#argv-mode")
+    assert page.is_disabled("#argv-mode")
+    page.fill("#command", "ls /")
+    page.click("#run")
+    until(page, "document.querySelector('#message').dataset.kind === 'error'")
+    assert page.inner_text("#message") == "not run: ls is not allowed here (allowed: echo)"
+    assert state(page)["execution"] is None  # refused here, not by the server
+    run(page, "echo 'hello there'")
+    until(page, "window.ccstreamViewer.state.execState === 'ended'")
+    assert page.locator("#rows .line.out .tx").first.inner_text() == "hello there"
+
+
+def test_refused_commands_say_why(page: Page, pool: ServerPool) -> None:
+    # A server too old to answer `policy` still refuses, and the page says why.
+    server = pool.get("uvicorn", {"allow_shell": False, "allowed_executables": ["echo"]})
+    open_viewer(page, f"{server.http}/")
+    until(page, "document.querySelector('#policy').textContent", what="the policy")
+    page.evaluate("document.querySelector('#argv-mode').disabled = false")
+    page.uncheck("#argv-mode")
+    page.evaluate("window.ccstreamViewer.forgetPolicy()")
     page.fill("#command", "echo hi; rm -rf /")
     page.click("#run")
     until(page, "document.querySelector('#message').dataset.kind === 'error'")
     assert "code -32001" in page.inner_text("#message")
-    # Without a shell the words go as argv, which the policy checks.
-    page.check("#argv-mode")
-    run(page, "echo 'hello there'")
-    until(page, "window.ccstreamViewer.state.execState === 'ended'")
-    assert page.locator("#rows .line.out .tx").first.inner_text() == "hello there"
 
 
 def test_token_from_the_address_becomes_a_cookie_and_no_address_carries_it(

@@ -88,6 +88,12 @@ export class LiveLines {
     this.trim();
   }
 
+  /** Lines of `stream` taken in (a partial last one too), or null when the view started midway. */
+  lines(stream) {
+    const next = this.next[stream];
+    return next === null ? null : next - 1 + (this.open[stream] === null ? 0 : 1);
+  }
+
   /** A row of the viewer's own (a gap, a truncation, a missing stretch). */
   note(kind, text) {
     this.rows.push({ kind, line: null, text, more: 0 });

@@ -5,6 +5,10 @@
 // since browsers cap an element's height. A source gives size(), row(i) (null while not
 // loaded) and want(first, last) (fetch what is missing); a live source may let go of its oldest
 // rows, counted in `dropped`, and the list keeps the rows in sight where they were.
+//
+// Wrapped (setWrap(true)), a row is as tall as its text needs: the scroll position then picks
+// the first row drawn (in row units, as past MAX_PX), the rows fill the view from there, and at
+// the end the last row sits at the bottom.
 
 import { plural } from './format.js';
 import { fill } from './render.js';
@@ -13,8 +17,10 @@ const MAX_PX = 8_000_000;
 const OVERSCAN = 20;
 
 export class ListView {
-  constructor(viewport, spacer, rows, { onFollow = () => {} } = {}) {
+  constructor(viewport, spacer, rows, { onFollow = () => {}, mark = () => false } = {}) {
     this.viewport = viewport;
+    this.mark = mark;
+    this.wrap = false;
     this.spacer = spacer;
     this.rowsEl = rows;
     this.onFollow = onFollow;
@@ -51,6 +57,17 @@ export class ListView {
 
   save() {
     return { follow: this.follow, top: this.viewport.scrollTop };
+  }
+
+  /** Wrap long rows (true) or keep each on one line (false). */
+  setWrap(wrap) {
+    this.wrap = wrap;
+    this.viewport.classList.toggle('wrap', wrap);
+    if (!wrap) {
+      this.rowsEl.style.height = '';
+      this.rowsEl.scrollTop = 0;
+    }
+    this.invalidate();
   }
 
   setFollow(follow) {
@@ -171,8 +188,28 @@ export class ListView {
       this.scrollTo(this.viewport.scrollHeight - this.viewport.clientHeight);
     }
     const { first, last, offset } = this.window(total);
+    if (this.wrap) {
+      this.renderWrapped(source, first, total);
+      return;
+    }
     source.want(Math.max(0, first - OVERSCAN), Math.min(total - 1, last + OVERSCAN));
     this.draw(source, first, last, offset, total);
+  }
+
+  renderWrapped(source, first, total) {
+    const height = this.viewport.clientHeight;
+    const visible = Math.ceil(height / this.rowHeight) + 1;
+    const top = this.viewport.scrollTop;
+    const atEnd =
+      this.follow || top >= this.viewport.scrollHeight - height - this.rowHeight / 2;
+    // Every row is at least one row high, so `visible` rows always fill the view.
+    const from = atEnd ? Math.max(0, total - visible) : first;
+    const to = Math.min(total - 1, from + visible);
+    source.want(Math.max(0, from - OVERSCAN), Math.min(total - 1, to + OVERSCAN));
+    this.rowsEl.style.height = `${height}px`;
+    this.draw(source, from, to, top, total);
+    // At the end the last row's bottom meets the view's; elsewhere the first row is at the top.
+    this.rowsEl.scrollTop = atEnd ? this.rowsEl.scrollHeight - height : 0;
   }
 
   draw(source, first, last, offset, total) {
@@ -196,9 +233,10 @@ export class ListView {
         el.firstChild.textContent = '';
         el.children[1].textContent = '…';
         showRest(el, null);
+        showWhole(el, null);
         continue;
       }
-      el.className = `line ${row.kind}`;
+      el.className = this.mark(row) ? `line ${row.kind} marked` : `line ${row.kind}`;
       el.dataset.row = String(i);
       if (row.line === null) el.removeAttribute('data-line');
       else el.dataset.line = String(row.line);
@@ -206,6 +244,7 @@ export class ListView {
       // children[1], not lastChild: a cut line's row ends with its link.
       fill(el.children[1], row.text, row.runs, rowSuffix(row));
       showRest(el, row.cut ?? null);
+      showWhole(el, row);
     }
     while (pool.length > n) this.rowsEl.lastChild.remove();
     this.rowsEl.style.transform = `translateY(${offset}px)`;
@@ -236,4 +275,21 @@ function showRest(el, cut) {
   }
   link.href = cut.href;
   link.textContent = `the rest from byte ${cut.from.toLocaleString('en-US')}`;
+}
+
+/** A button for a row of a line longer than it shows (its text says which line: data-line). */
+function showWhole(el, row) {
+  let button = el.querySelector('button.whole');
+  const wanted = row !== null && row.line !== null && (row.more > 0 || row.cut !== undefined);
+  if (!wanted) {
+    if (button !== null) button.remove();
+    return;
+  }
+  if (button === null) {
+    button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'whole';
+    button.textContent = 'show the whole line';
+    el.append(button);
+  }
 }

@@ -3,10 +3,14 @@
 import { Execution, splitWords } from './execution.js';
 import { argv as showArgv } from './format.js';
 import { LiveLines } from './lines.js';
+import { formatHash, linked, parseHash } from './links.js';
 import { ListView } from './listview.js';
 import { StreamPages } from './pages.js';
+import { Policy } from './policy.js';
 import { Progress } from './progress.js';
 import { Connection } from './rpc.js';
+import { RunList } from './runs.js';
+import { WholeLine } from './whole.js';
 
 const REPLAY_ALL_BELOW = 4 * 1024 * 1024; // attach: replay a run this small from its start
 const REPLAY_TAIL = 256 * 1024; // else the last this many bytes of each stream
@@ -73,9 +77,25 @@ async function signIn(event) {
 
 const live = new LiveLines();
 const progress = new Progress($('#execution'));
+let link = null; // the linked lines ({ id, stream, first, last }: links.js), or null
 const view = new ListView($('#viewport'), $('#spacer'), $('#rows'), {
   onFollow: (follow) => $('#follow').setAttribute('aria-pressed', String(follow)),
+  mark: (row) => linked(link, row),
 });
+const policy = new Policy($('#policy'), $('#argv-mode'));
+const whole = new WholeLine(
+  $('#whole'),
+  (stream, line, maxBytes) =>
+    conn.call('page', { execution_id: exec.id, stream, line, count: 1, encoding: 'text', max_bytes: maxBytes }),
+  (stream, first, last) => {
+    const url = new URL(endpoint(`executions/${exec.id}/${stream}`));
+    url.searchParams.set('range', `bytes=${first}-${last}`);
+    return url.href;
+  },
+);
+const runs = new RunList($('#runs'), $('#runs-toggle'), (method, params) => conn.call(method, params), (id) =>
+  attach(id),
+);
 let exec = null;
 let pages = {};
 let tab = 'all';
@@ -115,11 +135,48 @@ async function opened(greeting, again) {
   } catch {
     // The clock difference only refines the elapsed time.
   }
+  conn
+    .call('policy')
+    .then((answer) => policy.apply(answer))
+    .catch(() => {}); // an older server: Run says what it refuses
   if (exec !== null && !exec.completed && again) {
     await subscribe(exec.next);
   } else if (exec === null && location.hash.length > 1) {
-    await attach(decodeURIComponent(location.hash.slice(1)));
+    await followHash();
   }
+}
+
+// -- line links ---------------------------------------------------------------------------------
+
+/** The address's fragment: attach to its execution, then show and mark its lines. */
+async function followHash() {
+  const wanted = parseHash(location.hash);
+  if (!wanted.id) return;
+  if (exec === null || exec.id !== wanted.id) await attach(wanted.id);
+  if (exec === null || exec.id !== wanted.id) return;
+  link = wanted.first === null ? null : wanted;
+  if (link !== null) {
+    showTab(link.stream);
+    // A few lines above it stay in sight, as in other log viewers.
+    view.scrollToRow(Math.max(0, link.first - 4));
+  }
+  view.invalidate();
+}
+
+/** A line number was clicked: link it (shift: the range from the linked line to it). */
+function linkLine(el, extend) {
+  if (exec === null || el.dataset.line === undefined) return;
+  const stream = el.classList.contains('err') ? 'stderr' : 'stdout';
+  const line = Number(el.dataset.line);
+  let first = line;
+  let last = line;
+  if (extend && link !== null && link.stream === stream && link.first !== null) {
+    first = Math.min(link.first, line);
+    last = Math.max(link.last, line);
+  }
+  link = { id: exec.id, stream, first, last };
+  history.replaceState(null, '', formatHash(exec.id, stream, first, last));
+  view.invalidate();
 }
 
 // -- executions ---------------------------------------------------------------------------------
@@ -159,9 +216,10 @@ function begin(id) {
   for (const what of ['stdout', 'stderr', 'merged']) {
     $(`#dl-${what}`).href = endpoint(`executions/${id}/${what}`);
   }
-  const url = new URL(location.href);
-  url.hash = id;
-  history.replaceState(null, '', url);
+  // The address names the execution (and keeps the linked lines of a link to it).
+  if (parseHash(location.hash).id !== id) history.replaceState(null, '', formatHash(id));
+  link = null;
+  whole.close();
   updateControls();
 }
 
@@ -173,6 +231,11 @@ async function run(event) {
   const params = { detach: true, output_options: { encoding: 'text' } };
   if ($('#argv-mode').checked) params.argv = splitWords(line);
   else params.command = line;
+  const refusal = policy.refusal(line, params.argv ?? [], params.argv !== undefined);
+  if (refusal !== null) {
+    say(`not run: ${refusal}`, 'error');
+    return;
+  }
   for (const [field, name] of [['#timeout', 'timeout'], ['#idle-timeout', 'idle_timeout']]) {
     const value = Number($(field).value);
     if ($(field).value !== '' && value > 0) params[name] = value;
@@ -265,6 +328,8 @@ function notified(method, params) {
       const { text, missing } = exec.take(params);
       if (missing) live.note('missing', `⋯ ${missing.toLocaleString('en-US')} bytes of ${params.type} never arrived here`);
       if (text) live.push(params.type, text);
+      const lines = live.lines(params.type);
+      if (lines !== null) progress.received(params.type, exec.next[params.type], lines);
       if (tab === 'all') view.invalidate();
       break;
     }
@@ -379,6 +444,20 @@ $('#resume').addEventListener('click', () => control('RESUME'));
 $('#cancel').addEventListener('click', () => control('CANCEL'));
 $('#follow').addEventListener('click', () => view.setFollow(true));
 $('#goto-form').addEventListener('submit', goTo);
+$('#wrap').addEventListener('click', () => {
+  const wrap = !view.wrap;
+  $('#wrap').setAttribute('aria-pressed', String(wrap));
+  view.setWrap(wrap);
+});
+$('#rows').addEventListener('click', (event) => {
+  const row = event.target.closest('.line');
+  if (row === null) return;
+  if (event.target.closest('.ln')) linkLine(row, event.shiftKey);
+  else if (event.target.closest('button.whole') && row.dataset.line !== undefined) {
+    whole.open(row.classList.contains('err') ? 'stderr' : 'stdout', Number(row.dataset.line));
+  }
+});
+window.addEventListener('hashchange', () => followHash());
 for (const button of document.querySelectorAll('#tabs [data-tab]')) {
   button.addEventListener('click', () => showTab(button.dataset.tab));
 }
@@ -412,8 +491,13 @@ window.ccstreamViewer = {
       liveDropped: live.dropped,
       domRows: document.querySelectorAll('#rows .line').length,
       follow: view.follow,
+      wrap: view.wrap,
+      link,
       tab,
     };
   },
   drop: () => conn.drop(),
+  forgetPolicy: () => {
+    policy.policy = null;
+  },
 };

@@ -1,6 +1,10 @@
 // The progress line (bytes and lines per stream, rate, elapsed time) and the exit status.
+//
+// While the page takes in an execution's output from its start, the counts are the page's own
+// (what it received, so they are in step with the rows shown); otherwise, and once the run
+// ended, the server's (`status`, `process.completed`).
 
-import { bytes, count, duration, exitStatus, rate } from './format.js';
+import { bytes, duration, exitStatus, plural, rate } from './format.js';
 
 const RATE_WINDOW_MS = 3000;
 
@@ -18,6 +22,7 @@ export class Progress {
     this.skew = 0; // server clock minus ours, seconds
     this.ended = null;
     this.stats = { stdout: { bytes: 0, lines: 0 }, stderr: { bytes: 0, lines: 0 } };
+    this.own = { stdout: null, stderr: null };
     this.exitEl.hidden = true;
     this.exitEl.replaceChildren();
     this.draw();
@@ -29,12 +34,24 @@ export class Progress {
     for (const name of ['stdout', 'stderr']) {
       if (status[name]) this.stats[name] = status[name];
     }
-    const now = performance.now();
-    const total = this.stats.stdout.bytes + this.stats.stderr.bytes;
-    const lines = (this.stats.stdout.lines ?? 0) + (this.stats.stderr.lines ?? 0);
-    this.samples.push({ at: now, bytes: total, lines });
-    while (this.samples.length > 2 && now - this.samples[0].at > RATE_WINDOW_MS) this.samples.shift();
     this.draw();
+  }
+
+  sample() {
+    const now = performance.now();
+    const out = this.shown('stdout');
+    const err = this.shown('stderr');
+    this.samples.push({ at: now, bytes: out.bytes + err.bytes, lines: (out.lines ?? 0) + (err.lines ?? 0) });
+    while (this.samples.length > 2 && now - this.samples[0].at > RATE_WINDOW_MS) this.samples.shift();
+  }
+
+  /** What the page itself received of `stream`: bytes, and lines (a partial last one too). */
+  received(stream, bytesReceived, lines) {
+    this.own[stream] = { bytes: bytesReceived, lines };
+  }
+
+  shown(stream) {
+    return this.ended === null && this.own[stream] !== null ? this.own[stream] : this.stats[stream];
   }
 
   completed(params) {
@@ -74,9 +91,12 @@ export class Progress {
   }
 
   draw() {
+    this.sample();
     for (const name of ['stdout', 'stderr']) {
-      this.el(`${name}-bytes`).textContent = bytes(this.stats[name].bytes);
-      this.el(`${name}-lines`).textContent = count(this.stats[name].lines);
+      const stats = this.shown(name);
+      this.el(`${name}-bytes`).textContent = bytes(stats.bytes);
+      this.el(`${name}-lines`).textContent =
+        stats.lines === null || stats.lines === undefined ? '– lines' : plural(stats.lines, 'line');
     }
     const [bps, lps] = this.rates();
     this.el('rate').textContent = rate(bps, lps);
