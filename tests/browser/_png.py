@@ -30,7 +30,9 @@ def pixels(png: bytes) -> tuple[int, int, list[list[tuple[int, int, int]]]]:
         pos += 12 + length
         if kind == b"IHDR":
             width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
-            assert depth == 8 and interlace == 0 and colour in (2, 6), (depth, colour)
+            assert depth == 8, depth
+            assert interlace == 0
+            assert colour in (2, 6), colour
             channels = 3 if colour == 2 else 4
         elif kind == b"IDAT":
             idat += body
@@ -40,20 +42,20 @@ def pixels(png: bytes) -> tuple[int, int, list[list[tuple[int, int, int]]]]:
     rows: list[list[tuple[int, int, int]]] = []
     for y in range(height):
         start = y * (stride + 1)
-        kind = raw[start]
+        method = raw[start]
         line = bytearray(raw[start + 1 : start + 1 + stride])
         for i in range(stride):
             a = line[i - channels] if i >= channels else 0
             b = previous[i]
             c = previous[i - channels] if i >= channels else 0
-            if kind == 1:
+            if method == 1:
                 line[i] = (line[i] + a) & 255
-            elif kind == 2:
+            elif method == 2:
                 line[i] = (line[i] + b) & 255
-            elif kind == 3:
+            elif method == 3:
                 line[i] = (line[i] + (a + b) // 2) & 255
-            elif kind == 4:
+            elif method == 4:
                 line[i] = (line[i] + _paeth(a, b, c)) & 255
-        rows.append([tuple(line[x : x + 3]) for x in range(0, stride, channels)])  # type: ignore[misc]
+        rows.append([(line[x], line[x + 1], line[x + 2]) for x in range(0, stride, channels)])
         previous = line
     return width, height, rows
