@@ -95,7 +95,7 @@ export class WholeLine {
     fill(this.text, now.text, now.runs);
     const left = this.length - this.shown;
     this.meta.textContent =
-      `${this.stream} line ${this.line.toLocaleString('en-US')}: ${plural(this.length, 'byte')}` +
+      `${this.stream} line ${this.line.toLocaleString('en-US')}: ${plural(this.length, 'byte')} with its newline` +
       (left > 0 ? `, ${bytes(this.shown)} shown, ${plural(left, 'more byte')}` : '');
     const canMore = left > 0 && this.shown < MAX_SHOWN;
     this.more.hidden = !canMore;
