@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import urllib.request
+from typing import Any
 
 import anyio
 import pytest
@@ -54,19 +55,30 @@ async def test_a_page_from_the_middle_starts_in_the_style_set_before_it(server: 
 
 
 async def test_the_style_is_found_with_bounded_work_far_into_a_stream(server: Server) -> None:
-    # 3 MiB of text after the colour: past the scan window, the page says where it scanned from.
+    # 3 MiB of text after the colour: past the scan window, the page says so, until a reset.
     child = (
         "import sys\nw = sys.stdout.write\nw('\\x1b[34mblue\\n')\n"
         "line = 'x' * 99 + '\\n'\n"
         "for i in range(30_000): w(line)\n"
         "w('\\x1b[33myellow\\n')\nfor i in range(10): w(line)\n"
+        "w('\\x1b[0;4mreset, then underlined\\n')\nfor i in range(10): w(line)\n"
     )
     async with Client(server.url) as client:
         execution = await client.execute([PY, "-c", child])
         await execution.wait()
-        near = await client.call("page", {"execution_id": execution.id, "line": 5000, "count": 1})
-        assert (near["sgr"], near["sgr_from"]) == ("34", 0)
-        far = await client.call("page", {"execution_id": execution.id, "line": 30_005, "count": 1})
+
+        async def page(line: int) -> dict[str, Any]:
+            found: dict[str, Any] = await client.call(
+                "page", {"execution_id": execution.id, "line": line, "count": 1}
+            )
+            return found
+
+        near = await page(5000)
+        assert (near["sgr"], near["sgr_from"], near["sgr_exact"]) == ("34", 0, True)
+        far = await page(30_005)
         assert far["sgr"] == "33"
+        assert far["sgr_exact"] is False  # the blue before the window is not known
         assert 0 < far["sgr_from"] < 30_000 * 100
         assert 30_001 * 100 - far["sgr_from"] <= 2 * 1024 * 1024 + 5
+        after = await page(30_015)
+        assert (after["sgr"], after["sgr_exact"]) == ("4", True)

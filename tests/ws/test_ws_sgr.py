@@ -12,7 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccstream_ws.protocol._sgr import MAX_SEQUENCE, SgrState, apply_sgr, style_params
+from ccstream_ws.protocol._sgr import (
+    DEFAULT_STYLE,
+    MAX_SEQUENCE,
+    SgrState,
+    Style,
+    apply_sgr,
+    style_params,
+)
 
 JS = Path(__file__).resolve().parents[1] / "js"
 VECTORS = json.loads((JS / "sgr_vectors.json").read_text())["vectors"]
@@ -38,6 +45,31 @@ def test_a_long_sequence_is_dropped_whole_and_a_string_is_never_held() -> None:
     assert len(state._seq) == 0
     state.feed(b"\x07\x1b[1m")
     assert state.params() == "1;31"
+
+
+def test_a_full_reset_anchors_the_style() -> None:
+    state = SgrState()
+    state.feed(b"\x1b[1mbold\x1b[38;5;0m")  # a 0 that is a colour, not a reset
+    assert not state.anchored
+    state.feed(b"\x1b[0;32m")
+    assert state.anchored
+    assert state.params() == "32"
+    state.reset()
+    assert not state.anchored
+
+
+ALL_SET: Style = (3, "#010203", True, True, True, True, True)
+
+
+@given(st.text(alphabet="\x1b[;m0123:4789", max_size=20))
+def test_after_a_reset_the_style_does_not_depend_on_where_it_started(tail: str) -> None:
+    ends = []
+    for start in (DEFAULT_STYLE, ALL_SET):
+        state = SgrState(start)
+        state.feed(b"\x1b[0m" + tail.encode())
+        assert state.anchored
+        ends.append(state.params())
+    assert ends[0] == ends[1]
 
 
 # Output made of the pieces that matter: text, SGR sequences (well-formed and not), other

@@ -66,9 +66,15 @@ def _hex(r: int, g: int, b: int) -> str:
 
 def apply_sgr(style: Style, text: str) -> Style:
     """The style after an SGR sequence with parameters ``text`` (``""`` resets)."""
+    return _apply(style, text)[0]
+
+
+def _apply(style: Style, text: str) -> tuple[Style, bool]:
+    """``(the style after the SGR sequence text, whether it reset everything on the way)``."""
     params = _params(text)
     if params is None:
-        return style
+        return style, False
+    reset = False
     s: list[Any] = list(style)
     i = 0
     while i < len(params):
@@ -76,6 +82,7 @@ def apply_sgr(style: Style, text: str) -> Style:
         i += 1
         if p == 0:
             s = list(DEFAULT_STYLE)
+            reset = True
         elif p in _FLAGS:
             index, value = _FLAGS[p]
             s[index] = value
@@ -108,7 +115,7 @@ def apply_sgr(style: Style, text: str) -> Style:
             if colour is not False:
                 s[_FG if p == 38 else _BG] = colour
         # Anything else (blink, conceal, strike, fonts...) changes nothing shown.
-    return (s[0], s[1], s[2], s[3], s[4], s[5], s[6])
+    return (s[0], s[1], s[2], s[3], s[4], s[5], s[6]), reset
 
 
 def _colour_params(colour: Colour, base: int, bright: int, ext: int) -> list[int]:
@@ -140,17 +147,21 @@ class SgrState:
     :meth:`params` or :attr:`style`. Holds at most :data:`MAX_SEQUENCE` bytes besides the style.
     """
 
-    __slots__ = ("_mode", "_seq", "style")
+    __slots__ = ("_mode", "_seq", "anchored", "style")
 
     def __init__(self, style: Style = DEFAULT_STYLE) -> None:
         self.style: Style = style
         """The style now (see :data:`Style`)."""
+        self.anchored = False
+        """True once a full reset (SGR 0) was fed: from there on :attr:`style` does not depend on
+        the style the tracker started from."""
         self._mode = _TEXT
         self._seq = bytearray()
 
     def reset(self) -> None:
         """Back to the default style, as at the start of a stream."""
         self.style = DEFAULT_STYLE
+        self.anchored = False
         self._mode = _TEXT
         self._seq.clear()
 
@@ -218,4 +229,5 @@ class SgrState:
         # A private marker (<=>?) or an intermediate: not an SGR.
         if seq[:1] in (b"<", b"=", b">", b"?") or any(0x20 <= b <= 0x2F for b in seq):
             return
-        self.style = apply_sgr(self.style, seq.decode("ascii"))
+        self.style, reset = _apply(self.style, seq.decode("ascii"))
+        self.anchored = self.anchored or reset

@@ -5,10 +5,11 @@ server tells it the style its first line starts in. That style is what the bytes
 checkpoint before the line leave in effect (:class:`~ccstream_ws.protocol._sgr.SgrState`),
 starting from the default style there: the checkpoint at or before ``STYLE_WINDOW`` bytes ahead
 of the line, so the work is bounded (at most ``2 * STYLE_WINDOW`` bytes read and scanned) and a
-page near the start of a stream is exact. A colour set further back than that and never reset
-since is not carried (tools that colour output reset after each coloured stretch); the result's
-``sgr_from`` says where the scan began (0: the style is exact). After a quota gap the style
-starts from the default again, as the bytes before it are gone.
+page near the start of a stream is exact. So is the style after a full reset (SGR 0) in the
+scanned bytes, which tools that colour their output send after each coloured stretch. Otherwise
+a colour set further back and never reset since is not carried: the result's ``sgr_exact`` says
+which (and ``sgr_from`` where the scan began). After a quota gap the style starts from the
+default again, as the bytes before it are gone.
 """
 
 from __future__ import annotations
@@ -39,15 +40,17 @@ def _scan_start(source: Source, sid: int, offset: int) -> int:
     return max(start, offset - 2 * STYLE_WINDOW)
 
 
-def style_at(source: Source, sid: int, offset: int) -> tuple[str, int]:
-    """``(the SGR parameters in effect at byte offset of stream sid, where the scan began)``.
+def style_at(source: Source, sid: int, offset: int) -> tuple[str, int, bool]:
+    """``(the SGR parameters in effect at byte offset of stream sid, where the scan began,
+    whether they are exact)``.
 
     Calls the source's blocking primitives: run it inside :meth:`Source.run_sync`.
     """
     if offset <= 0:
-        return "", 0
+        return "", 0, True
     start = _scan_start(source, sid, offset)
     state = SgrState()
+    exact = start == 0
     size = source.segment_size
     reader = source.ranges(keep_open=2)
     try:
@@ -58,7 +61,8 @@ def style_at(source: Source, sid: int, offset: int) -> tuple[str, int]:
             state.feed(data)
             if missing is not None:
                 state.reset()  # dropped by the quota: what it set is gone with it
+                exact = False
             pos = end
     finally:
         reader.close()
-    return state.params(), start
+    return state.params(), start, exact or state.anchored

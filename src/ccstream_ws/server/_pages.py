@@ -60,7 +60,7 @@ def page_result(
     page: Page,
     encoding: Literal["text", "base64"],
     max_bytes: int = PAGE_BYTES,
-    style: tuple[str, int] = ("", 0),
+    style: tuple[str, int, bool] = ("", 0, True),
 ) -> dict[str, Any]:
     """The ``page`` method's result for ``page`` (read with the bound ``max_bytes``); lines as
     text (UTF-8, invalid bytes become U+FFFD) or base64.
@@ -100,6 +100,7 @@ def page_result(
         "encoding": encoding,
         "sgr": style[0],
         "sgr_from": style[1],
+        "sgr_exact": style[2],
     }
 
 
@@ -119,7 +120,9 @@ async def page_message(
     source = spool.source
     sid = 0 if stream == "stdout" else 1
     start = first_offset(page)
-    style = await source.run_sync(lambda: style_at(source, sid, start)) if page.lines else ("", 0)
+    style = (
+        await source.run_sync(lambda: style_at(source, sid, start)) if page.lines else ("", 0, True)
+    )
 
     def encode(page: Page) -> str:
         result = page_result(page, encoding, max_bytes, style)
