@@ -15,6 +15,8 @@ to its end without being held.
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 __all__ = ["DEFAULT_STYLE", "MAX_SEQUENCE", "SgrState", "Style"]
@@ -39,6 +41,10 @@ _FLAGS.update({24: (_UNDERLINE, False), 27: (_INVERSE, False)})
 # a string, ESC followed by intermediates.
 _TEXT, _ESC, _CSI, _STRING, _STRING_ESC, _ESC_INTER = range(6)
 _STRING_OPENERS = frozenset(b"]PX^_")
+# A whole CSI sequence as the byte-by-byte parser below takes one (parameter and intermediate
+# bytes in any order, then a final byte): the common case in one step, at C speed.
+_WHOLE_CSI = re.compile(rb"\x1b\[([\x20-\x3f]*)([\x40-\x7e])")
+_PLAIN_SGR = re.compile(rb"\x1b\[([0-9:;]*)m")  # no private marker, no intermediates
 
 
 def _params(text: str) -> list[int] | None:
@@ -69,6 +75,7 @@ def apply_sgr(style: Style, text: str) -> Style:
     return _apply(style, text)[0]
 
 
+@functools.lru_cache(maxsize=1024)
 def _apply(style: Style, text: str) -> tuple[Style, bool]:
     """``(the style after the SGR sequence text, whether it reset everything on the way)``."""
     params = _params(text)
@@ -180,6 +187,21 @@ class SgrState:
                 found = data.find(0x1B, pos)
                 if found < 0:
                     return
+                sgr = _PLAIN_SGR.match(data, found)
+                if sgr is not None:
+                    seq = sgr.group(1)
+                    if len(seq) <= MAX_SEQUENCE:
+                        self.style, reset = _apply(self.style, seq.decode("ascii"))
+                        self.anchored = self.anchored or reset
+                    pos = sgr.end()
+                    continue
+                whole = _WHOLE_CSI.match(data, found)
+                if whole is not None:
+                    seq = whole.group(1)
+                    if len(seq) <= MAX_SEQUENCE:
+                        self._csi(seq, whole.group(2)[0])
+                    pos = whole.end()
+                    continue
                 self._mode = _ESC
                 pos = found + 1
                 continue
