@@ -139,6 +139,26 @@ export function styleOf(params) {
 
 // Characters that need the slow path: C0 controls but tab, DEL, and C1 controls.
 const SPECIAL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
+const SPECIAL_AT = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+// An SGR sequence without a private marker or intermediates.
+const PLAIN_SGR = /\x1b\[([0-9:;]*)m/y;
+
+const sgrCache = new WeakMap();
+
+/** applySgr, remembered per style (output repeats the same few sequences). */
+function cachedSgr(style, params) {
+  let known = sgrCache.get(style);
+  if (known === undefined) {
+    known = new Map();
+    sgrCache.set(style, known);
+  }
+  let after = known.get(params);
+  if (after === undefined) {
+    after = applySgr(style, params);
+    if (known.size < 256) known.set(params, after);
+  }
+  return after;
+}
 
 /** One terminal line being written; see the module comment. */
 export class Line {
@@ -166,27 +186,33 @@ export class Line {
       this.append(text);
       return;
     }
-    let plain = '';
-    for (const ch of text) {
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
       if (this.mode !== 0) {
+        // Inside a sequence split across feeds: one character at a time (sequences are short).
+        const ch = String.fromCodePoint(text.codePointAt(i));
         this.escape(ch);
+        i += ch.length;
         continue;
       }
-      const code = ch.codePointAt(0);
-      if (code >= 0x20 && (code < 0x7f || code > 0x9f)) {
-        plain += ch;
-        continue;
-      }
-      if (ch === '\t') {
-        plain += ch;
-        continue;
-      }
-      if (plain) {
-        this.put(plain);
-        plain = '';
-      }
-      if (code === 0x1b) {
-        this.mode = 1;
+      SPECIAL_AT.lastIndex = i;
+      const found = SPECIAL_AT.exec(text);
+      const j = found === null ? n : found.index;
+      if (j > i) this.put(text.slice(i, j));
+      if (found === null) return;
+      const ch = text[j];
+      i = j + 1;
+      if (ch === '\x1b') {
+        // A whole SGR sequence, the common case, in one step.
+        PLAIN_SGR.lastIndex = j;
+        const sgr = PLAIN_SGR.exec(text);
+        if (sgr !== null) {
+          if (sgr[1].length <= MAX_SEQUENCE) this.style = cachedSgr(this.style, sgr[1]);
+          i = PLAIN_SGR.lastIndex;
+        } else {
+          this.mode = 1;
+        }
       } else if (ch === '\r') {
         this.moveTo(0);
       } else if (ch === '\b') {
@@ -195,7 +221,6 @@ export class Line {
       // Other controls (BEL, NUL, the 8-bit C1 controls, which UTF-8 terminals do not obey)
       // show nothing.
     }
-    if (plain) this.put(plain);
   }
 
   escape(ch) {
