@@ -90,6 +90,12 @@ class Source(abc.ABC):
     def records(self, start: int, count: int) -> list[Record]:
         """Up to ``count`` order records from record ``start`` (blocking allowed)."""
 
+    def times(self, start: int, count: int) -> list[int] | None:
+        """Arrival times of up to ``count`` records from record ``start``, in nanoseconds since
+        the epoch (fewer only where the times end), or ``None`` when the store keeps no times
+        for this spool (the default; a local spool written without them). Blocking allowed."""
+        return None
+
     @abc.abstractmethod
     def checkpoint_count(self, sid: int) -> int:
         """Line checkpoints of stream ``sid`` readable now (blocking allowed)."""
