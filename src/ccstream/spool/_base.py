@@ -67,6 +67,8 @@ class Source(abc.ABC):
     - The quota drops whole pieces of :attr:`segment_size` bytes, oldest first, so each stream
       has at most one quota gap; :meth:`hold` keeps a reader's bytes from being dropped under
       ``SpoolOptions(on_quota="pause")``.
+    - :meth:`times` (optional: the default keeps none) gives each record's arrival time, never
+      decreasing, readable as soon as its record is.
     """
 
     path: Path
