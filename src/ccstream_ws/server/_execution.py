@@ -128,6 +128,11 @@ class Execution:
         if self.run is not None and self.running:
             self.run.resume()
 
+    def resize(self, rows: int, cols: int) -> None:
+        """Set the window size of the run's terminal (the child gets ``SIGWINCH``)."""
+        if self.run is not None and self.running:
+            self.run.resize(rows, cols)
+
     def cancel(self) -> None:
         """Kill the process group; the result's reason becomes ``cancelled``."""
         if self.run is not None and self.running:
