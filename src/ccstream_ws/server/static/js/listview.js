@@ -6,6 +6,8 @@
 // loaded) and want(first, last) (fetch what is missing); a live source may let go of its oldest
 // rows, counted in `dropped`, and the list keeps the rows in sight where they were.
 
+import { showTime } from './times.js';
+
 const MAX_PX = 8_000_000;
 const OVERSCAN = 20;
 
@@ -192,11 +194,13 @@ export class ListView {
         el.removeAttribute('data-line');
         el.firstChild.textContent = '';
         el.children[1].textContent = '…';
+        showTime(el, null);
         showRest(el, null);
         continue;
       }
       el.className = `line ${row.kind}`;
       el.dataset.row = String(i);
+      showTime(el, row);
       if (row.line === null) el.removeAttribute('data-line');
       else el.dataset.line = String(row.line);
       el.firstChild.textContent = row.line === null ? '' : String(row.line);

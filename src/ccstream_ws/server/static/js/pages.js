@@ -133,6 +133,7 @@ export class StreamPages {
     page.lines.forEach((text, k) => {
       const i = page.first_line + k;
       const row = lineRow(this.kind, i + 1, text);
+      if (page.times) row.time = page.times[k];
       const cut = cuts.get(i);
       if (cut !== undefined) row.cut = this.cutOf(cut);
       this.lines.delete(i);
