@@ -17,7 +17,6 @@ __all__ = [
     "ChunkMode",
     "DiskErrorPolicy",
     "Options",
-    "Pty",
     "QuotaPolicy",
     "ResourceLimits",
     "SpoolOptions",
