@@ -43,7 +43,11 @@ async def test_pty_execution_sees_a_terminal_and_resize_reaches_it(server: Serve
             (out if event.stream == "stdout" else err).extend(event.data)
             if b"to stderr\n" in out and not resized:
                 resized = True
+                status = await client.status(execution.id)
+                assert status.params["pty"] == {"rows": 30, "cols": 100, "stderr": "terminal"}
                 await execution.resize(40, 120)
+                status = await client.status(execution.id)
+                assert status.params["pty"] == {"rows": 40, "cols": 120, "stderr": "terminal"}
             if b"winch" in out and out.endswith(b"\n"):
                 await execution.cancel()
         assert out.startswith(b"start True True 30 100\n"), out
