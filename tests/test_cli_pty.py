@@ -65,7 +65,7 @@ async def test_pty_follows_the_size_of_our_terminal() -> None:
         # ignore it): resize again, to another size each time, until the command saw one.
         sizes = [(41, 101), (42, 102)]
         while b"winch" not in seen and not run.done:
-            if b"start" in seen:
+            if b"start" in seen and seen.endswith(b"\n"):
                 run.resize(*sizes[0])
                 sizes.reverse()
             await anyio.sleep(0.2)

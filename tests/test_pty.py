@@ -95,14 +95,16 @@ async def test_stderr_on_its_own_pipe_when_asked() -> None:
     assert result.stderr.bytes == 4
 
 
-RESIZE = """
+RESIZE = r"""
 import os, signal, sys, time
+# One write per line (unbuffered, print writes each argument): a SIGWINCH handled between two
+# writes would put its line inside the other.
 def winch(*_):
     s = os.get_terminal_size()
-    print("winch", s.lines, s.columns, flush=True)
+    sys.stdout.write(f"winch {s.lines} {s.columns}\n")
 signal.signal(signal.SIGWINCH, winch)
 s = os.get_terminal_size()
-print("start", s.lines, s.columns, flush=True)
+sys.stdout.write(f"start {s.lines} {s.columns}\n")
 deadline = time.monotonic() + 10
 while time.monotonic() < deadline:
     time.sleep(0.01)
@@ -115,7 +117,7 @@ async def test_resize_reaches_the_child_as_sigwinch_with_the_new_size() -> None:
         async for event in run:
             if isinstance(event, ccstream.Output):
                 seen += event.data
-                if b"start" in seen and b"winch" not in seen:
+                if seen.endswith(b"\n") and b"winch" not in seen:
                     run.resize(50, 132)
                 if b"winch" in seen and seen.endswith(b"\n"):
                     run.cancel()

@@ -14,9 +14,10 @@ from ..ws.conftest import Server
 from .conftest import ARTIFACTS, open_viewer, state, until
 
 SIZE = (
-    "import os, signal, time\n"
+    "import os, signal, sys, time\n"
     "def show(*_):\n"
-    "    s = os.get_terminal_size(); print('size', os.isatty(1), s.lines, s.columns, flush=True)\n"
+    "    s = os.get_terminal_size()\n"
+    "    sys.stdout.write(f'size {os.isatty(1)} {s.lines} {s.columns}\\n')\n"
     "signal.signal(signal.SIGWINCH, show)\n"
     "show()\n"
     "deadline = time.monotonic() + 20\n"

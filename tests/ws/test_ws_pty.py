@@ -16,15 +16,15 @@ from .conftest import Server
 pytestmark = pytest.mark.anyio
 PY = sys.executable
 
-RESIZE = """
+RESIZE = r"""
 import os, signal, sys, time
 def winch(*_):
     s = os.get_terminal_size()
-    print("winch", s.lines, s.columns, flush=True)
+    sys.stdout.write(f"winch {s.lines} {s.columns}\n")
 signal.signal(signal.SIGWINCH, winch)
 s = os.get_terminal_size()
-print("start", os.isatty(1), os.isatty(2), s.lines, s.columns, flush=True)
-print("to stderr", file=sys.stderr, flush=True)
+sys.stdout.write(f"start {os.isatty(1)} {os.isatty(2)} {s.lines} {s.columns}\n")
+sys.stderr.write("to stderr\n")
 deadline = time.monotonic() + 10
 while time.monotonic() < deadline:
     time.sleep(0.01)
