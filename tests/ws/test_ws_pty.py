@@ -145,6 +145,6 @@ async def test_page_with_times_gives_each_lines_arrival(server: Server) -> None:
     # The server runs on this machine: its clock is ours.
     assert before <= stamps[0]
     assert stamps[-1] <= after
-    assert stamps[-1] - stamps[0] >= 0.15
+    assert stamps[-1] > stamps[0]
     assert "times" not in plain
     assert refused.value.code == -32602
