@@ -19,6 +19,7 @@ PUBLIC_MODULES = (
     "_concurrency",
     "_events",
     "_options",
+    "_pty",
     "_run",
     "_selector",
     "spool.local._prune",

@@ -40,6 +40,7 @@ from ._options import (
     SpoolOptions,
     Stdin,
 )
+from ._pty import Pty, PtyStderr
 from ._run import Capture, run
 from ._selector import Selection, Selector
 from ._stream import Run, stream
@@ -88,6 +89,8 @@ __all__ = [
     "Output",
     "Packed",
     "Page",
+    "Pty",
+    "PtyStderr",
     "QuotaPolicy",
     "Reason",
     "ResourceLimits",

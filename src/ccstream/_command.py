@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ._options import Options
+from ._pty import Pty
 from .exceptions import CommandNotFound, CwdNotFound, InvalidOption, NotExecutable
 
 # The public names (ccstream re-exports them); the rest is for the package.
@@ -32,12 +33,25 @@ class Prepared:
     cwd: str | None
 
 
+_COLOR_TERM = "xterm-256color"
+"""The ``TERM`` that ``force_color`` sets when there is none (or a ``dumb`` one)."""
+
+
 def build_env(options: Options) -> dict[str, str]:
     """The child's environment: the parent's (unless ``inherit_env`` is off), ``options.env`` over
-    it, and ``PYTHONUNBUFFERED=1`` unless turned off or set explicitly."""
+    it, and ``PYTHONUNBUFFERED=1`` unless turned off or set explicitly; the colour variables of
+    ``force_color`` and the PTY's ``TERM`` unless ``options.env`` sets them."""
     env = dict(os.environ) if options.inherit_env else {}
     if options.unbuffered:
         env["PYTHONUNBUFFERED"] = "1"
+    if options.force_color:
+        env["FORCE_COLOR"] = "1"
+        env["CLICOLOR_FORCE"] = "1"
+        if env.get("TERM", "dumb") == "dumb":
+            env["TERM"] = _COLOR_TERM
+    pty = options.pty
+    if isinstance(pty, Pty) and pty.term is not None and "TERM" not in env:
+        env["TERM"] = pty.term
     if options.env:
         env.update(options.env)
     return env

@@ -9,6 +9,7 @@ from typing import Literal
 
 from ._check import check_int, check_number
 from ._chunker import MIN_CHUNK_SIZE, ChunkMode
+from ._pty import Pty
 from .exceptions import InvalidOption
 from .spool._quota import QuotaPolicy
 
@@ -166,6 +167,14 @@ class Options:
     rlimits for the child; ``memory_limit`` is a ceiling on the RSS of the child's process tree,
     checked every ``monitor_interval`` by the monitor.
 
+    Terminal: ``pty`` runs the child on a pseudo-terminal (a :class:`Pty`, or ``True`` for a
+    24 x 80 one): its stdout is the terminal, so it writes colours and progress bars as for a
+    user, read through the same pump, limits and spool as a pipe; :meth:`Run.resize
+    <ccstream.Run.resize>` changes the window size. ``force_color`` (with or without a PTY) sets
+    ``FORCE_COLOR=1`` and ``CLICOLOR_FORCE=1``, and ``TERM=xterm-256color`` when the environment
+    has no ``TERM`` or a ``dumb`` one, which most tools take as "write colours to this pipe";
+    ``env`` entries win over both.
+
     Spool: with ``spool`` set, every byte also goes to an on-disk log that can be paged and
     followed (see :class:`SpoolOptions`); the child then never waits for the consumer of events,
     who reads behind it, unless a quota is set and the consumer is a whole quota behind
@@ -179,6 +188,8 @@ class Options:
     inherit_env: bool = True
     unbuffered: bool = True
     stdin: Stdin = None
+    pty: Pty | bool | None = None
+    force_color: bool = False
 
     chunk_size: int = 64 * KiB
     mode: ChunkMode = "binary"
@@ -214,6 +225,14 @@ class Options:
             raise InvalidOption(
                 f"stdin must be None, bytes or an async iterable, got {self.stdin!r}"
             )
+        if self.pty is True:
+            object.__setattr__(self, "pty", Pty())
+        elif self.pty is False:
+            object.__setattr__(self, "pty", None)
+        elif self.pty is not None and not isinstance(self.pty, Pty):
+            raise InvalidOption(f"pty must be a Pty, a bool or None, got {self.pty!r}")
+        if not isinstance(self.force_color, bool):
+            raise InvalidOption(f"force_color must be a bool, got {self.force_color!r}")
         if self.mode not in ("binary", "text", "lines"):
             raise InvalidOption(f"mode must be 'binary', 'text' or 'lines', got {self.mode!r}")
         _positive_int("chunk_size", self.chunk_size, minimum=MIN_CHUNK_SIZE)

@@ -31,6 +31,7 @@ from ._lifetime import (
     pin_marked,
 )
 from ._options import ResourceLimits
+from ._terminal import take_terminal
 from ._watchdog import ensure_watchdog, new_marker
 from .exceptions import CommandNotFound, CwdNotFound, NotExecutable, SpawnError
 
@@ -161,11 +162,33 @@ def _marked_env(env: dict[str, str], marker: str) -> dict[str, str]:
     return marked
 
 
+def _preexec(limits: ResourceLimits, terminal: bool) -> Callable[[], None] | None:
+    """What the child runs between fork and exec: its rlimits, and taking its terminal."""
+    set_limits = _rlimit_setter(limits) if limits.any else None
+    if not terminal:
+        return set_limits
+
+    def apply() -> None:
+        take_terminal()
+        if set_limits is not None:
+            set_limits()
+
+    return apply
+
+
 def spawn(
-    prepared: Prepared, limits: ResourceLimits, stdin: int, stdout: int, stderr: int
+    prepared: Prepared,
+    limits: ResourceLimits,
+    stdin: int,
+    stdout: int,
+    stderr: int,
+    *,
+    terminal: bool = False,
 ) -> Child:
     """Start the child in a new session (its own process group), with the given fds and this
-    run's marker in its environment; start this process's watchdog first if needed."""
+    run's marker in its environment; start this process's watchdog first if needed. With
+    ``terminal``, ``stdout`` is a terminal's slave side, which becomes the child's controlling
+    terminal (so a resize reaches it as ``SIGWINCH``)."""
     ensure_watchdog()
     marker = new_marker()
     try:
@@ -181,7 +204,7 @@ def spawn(
             # A new session makes the child a group leader and detaches it from our terminal, so
             # a Ctrl-C meant for us does not hit it behind our back and killpg reaches its tree.
             start_new_session=True,
-            preexec_fn=_rlimit_setter(limits) if limits.any else None,
+            preexec_fn=_preexec(limits, terminal),
         )
     except FileNotFoundError as exc:
         if prepared.cwd is not None and not os.path.isdir(prepared.cwd):

@@ -32,6 +32,7 @@ import anyio.abc
 import anyio.lowlevel
 
 from ._buffer import EventBuffer
+from ._check import check_int
 from ._chunker import Chunker
 from ._command import Command, prepare
 from ._concurrency import current_limiter
@@ -42,6 +43,8 @@ from ._monitor import MemoryMonitor
 from ._options import Options
 from ._pipes import make_pipe
 from ._process import Child, spawn
+from ._pty import Pty
+from ._terminal import MAX_SIZE, open_terminal, read_terminal, set_window_size
 from .exceptions import InvalidOption, UsageError
 from .spool._follow import RunFollower
 from .spool._reader import Spool
@@ -161,6 +164,7 @@ class Run:
         self._kill_requested = anyio.Event()
         self._child: Child | None = None
         self._fds: list[int] = []
+        self._terminal_fd: int | None = None
         self._stdin_w: int | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._limiter: anyio.CapacityLimiter | None = None
@@ -229,6 +233,22 @@ class Run:
             self._last_output = max(self._last_output, time.monotonic())
             self._require_child().signal_group(signal.SIGCONT)
 
+    def resize(self, rows: int, cols: int) -> None:
+        """Set the window size of the run's terminal to ``rows`` x ``cols`` characters
+        (``TIOCSWINSZ``); the child (the terminal's foreground process group) gets ``SIGWINCH``
+        when the size changes. Does nothing once the run ended.
+
+        Raises :class:`~ccstream.UsageError` when the run has no PTY (``Options(pty=...)``) and
+        :class:`~ccstream.InvalidOption` for a size outside 1 to 65535.
+        """
+        if not isinstance(self.options.pty, Pty):
+            raise UsageError("this run has no terminal; pass Options(pty=ccstream.Pty()) for one")
+        check_int("rows", rows, minimum=1, maximum=MAX_SIZE)
+        check_int("cols", cols, minimum=1, maximum=MAX_SIZE)
+        fd = self._terminal_fd
+        if fd is not None and fd in self._fds and not self.done:
+            set_window_size(fd, rows, cols)
+
     def cancel(self) -> None:
         """Kill the process group (SIGTERM, grace, SIGKILL); the reason becomes ``cancelled``."""
         self._kill(Reason.CANCELLED)
@@ -291,12 +311,21 @@ class Run:
                     writer.source(), on_close=None if opts.spool.keep else writer.remove
                 )
                 self._follower = RunFollower(writer, self._spool.source)
-            out_r, out_w = make_pipe()
+            pty = opts.pty if isinstance(opts.pty, Pty) else None
+            err_r: int | None
+            if pty is None:
+                out_r, out_w = make_pipe()
+            else:
+                out_r, out_w = open_terminal(pty)
+                self._terminal_fd = out_r
             self._fds.append(out_r)
             child_fds.append(out_w)
-            err_r, err_w = make_pipe()
-            self._fds.append(err_r)
-            child_fds.append(err_w)
+            if pty is not None and pty.stderr == "terminal":
+                err_r, err_w = None, out_w
+            else:
+                err_r, err_w = make_pipe()
+                self._fds.append(err_r)
+                child_fds.append(err_w)
             if opts.stdin is None:
                 stdin_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
                 child_fds.append(stdin_fd)
@@ -306,7 +335,9 @@ class Run:
                 child_fds.append(stdin_fd)
                 self._fds.append(stdin_w)
                 self._stdin_w = stdin_w
-            self._child = spawn(prepared, opts.limits, stdin_fd, out_w, err_w)
+            self._child = spawn(
+                prepared, opts.limits, stdin_fd, out_w, err_w, terminal=pty is not None
+            )
         except BaseException:
             self._close_fds()
             self._discard_spool()
@@ -436,7 +467,7 @@ class Run:
             )
         )
 
-    async def _supervise(self, out_fd: int, err_fd: int) -> None:
+    async def _supervise(self, out_fd: int, err_fd: int | None) -> None:
         child = self._require_child()
         pipes_closed = anyio.Event()
         try:
@@ -551,10 +582,13 @@ class Run:
                 os.close(fd)
         self._fds.clear()
 
-    async def _pump_both(self, out_fd: int, err_fd: int, closed: anyio.Event) -> None:
+    async def _pump_both(self, out_fd: int, err_fd: int | None, closed: anyio.Event) -> None:
+        """Pump stdout and stderr to their ends; ``err_fd`` is ``None`` when stderr shares the
+        terminal with stdout (one pump then reads both)."""
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._pump, out_fd, "stdout")
-            tg.start_soon(self._pump, err_fd, "stderr")
+            if err_fd is not None:
+                tg.start_soon(self._pump, err_fd, "stderr")
         closed.set()
 
     async def _pump(self, fd: int, name: StreamName) -> None:
@@ -574,7 +608,9 @@ class Run:
             coalesce=opts.coalesce,
             linger=opts.line_linger if opts.mode == "lines" else None,
         )
-        count, feed, read, clock = self._counters[name].add, chunker.feed, os.read, time.monotonic
+        count, feed, clock = self._counters[name].add, chunker.feed, time.monotonic
+        # A terminal's end of output is EIO, which read_terminal turns into b"".
+        read = read_terminal if fd == self._terminal_fd else os.read
         eof = False
         while not eof:
             batch: list[Output] = []

@@ -26,6 +26,7 @@ from ._cli_spool import (
     run_spool_command,
     spool_options,
 )
+from ._cli_terminal import add_terminal_options, follow_window, terminal_options
 from ._events import Gap, Output, Reason, Result
 from ._exit_status import EXIT_OUTPUT_LOST, describe_end, describe_loss, exit_status
 from ._options import ChunkMode, Options, ResourceLimits
@@ -87,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-line-count", action="store_true", help="skip counting lines (faster)")
     run.add_argument("--stats", action="store_true", help="print a summary to stderr at the end")
     add_run_options(run, parse_size)
+    add_terminal_options(run)
     add_spool_commands(sub)
     return parser
 
@@ -129,6 +131,7 @@ def _options(args: argparse.Namespace) -> Options:
         chunk_size=args.chunk_size,
         count_lines=not args.no_line_count,
         spool=spool_options(args),
+        **terminal_options(args),
     )
 
 
@@ -241,6 +244,7 @@ async def _run(args: argparse.Namespace) -> int:
         # The child runs in its own session, so a signal meant for us would not reach it: pass
         # the end on by cancelling the run, which kills its whole process group.
         tg.start_soon(_cancel_on_signals, running, stop)
+        tg.start_soon(follow_window, running, args)
         async for event in running:
             if isinstance(event, Output):
                 try:

@@ -242,7 +242,18 @@ MEMBERS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "detach": st.booleans(),
         "retention": st.floats(0.1, 10),
         "output_options": output_options,
+        "pty": st.booleans()
+        | params_for(
+            {
+                "rows": st.integers(1, 200),
+                "cols": st.integers(1, 300),
+                "stderr": st.sampled_from(["terminal", "pipe"]),
+            },
+            nested=True,
+        ),
+        "force_color": st.booleans(),
     },
+    "resize": {"execution_id": eids, "rows": st.integers(1, 200), "cols": st.integers(1, 300)},
     "control": {"type": st.sampled_from(["PAUSE", "RESUME", "CANCEL"]), "execution_id": eids},
     "cancel": {"execution_id": eids},
     "status": {"execution_id": eids},
@@ -258,6 +269,7 @@ MEMBERS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "line": small,
         "count": st.integers(1, 100),
         "encoding": st.sampled_from(["text", "base64"]),
+        "times": st.booleans(),
     },
     "subscribe": {
         "execution_id": eids,

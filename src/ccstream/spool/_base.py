@@ -67,6 +67,8 @@ class Source(abc.ABC):
     - The quota drops whole pieces of :attr:`segment_size` bytes, oldest first, so each stream
       has at most one quota gap; :meth:`hold` keeps a reader's bytes from being dropped under
       ``SpoolOptions(on_quota="pause")``.
+    - :meth:`times` (optional: the default keeps none) gives each record's arrival time, never
+      decreasing, readable as soon as its record is.
     """
 
     path: Path
@@ -89,6 +91,12 @@ class Source(abc.ABC):
     @abc.abstractmethod
     def records(self, start: int, count: int) -> list[Record]:
         """Up to ``count`` order records from record ``start`` (blocking allowed)."""
+
+    def times(self, start: int, count: int) -> list[int] | None:
+        """Arrival times of up to ``count`` records from record ``start``, in nanoseconds since
+        the epoch (fewer only where the times end), or ``None`` when the store keeps no times
+        for this spool (the default; a local spool written without them). Blocking allowed."""
+        return None
 
     @abc.abstractmethod
     def checkpoint_count(self, sid: int) -> int:

@@ -17,6 +17,7 @@ every kept line once, in order, and every gap.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncGenerator, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from ._base import Source
 from ._follow import Follower
 from ._quota import ReaderMark
 from ._state import SpoolState
+from ._times import line_times
 from ._view import Retry, View
 
 if TYPE_CHECKING:
@@ -77,6 +79,10 @@ class Page:
 
     ``cuts``: the lines of this page that are longer than the page's bound, each cut to it (a
     line of at most the bound is never cut). Such a line is always the only line of its page.
+
+    ``times``: asked for with ``times=True``, the arrival time of each line (of the frame that
+    holds its first byte), in seconds since the epoch, one per line of ``lines``; ``None`` when
+    not asked for or the spool has no times (one written without them).
     """
 
     lines: list[bytes]
@@ -88,6 +94,7 @@ class Page:
     stream: StreamName = "stdout"
     next_offset: int = 0
     cuts: list[CutLine] = field(default_factory=list)
+    times: list[float] | None = None
 
 
 def _sid(stream: StreamName) -> int:
@@ -206,6 +213,7 @@ class Spool:
         stream: StreamName = "stdout",
         *,
         max_bytes: int = PAGE_BYTES,
+        times: bool = False,
     ) -> Page:
         """Up to ``count`` lines of ``stream`` from line ``line`` (0-based), at most
         ``max_bytes`` bytes of them in all; see :class:`Page`.
@@ -216,16 +224,24 @@ class Spool:
         ``max_bytes`` bytes, and is reported in :attr:`Page.cuts`. The call holds about
         ``max_bytes`` bytes (plus one 64 KiB read block), however long the lines are: it finds
         the line with a bisection of the index and a short scan, never from the start, and finds
-        the end of a cut line the same way, without reading the line.
+        the end of a cut line the same way, without reading the line. With ``times``, the page
+        carries each line's arrival time (:attr:`Page.times`).
         """
         _count("line", line, 0)
         _count("count", count, 1)
         _count("max_bytes", max_bytes, 1)
         sid = _sid(stream)
-        return await self._with_view(lambda view: self._page(view, sid, line, count, max_bytes, []))
+        return await self._with_view(
+            lambda view: self._timed(view, self._page(view, sid, line, count, max_bytes, []), times)
+        )
 
     async def tail(
-        self, count: int = 100, stream: StreamName = "stdout", *, max_bytes: int = PAGE_BYTES
+        self,
+        count: int = 100,
+        stream: StreamName = "stdout",
+        *,
+        max_bytes: int = PAGE_BYTES,
+        times: bool = False,
     ) -> Page:
         """The last ``count`` lines of ``stream`` known so far, as a :meth:`page` from the first
         of them, bounded by ``max_bytes`` the same way: when they do not fit, the page ends
@@ -245,9 +261,27 @@ class Spool:
                 if first < after:
                     first = min(after, known)
                     gaps.append(gap)
-            return self._page(view, sid, first, max(1, known - first), max_bytes, gaps)
+            page = self._page(view, sid, first, max(1, known - first), max_bytes, gaps)
+            return self._timed(view, page, times)
 
         return await self._with_view(tail)
+
+    @staticmethod
+    def _timed(view: View, page: Page, times: bool) -> Page:
+        """``page`` with its lines' arrival times, when asked for and the spool has them."""
+        if not times or not page.lines:
+            has = times and view.source.times(0, 1) is not None
+            return dataclasses.replace(page, times=[]) if has else page
+        if page.cuts:
+            offsets = [page.cuts[0].offset]
+        else:
+            offsets = []
+            pos = page.next_offset - sum(len(each) for each in page.lines)
+            for each in page.lines:
+                offsets.append(pos)
+                pos += len(each)
+        found = line_times(view.source, view.state.records, _sid(page.stream), offsets)
+        return page if found is None else dataclasses.replace(page, times=found)
 
     def _page(
         self, view: View, sid: int, line: int, count: int, budget: int, gaps: list[Gap]

@@ -10,13 +10,17 @@ from __future__ import annotations
 import struct
 from typing import Final, NamedTuple
 
-__all__ = ["CHECKPOINT", "FRAME", "Checkpoint", "Record"]
+__all__ = ["CHECKPOINT", "FRAME", "TIME", "Checkpoint", "Record"]
 
 FRAME: Final = struct.Struct("<QQQQII")
 """One frame in arrival order: stdout's and stderr's byte offsets before this frame (so any
 record tells both streams' positions, and a start offset is found by bisection), the newlines of
 the frame's own stream before it, its ``seq``, its length, and flags: ``invalid_bytes << 1``
 plus the stream (0 stdout, 1 stderr). 40 bytes per frame: 0.06% of a 64 KiB frame."""
+
+TIME: Final = struct.Struct("<Q")
+"""A frame's arrival time, in nanoseconds since the epoch: the optional companion of a
+:data:`FRAME` record (record ``i``'s time is time ``i``; a store may keep none)."""
 
 CHECKPOINT: Final = struct.Struct("<QQ")
 """A line checkpoint: the newlines before ``offset``, then ``offset << 1`` plus 1 when a line

@@ -14,7 +14,9 @@ contract in :mod:`ccstream.spool._base`:
 - under a quota, the gaps plus the kept bytes account for every byte written, per stream;
 - completion: the final state carries the return code and reason, and pages say complete;
 - a reader opened while the sink writes sees the same as one opened after it closed;
-- a removed spool cuts its readers off with :class:`~ccstream.SpoolNotFound`.
+- a removed spool cuts its readers off with :class:`~ccstream.SpoolNotFound`;
+- arrival times, for a store that keeps them (keeping none is allowed): one per frame, never
+  going back, and a page's line times are those of the frames holding the lines.
 
 The scripts are seeded, so a failure repeats; they are small, so the suite takes seconds.
 """
@@ -293,6 +295,24 @@ async def check_removing_cuts_readers_off(store: Store) -> None:
         raise AssertionError("a removed spool opened")
 
 
+async def check_times_when_kept_are_one_per_frame_in_order(store: Store) -> None:
+    """A store that keeps arrival times (``Source.times`` is not ``None``) has one per order
+    record, never decreasing, and ``page(times=True)`` gives each line its frame's time."""
+    frames = await _write(store.create("timed", _options()), _script(9, writes=60), pause=0.0)
+    with store.open("timed") as spool:
+        source = spool.source
+        stamps = await source.run_sync(lambda: source.times(0, len(frames) + 1))
+        page = await spool.page(0, 20, times=True)
+    if stamps is None:
+        assert page.times is None, "a page has times the store does not keep"
+        return
+    assert len(stamps) == len(frames), "not one time per frame"
+    assert stamps == sorted(stamps), "arrival times go back"
+    assert page.times is not None
+    assert len(page.times) == len(page.lines)
+    assert set(page.times) <= {t / 1e9 for t in stamps}
+
+
 CHECKS: tuple[Callable[[Store], Awaitable[None]], ...] = (
     check_page_walks_give_every_line_once_within_the_byte_bound,
     check_the_page_at_line_k_holds_the_lines_from_k,
@@ -302,6 +322,7 @@ CHECKS: tuple[Callable[[Store], Awaitable[None]], ...] = (
     check_completion_is_recorded,
     check_a_reader_opened_while_writing_sees_what_one_after_sees,
     check_removing_cuts_readers_off,
+    check_times_when_kept_are_one_per_frame_in_order,
 )
 """Every check, each taking a fresh store."""
 

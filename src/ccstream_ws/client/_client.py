@@ -206,6 +206,10 @@ class RemoteExecution:
         """SIGCONT the remote process group."""
         await self.client.call("control", {"type": "RESUME", "execution_id": self.id})
 
+    async def resize(self, rows: int, cols: int) -> None:
+        """Set the window size of the remote terminal (an execution started with ``pty``)."""
+        await self.client.call("resize", {"execution_id": self.id, "rows": rows, "cols": cols})
+
     async def write(self, data: bytes, *, eof: bool = False) -> None:
         """Send ``data`` to the child's stdin (the execution must have been started with
         ``stdin=True``); ``eof`` closes it after. Retries while the server says it is busy."""
@@ -508,10 +512,14 @@ class Client:
         retention: float | None = None,
         output_options: Mapping[str, Any] | None = None,
         on_quota: Literal["pause", "drop", "auto"] | None = None,
+        pty: Mapping[str, Any] | bool | None = None,
+        force_color: bool = False,
     ) -> RemoteExecution:
         """Start ``command`` (a shell string, or an argv list) on the server. ``on_quota``: what
         the server does when the spool quota would drop output a reader has not read (not sent
-        when ``None``: the server's default, ``auto``); see the protocol.
+        when ``None``: the server's default, ``auto``); see the protocol. ``pty``: run it on a
+        terminal (``True``, or ``{"rows": ..., "cols": ..., "stderr": ...}``; see
+        :meth:`RemoteExecution.resize`); ``force_color``: set the colour variables.
 
         Arguments, ``cwd`` and ``env`` values are OS strings as ``sys.argv`` and ``os.environ``
         hold them: bytes that are not UTF-8 (surrogate escapes) reach the child exactly."""
@@ -535,6 +543,10 @@ class Client:
             params["output_options"] = dict(output_options)
         if on_quota is not None:
             params["on_quota"] = on_quota
+        if pty is not None and pty is not False:
+            params["pty"] = pty if isinstance(pty, bool) else dict(pty)
+        if force_color:
+            params["force_color"] = True
         execution = RemoteExecution(self, self._queue_size)
         execution._expect(output_options, None)
         result = await self._request("execute", params, execution)

@@ -27,6 +27,7 @@ from ccstream import StreamName
 
 from ..exceptions import RPCError
 from ._codes import ErrorCode
+from ._terminal import PtyParams, ResizeParams, parse_pty, parse_resize
 from ._text import OSStringError, is_text, os_string_from_wire
 
 __all__ = [
@@ -38,7 +39,9 @@ __all__ = [
     "ExecuteParams",
     "OutputOptions",
     "PageParams",
+    "PtyParams",
     "QuotaChoice",
+    "ResizeParams",
     "StdinParams",
     "SubscribeParams",
     "finite",
@@ -47,6 +50,7 @@ __all__ = [
     "parse_execute",
     "parse_execution_id",
     "parse_page",
+    "parse_resize_params",
     "parse_stdin",
     "parse_subscribe",
 ]
@@ -274,6 +278,10 @@ class ExecuteParams:
     on_quota: QuotaChoice = "auto"
     """What the spool's quota does to output a connected reader has not read (see
     :data:`QuotaChoice`)."""
+    pty: PtyParams | None = None
+    """Run the child on a terminal of this size (``None``: on pipes)."""
+    force_color: bool = False
+    """Set the colour variables (``FORCE_COLOR``, ``CLICOLOR_FORCE``, ``TERM`` when unset)."""
 
 
 def parse_execute(p: Mapping[str, Any], max_chunk_size: int) -> ExecuteParams:
@@ -314,6 +322,8 @@ def parse_execute(p: Mapping[str, Any], max_chunk_size: int) -> ExecuteParams:
         retention=_seconds(p, "retention"),
         output=parse_output_options(p.get("output_options"), max_chunk_size),
         on_quota=_quota_choice(p),
+        pty=parse_pty(p),
+        force_color=_bool(p, "force_color", False),
     )
 
 
@@ -351,6 +361,8 @@ class PageParams:
     count: int
     encoding: Literal["text", "base64"]
     max_bytes: int = PAGE_BYTES
+    times: bool = False
+    """Give each line's arrival time (``times`` in the result)."""
 
 
 def parse_page(p: Mapping[str, Any]) -> PageParams:
@@ -363,7 +375,21 @@ def parse_page(p: Mapping[str, Any]) -> PageParams:
     assert count is not None
     encoding = _choice(p, "encoding", ("text", "base64"), "text")
     max_bytes = min(_int(p, "max_bytes", PAGE_BYTES, 1, _BIG) or PAGE_BYTES, MAX_PAGE_BYTES)
-    return PageParams(eid, _stream(p), line, count, encoding, max_bytes)  # type: ignore[arg-type]
+    return PageParams(
+        eid,
+        _stream(p),
+        line,
+        count,
+        encoding,  # type: ignore[arg-type]
+        max_bytes,
+        _bool(p, "times", False),
+    )
+
+
+def parse_resize_params(p: Mapping[str, Any]) -> ResizeParams:
+    """Parse ``resize`` params: ``execution_id`` (optional, as for ``control``), ``rows`` and
+    ``cols`` (1 to 65535 each)."""
+    return parse_resize(p, parse_execution_id(p, required=False))
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,8 @@ class Execution:
         self.result: Result | None = None
         self.ended = anyio.Event()
         self.run: ccstream.Run | None = None
+        self.pty_size: tuple[int, int] | None = None
+        """The terminal's size once ``resize`` changed it (``params.pty`` says the first)."""
         self.spooled = False
         """True once the run started: its spool is in :attr:`store`."""
         self._spool_removed = False
@@ -127,6 +129,12 @@ class Execution:
         """SIGCONT the process group."""
         if self.run is not None and self.running:
             self.run.resume()
+
+    def resize(self, rows: int, cols: int) -> None:
+        """Set the window size of the run's terminal (the child gets ``SIGWINCH``)."""
+        if self.run is not None and self.running:
+            self.run.resize(rows, cols)
+            self.pty_size = (rows, cols)
 
     def cancel(self) -> None:
         """Kill the process group; the result's reason becomes ``cancelled``."""
@@ -229,6 +237,10 @@ class Execution:
         if self.run is not None:
             out["stdout"] = _stats(self.run.stats("stdout"))
             out["stderr"] = _stats(self.run.stats("stderr"))
+        pty = self.params.pty
+        if pty is not None:
+            rows, cols = self.pty_size or (pty.rows, pty.cols)
+            out["pty"] = {"rows": rows, "cols": cols, "stderr": pty.stderr}
         if self.result is not None:
             out["result"] = result_fields(self.result)
         return out

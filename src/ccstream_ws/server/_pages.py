@@ -61,9 +61,13 @@ def page_result(
     encoding: Literal["text", "base64"],
     max_bytes: int = PAGE_BYTES,
     style: tuple[str, int, bool] = ("", 0, True),
+    *,
+    times: bool = False,
 ) -> dict[str, Any]:
     """The ``page`` method's result for ``page`` (read with the bound ``max_bytes``); lines as
-    text (UTF-8, invalid bytes become U+FFFD) or base64.
+    text (UTF-8, invalid bytes become U+FFFD) or base64. With ``times``, the result's ``times``
+    holds each line's arrival time in seconds since the epoch, rounded to the microsecond (a
+    JSON number keeps that exactly), or ``null`` when the spool has none.
 
     In text, a cut line ends at a whole code point: the bytes of one the cut splits go to the
     omitted part, so ``rest_offset`` starts at a code point and no U+FFFD is made up.
@@ -83,7 +87,7 @@ def page_result(
         lines = [each.decode("utf-8", "replace") for each in raw]
     else:
         lines = [base64.b64encode(each).decode("ascii") for each in raw]
-    return {
+    result: dict[str, Any] = {
         "lines": lines,
         "first_line": page.first_line,
         "next_line": page.next_line,
@@ -102,6 +106,9 @@ def page_result(
         "sgr_from": style[1],
         "sgr_exact": style[2],
     }
+    if times:
+        result["times"] = None if page.times is None else [round(t, 6) for t in page.times]
+    return result
 
 
 async def page_message(
@@ -112,11 +119,13 @@ async def page_message(
     count: int,
     encoding: Literal["text", "base64"],
     max_bytes: int,
+    *,
+    times: bool = False,
 ) -> str:
     """The JSON-RPC response to a ``page`` request, read (the store reads off the event loop)
     and encoded in a worker thread (CPU-bound). Holds a few times ``max_bytes``: the lines,
     their text and the message."""
-    page = await spool.page(line, count, stream, max_bytes=max_bytes)
+    page = await spool.page(line, count, stream, max_bytes=max_bytes, times=times)
     source = spool.source
     sid = 0 if stream == "stdout" else 1
     start = first_offset(page)
@@ -125,7 +134,7 @@ async def page_message(
     )
 
     def encode(page: Page) -> str:
-        result = page_result(page, encoding, max_bytes, style)
+        result = page_result(page, encoding, max_bytes, style, times=times)
         # The page's bytes are let go before the message is made: two copies held, not three.
         return rpc.response(request_id, result)
 

@@ -28,10 +28,12 @@ from ..protocol import _jsonrpc as rpc
 from ..protocol._codes import ErrorCode
 from ..protocol._params import (
     OutputOptions,
+    PtyParams,
     parse_control,
     parse_execute,
     parse_execution_id,
     parse_page,
+    parse_resize_params,
     parse_stdin,
     parse_subscribe,
 )
@@ -68,6 +70,9 @@ CAPABILITIES = [
     "on_quota",
     "list",
     "policy",
+    "pty",
+    "resize",
+    "times",
 ]
 
 _ANSWERED = object()
@@ -109,6 +114,7 @@ class Session:
             "pong": self._pong,
             "list": self._list,
             "policy": self._policy,
+            "resize": self._resize,
         }
 
     # -- sending ------------------------------------------------------------------------------
@@ -291,6 +297,8 @@ class Session:
                 buffer_limit=max(2 * p.output.chunk_size, _READ_MIN),
                 read_size=max(p.output.chunk_size, _READ_MIN),
                 spool=spool_options(config, execution_id, p.output.chunk_size, p.on_quota),
+                pty=_pty(p.pty),
+                force_color=p.force_color,
             )
         except ccstream.InvalidOption as exc:
             raise RPCError(ErrorCode.INVALID_PARAMS, str(exc)) from None
@@ -373,6 +381,19 @@ class Session:
             await self.send(notice)
         return _ANSWERED
 
+    async def _resize(self, request: rpc.Request) -> Any:
+        p = parse_resize_params(request.params)
+        execution = self._find(p.execution_id)
+        if execution.params.pty is None:
+            raise RPCError(
+                ErrorCode.INVALID_STATE,
+                f"execution {execution.id} has no terminal: start it with pty",
+            )
+        if not execution.running:
+            raise RPCError(ErrorCode.INVALID_STATE, f"execution {execution.id} already ended")
+        execution.resize(p.rows, p.cols)
+        return {"status": "resized", "execution_id": execution.id, "rows": p.rows, "cols": p.cols}
+
     async def _cancel(self, request: rpc.Request) -> Any:
         execution = self.registry.get(_required_id(request))
         if not execution.running:
@@ -421,7 +442,14 @@ class Session:
             # up the event loop, and with it every other connection.
             with execution.open_spool() as spool:
                 message = await page_message(
-                    spool, request.id, p.stream, p.line, p.count, p.encoding, p.max_bytes
+                    spool,
+                    request.id,
+                    p.stream,
+                    p.line,
+                    p.count,
+                    p.encoding,
+                    p.max_bytes,
+                    times=p.times,
                 )
         except ccstream.SpoolError as exc:
             raise RPCError(ErrorCode.OUTPUT_UNAVAILABLE, f"cannot read the spool: {exc}") from None
@@ -667,6 +695,13 @@ def _notice(execution: Execution, status: str) -> str:
             "execution_id": execution.id,
         },
     )
+
+
+def _pty(params: PtyParams | None) -> ccstream.Pty | None:
+    """The core's terminal option for ``execute``'s ``pty``."""
+    if params is None:
+        return None
+    return ccstream.Pty(rows=params.rows, cols=params.cols, stderr=params.stderr)
 
 
 def _spooled(execution: Execution) -> None:

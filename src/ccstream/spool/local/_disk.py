@@ -37,6 +37,8 @@ from ._format import (
     GAPS,
     ORDER,
     STREAMS,
+    TIME,
+    TIMES,
     gap_to_json,
     index_name,
     segment_name,
@@ -79,6 +81,8 @@ class Job:
     nbytes: int
     state: SpoolState
     drops: list[Drop]
+    times: bytes = b""
+    """One :data:`TIME` per record of ``order``."""
 
 
 def _write_all(fd: int, pieces: list[bytes | memoryview]) -> None:
@@ -125,6 +129,7 @@ class DiskWriter:
         self._stopping = False
         self._fds: list[int] = []
         self._order = self._open(path / ORDER)
+        self._times = self._open(path / TIMES)
         self._index = [self._open(path / index_name(s)) for s in STREAMS]
         self._segment: list[tuple[int, int] | None] = [None, None]  # (index, fd) per stream
         self._touched: list[set[int]] = [set(), set()]  # segments written since the last publish
@@ -213,6 +218,7 @@ class DiskWriter:
         """Execute ``jobs`` as one: their writes to one segment in one ``writev``."""
         index = [bytearray(), bytearray()]
         order = bytearray()
+        times = bytearray()
         ops: list[Write] = []
         drops: list[Drop] = []
         nbytes = 0
@@ -220,6 +226,7 @@ class DiskWriter:
             index[0] += job.index[0]
             index[1] += job.index[1]
             order += job.order
+            times += job.times
             nbytes += job.nbytes
             drops += job.drops
             for op in job.ops:
@@ -233,6 +240,9 @@ class DiskWriter:
                 _write_all(self._index[sid], [bytes(index[sid])])
         for op in ops:
             _write_all(self._segment_fd(op.sid, op.segment), op.pieces)
+        if times:
+            # Before the order records: a record a reader sees has its time already.
+            _write_all(self._times, [bytes(times)])
         if order:
             _write_all(self._order, [bytes(order)])
         state = jobs[-1].state
@@ -290,6 +300,8 @@ class DiskWriter:
         size = self.segment_size
         with contextlib.suppress(OSError):
             os.ftruncate(self._order, state.records * FRAME.size)
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._times, state.records * TIME.size)
         for sid in (0, 1):
             with contextlib.suppress(OSError):
                 os.ftruncate(self._index[sid], state.checkpoints[sid] * CHECKPOINT.size)

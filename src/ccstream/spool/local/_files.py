@@ -23,6 +23,8 @@ from ._format import (
     FRAME,
     ORDER,
     STREAMS,
+    TIME,
+    TIMES,
     Checkpoint,
     Record,
     index_name,
@@ -54,6 +56,7 @@ def no_wait() -> Iterator[None]:
 
 _FRAME_SIZE = FRAME.size
 _CHECKPOINT_SIZE = CHECKPOINT.size
+_TIME_SIZE = TIME.size
 
 
 def _open(path: Path) -> int:
@@ -117,9 +120,17 @@ class SpoolFiles:
         try:
             self._order = self._keep(_open(path / ORDER))
             self._index = [self._keep(_open(path / index_name(s))) for s in STREAMS]
+            self._times = self._open_times(path)
         except BaseException:
             self.close()
             raise
+
+    def _open_times(self, path: Path) -> int | None:
+        """The times file, or ``None`` for a spool written without one."""
+        try:
+            return self._keep(_open(path / TIMES))
+        except SpoolNotFound:
+            return None
 
     def _keep(self, fd: int) -> int:
         self._fds.append(fd)
@@ -146,6 +157,15 @@ class SpoolFiles:
         raw = _pread(self._order, count * _FRAME_SIZE, start * _FRAME_SIZE)
         whole = len(raw) - len(raw) % _FRAME_SIZE
         return [Record._make(fields) for fields in FRAME.iter_unpack(raw[:whole])]
+
+    def times(self, start: int, count: int) -> list[int] | None:
+        """Arrival times (nanoseconds since the epoch) of up to ``count`` records from ``start``
+        (one read; fewer where the file ends); ``None`` for a spool without times."""
+        if self._times is None:
+            return None
+        raw = _pread(self._times, count * _TIME_SIZE, start * _TIME_SIZE)
+        whole = len(raw) - len(raw) % _TIME_SIZE
+        return [t for (t,) in TIME.iter_unpack(raw[:whole])]
 
     def checkpoint_count(self, sid: int) -> int:
         return os.fstat(self._index[sid]).st_size // _CHECKPOINT_SIZE

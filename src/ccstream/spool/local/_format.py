@@ -4,12 +4,15 @@
                             with the totals, the gaps and how the run ended
     gaps.json               the quota gaps so far, replaced whole each time a segment is dropped
     order.log               one FRAME record per frame, in arrival order, both streams
+    times.log               one TIME per order record: when the frame arrived (optional: a
+                            spool without it reads as one without times)
     stdout.idx, stderr.idx  sparse line checkpoints, one CHECKPOINT record each
     stdout.00000000.seg     the stream's bytes; segment i holds offsets [i * S, (i + 1) * S)
 
 Everything is append-only except the two JSON files, which are replaced whole (write, then
-rename), so a reader in another process never sees half of one. The writer appends a frame's bytes
-before its order record, so every record a reader can see describes bytes already in the files.
+rename), so a reader in another process never sees half of one. The writer appends a frame's
+bytes and its time before its order record, so every record a reader can see describes bytes
+(and a time) already in the files.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any, Final
 
 from ..._events import STREAMS, Gap, StreamName
 from ...exceptions import SpoolError, SpoolNotFound
-from .._records import CHECKPOINT, FRAME, Checkpoint, Record
+from .._records import CHECKPOINT, FRAME, TIME, Checkpoint, Record
 
 __all__ = [
     "CHECKPOINT",
@@ -33,6 +36,8 @@ __all__ = [
     "META",
     "ORDER",
     "STREAMS",
+    "TIME",
+    "TIMES",
     "Checkpoint",
     "Meta",
     "Record",
@@ -50,6 +55,7 @@ VERSION: Final = 1
 META: Final = "spool.json"
 GAPS: Final = "gaps.json"
 ORDER: Final = "order.log"
+TIMES: Final = "times.log"
 
 
 def segment_name(stream: StreamName, index: int) -> str:

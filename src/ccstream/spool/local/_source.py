@@ -76,6 +76,9 @@ class _Files(Source):
     def records(self, start: int, count: int) -> list[Record]:
         return self._files.records(start, count)
 
+    def times(self, start: int, count: int) -> list[int] | None:
+        return self._files.times(start, count)
+
     def checkpoint_count(self, sid: int) -> int:
         return self._files.checkpoint_count(sid)
 

@@ -58,6 +58,8 @@ from ._format import (
     META,
     ORDER,
     STREAMS,
+    TIME,
+    TIMES,
     Meta,
     gap_to_json,
     index_name,
@@ -77,6 +79,7 @@ that trickles output never lets the pump go idle, and readers of the files must 
 _BACKLOG_POLL = 0.002
 
 _pack_frame = FRAME.pack
+_pack_time = TIME.pack
 
 
 def _make_directory(directory: str | os.PathLike[str] | None) -> tuple[Path, bool]:
@@ -135,6 +138,7 @@ class SpoolWriter(Sink):
             )
             write_json(self.path / META, self.meta.to_json())
             (self.path / ORDER).touch(mode=0o600)
+            (self.path / TIMES).touch(mode=0o600)
             first = CHECKPOINT.pack(0, 0 << 1 | 1)
             for stream in STREAMS:
                 # touch first: write_bytes alone would create the file 0644 (umask permitting).
@@ -179,6 +183,7 @@ class SpoolWriter(Sink):
         self._drops: list[Drop] = []
         self._index_out = [bytearray(), bytearray()]
         self._order_out = bytearray()
+        self._times_out = bytearray()
         self._unsent_bytes = 0
         self._unsent_since = 0.0
         self._grown: anyio.Event | None = None
@@ -339,6 +344,9 @@ class SpoolWriter(Sink):
         self._newlines[sid] = newlines
         self._open_line[sid] = not line_start
         self._checkpoints[sid] += (len(index) - index_before) // CHECKPOINT.size
+        # The pump hands a batch over once it is read (a frame waits at most ``coalesce``, or
+        # ``line_linger`` in line mode, for more): the time of the hand-off is its arrival.
+        self._times_out += _pack_time(time.time_ns()) * len(frames)
         self._cache.add(self.records, frames, total)
         self.records += len(frames)
         if not self._unsent_bytes:
@@ -369,13 +377,22 @@ class SpoolWriter(Sink):
             gaps=self._gap_tuple(),
         )
         index = (bytes(self._index_out[0]), bytes(self._index_out[1]))
-        job = Job(self._ops, index, bytes(self._order_out), self._unsent_bytes, state, self._drops)
+        job = Job(
+            self._ops,
+            index,
+            bytes(self._order_out),
+            self._unsent_bytes,
+            state,
+            self._drops,
+            bytes(self._times_out),
+        )
         self._disk.submit([job])
         self._submitted += self._unsent_bytes
         self._ops = []
         self._drops = []
         self._index_out = [bytearray(), bytearray()]
         self._order_out = bytearray()
+        self._times_out = bytearray()
         self._unsent_bytes = 0
 
     def _place(

@@ -13,6 +13,8 @@
 import { plural } from './format.js';
 import { fill } from './render.js';
 
+import { showTime } from './times.js';
+
 const MAX_PX = 8_000_000;
 const OVERSCAN = 20;
 
@@ -232,12 +234,14 @@ export class ListView {
         el.removeAttribute('data-line');
         el.firstChild.textContent = '';
         el.children[1].textContent = '…';
+        showTime(el, null);
         showRest(el, null);
         showWhole(el, null);
         continue;
       }
       el.className = this.mark(row) ? `line ${row.kind} marked` : `line ${row.kind}`;
       el.dataset.row = String(i);
+      showTime(el, row);
       if (row.line === null) el.removeAttribute('data-line');
       else el.dataset.line = String(row.line);
       el.firstChild.textContent = row.line === null ? '' : String(row.line);

@@ -11,6 +11,8 @@ import { Progress } from './progress.js';
 import { Connection } from './rpc.js';
 import { RunList } from './runs.js';
 import { WholeLine } from './whole.js';
+import { followTerminalSize, terminalSize } from './terminal.js';
+import { Timestamps, stampRows } from './times.js';
 
 const REPLAY_ALL_BELOW = 4 * 1024 * 1024; // attach: replay a run this small from its start
 const REPLAY_TAIL = 256 * 1024; // else the last this many bytes of each stream
@@ -101,6 +103,11 @@ let pages = {};
 let tab = 'all';
 const tabStates = new Map();
 let polling = false;
+// Times shown: pages are fetched again with them (and live rows carry theirs already).
+const timestamps = new Timestamps($('#times'), () => {
+  for (const stream of Object.values(pages)) stream.lines.clear();
+  view.invalidate();
+});
 
 const conn = new Connection(endpoint('ws', location.protocol === 'https:' ? 'wss:' : 'ws:'), {
   onState: showConnection,
@@ -194,6 +201,7 @@ function begin(id) {
       count,
       encoding: 'text',
       max_bytes: maxBytes,
+      times: timestamps.enabled,
     });
   // A cut line's rest: a byte range of the stream's download (the range parameter is the
   // Range header's value, for a link).
@@ -236,6 +244,7 @@ async function run(event) {
     say(`not run: ${refusal}`, 'error');
     return;
   }
+  if ($('#pty-mode').checked) params.pty = terminalSize($('#viewport'), $('#rows'));
   for (const [field, name] of [['#timeout', 'timeout'], ['#idle-timeout', 'idle_timeout']]) {
     const value = Number($(field).value);
     if ($(field).value !== '' && value > 0) params[name] = value;
@@ -243,6 +252,7 @@ async function run(event) {
   try {
     const started = await conn.call('execute', params);
     begin(started.execution_id);
+    exec.pty = params.pty ?? null;
     exec.state = 'running';
     exec.subscribed = true;
     say(`started pid ${started.pid}`);
@@ -330,6 +340,7 @@ function notified(method, params) {
       if (text) live.push(params.type, text);
       const lines = live.lines(params.type);
       if (lines !== null) progress.received(params.type, exec.next[params.type], lines);
+      stampRows(live.rows, Date.now() / 1000 + progress.skew);
       if (tab === 'all') view.invalidate();
       break;
     }
@@ -462,6 +473,12 @@ for (const button of document.querySelectorAll('#tabs [data-tab]')) {
   button.addEventListener('click', () => showTab(button.dataset.tab));
 }
 
+followTerminalSize(
+  $('#viewport'),
+  $('#rows'),
+  () => (exec !== null && !exec.completed ? exec : null),
+  (method, params) => conn.call(method, params),
+);
 setInterval(poll, STATUS_MS);
 setInterval(() => progress.draw(), TICK_MS);
 showTab('all');

@@ -138,6 +138,7 @@ export class StreamPages {
       const i = page.first_line + k;
       const [row, after] = styledRow(this.kind, i + 1, text, style);
       style = after;
+      if (page.times) row.time = page.times[k];
       const cut = cuts.get(i);
       if (cut !== undefined) row.cut = this.cutOf(cut);
       this.lines.delete(i);
