@@ -295,7 +295,8 @@ async def _cancel_on_signals(running: Run, stop: dict[str, int]) -> None:
 
 
 def _note(text: str) -> None:
-    with contextlib.suppress(BrokenPipeError):  # with our stderr gone there is no one to tell
+    # With our stderr gone (a broken pipe, or closed from the start) there is no one to tell.
+    with contextlib.suppress(BrokenPipeError, AttributeError):
         sys.stderr.write(f"ccstream: {text}\n")
         sys.stderr.flush()
 
@@ -391,9 +392,31 @@ async def _run(args: argparse.Namespace, command: str | list[str]) -> int:
     return _status(args, result, gaps, stop)
 
 
+def _closed_standard_fds() -> list[str]:
+    """Put /dev/null on each of fds 0-2 that is closed, so that no file opened later takes its
+    number (the child would read our event loop as its stdin); return the names of those that
+    were closed."""
+    closed = []
+    for fd, name in enumerate(("stdin", "stdout", "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.append(name)
+            os.dup2(null := os.open(os.devnull, os.O_RDWR), fd)
+            if null != fd:
+                os.close(null)
+    return closed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ccstream`` command; returns the exit status."""
+    closed = _closed_standard_fds()
     args = _parser().parse_args(argv)
+    for name in ("stdout", "stderr"):
+        if name in closed:
+            # A run's output would have nowhere to go: a usage error, as ``echo hi >&-`` fails.
+            _note(f"{name} is closed: the output would have nowhere to go")
+            return 2
     try:
         if args.verb in SPOOL_VERBS:
             return run_spool_command(args)
