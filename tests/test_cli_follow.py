@@ -98,7 +98,8 @@ def test_follow_tail_prints_the_last_lines_of_each_stream_then_what_follows(
     with _live_run(tmp_path) as (spool, go):
         follower = _follower("follow", str(spool), "--tail", "3")
         try:
-            assert follower.stdout is not None and follower.stderr is not None
+            assert follower.stdout is not None
+            assert follower.stderr is not None
             _read_until(follower.stdout.fileno(), _lines(97, 100))
             _read_until(follower.stderr.fileno(), _lines(7, 10, "err"))
             assert follower.poll() is None, "the follower must wait for the live run"

@@ -189,11 +189,13 @@ def test_every_flag_of_every_command_has_plain_text_help() -> None:
             if isinstance(action, argparse._SubParsersAction):
                 continue
             name = action.option_strings or [action.dest]
-            assert action.help and action.help != argparse.SUPPRESS, (prog, name)
+            assert action.help, (prog, name)
+            assert action.help != argparse.SUPPRESS, (prog, name)
             for markup in ("``", ":class:", ":mod:", ":func:", ":data:"):
                 assert markup not in action.help, (prog, name, action.help)
         for text in (parser.description or "", parser.epilog or ""):
-            assert "``" not in text and ":mod:" not in text, prog
+            assert "``" not in text, prog
+            assert ":mod:" not in text, prog
 
 
 @pytest.mark.parametrize("verb", ["run", "page", "tail", "follow", "prune"])

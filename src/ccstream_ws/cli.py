@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ccstream._duration import duration
 from ccstream._exit_status import (
     EXIT_CONNECTION,
     EXIT_OUTPUT_LOST,
@@ -29,7 +30,6 @@ from ccstream._exit_status import (
     describe_loss,
     exit_status,
 )
-from ccstream._duration import duration
 from ccstream.cli import env_pair, parse_size
 
 from . import _extra
