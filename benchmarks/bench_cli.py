@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,31 +88,48 @@ def _label(src: str, many: bool) -> str:
     return f" [{src}]" if many else ""
 
 
+def _timed_cpu(argv: Sequence[str], env: dict[str, str], cpu: list[float]) -> float:
+    """Wall seconds of one run of ``argv``; its CPU seconds (user + system) go to ``cpu``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = _timed(argv, env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall
+
+
 def startup(args: argparse.Namespace, cache: str) -> None:
     py = sys.executable
     env = _env(cache, None)
-    contenders = [
-        ("python -c pass", _contender([py, "-c", "pass"], env)),
+    commands = [
+        ("python -c pass", [py, "-c", "pass"], env),
         (
-            "python: asyncio.run(no-op)",
-            _contender([py, "-c", "import asyncio\nasync def f(): pass\nasyncio.run(f())"], env),
+            "asyncio.run(no-op)",
+            [py, "-c", "import asyncio\nasync def f(): pass\nasyncio.run(f())"],
+            env,
         ),
     ]
     sources = _sources(args)
     for src in sources:
-        contenders.append(
-            (
-                "ccstream run -- true" + _label(src, len(sources) > 1),
-                _contender([py, "-c", CLI, "run", "--", "true"], _env(cache, src)),
-            )
-        )
+        label = "ccstream run -- true" + _label(src, len(sources) > 1)
+        commands.append((label, [py, "-c", CLI, "run", "--", "true"], _env(cache, src)))
+    cpu: dict[str, list[float]] = {name: [] for name, _, _ in commands}
+    contenders = [
+        (name, (lambda a=argv, e=environ, c=cpu[name]: _timed_cpu(a, e, c)))
+        for name, argv, environ in commands
+    ]
     for _, fn in contenders:  # warm-up: fills the bytecode cache
         fn()
+    for values in cpu.values():
+        values.clear()
     times = interleave(contenders, args.repeats)
-    report(times, baseline=contenders[0][0])
+    floor = times["asyncio.run(no-op)"]
+    print(f"{'contender':40s} {'wall':>9s} {'CPU':>9s} {'wall over asyncio.run':>22s}")
     for name, values in times.items():
-        ordered = sorted(values)
-        print(f"{name:34s} median {ordered[len(ordered) // 2] * 1000:6.1f} ms")
+        over = statistics.median(v - f for v, f in zip(values, floor, strict=True))
+        print(
+            f"{name:40s} {statistics.median(values) * 1000:6.1f} ms "
+            f"{statistics.median(cpu[name]) * 1000:6.1f} ms {over * 1000:+19.1f} ms"
+        )
 
 
 def _make_file(path: Path, size: int) -> None:
