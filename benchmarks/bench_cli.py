@@ -23,6 +23,7 @@ its own, even where ``PYTHONDONTWRITEBYTECODE`` is set), as for any installed pa
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import resource
 import statistics
@@ -114,7 +115,7 @@ def startup(args: argparse.Namespace, cache: str) -> None:
         commands.append((label, [py, "-c", CLI, "run", "--", "true"], _env(cache, src)))
     cpu: dict[str, list[float]] = {name: [] for name, _, _ in commands}
     contenders = [
-        (name, (lambda a=argv, e=environ, c=cpu[name]: _timed_cpu(a, e, c)))
+        (name, functools.partial(_timed_cpu, argv, environ, cpu[name]))
         for name, argv, environ in commands
     ]
     for _, fn in contenders:  # warm-up: fills the bytecode cache
