@@ -1,23 +1,24 @@
 """The ``ccstream`` command line: start-up time and bulk throughput, against baselines.
 
-``startup``: wall time of ``ccstream run -- true`` (a fresh interpreter each time, as a shell
-runs it), beside the bare interpreter (``python -c pass``) and an interpreter that only starts
-an asyncio loop (``asyncio.run`` of a no-op: the floor of any asyncio program); target: under
-0.15 s median.
+``startup``: ``ccstream run -- true`` (a fresh interpreter each time, as a shell runs it),
+beside an interpreter that only starts an asyncio loop (``asyncio.run`` of a no-op: the floor of
+any asyncio program) and the bare interpreter (``python -c pass``); target: under 0.15 s.
 
-``bulk``: ``ccstream run -- cat FILE > /dev/null`` for a file of 100-character lines (1 GiB by
+``bulk``: ``ccstream run cat FILE > /dev/null`` for a file of 100-character lines (1 GiB by
 default), against a plain Python read/write loop that runs the same ``cat`` (``os.read`` of
 1 MiB, ``os.write`` to stdout); target: at least 0.6x the loop's speed. ``--stats`` (which counts
 lines) is timed too.
 
-With ``--src DIR`` (repeatable) each ccstream contender imports ccstream from that source tree
-(a checkout's ``src``), so two versions can be compared in the same run. Every contender runs
-in the same rounds, interleaved, and the report gives medians and the median per-round ratio.
-Bytecode is cached for every contender (a warm-up round not counted fills a cache directory of
-its own, even where ``PYTHONDONTWRITEBYTECODE`` is set), as for any installed package.
+Each contender's wall time and CPU time (user + system of it and the children it waited for)
+are taken per round; on a loaded machine the CPU times are the steadier figure. With ``--src
+DIR`` (repeatable) each ccstream contender imports ccstream from that source tree (a checkout's
+``src``), so two versions can be compared in the same run. Every contender runs in the same
+rounds, interleaved, after one warm-up run; the report gives medians and the median per-round
+ratios. Bytecode is cached for every contender (in a cache directory of the benchmark's own,
+even where ``PYTHONDONTWRITEBYTECODE`` is set), as for any installed package.
 
     .venv/bin/python benchmarks/bench_cli.py startup [--repeats 30] [--src OLD/src --src src]
-    .venv/bin/python benchmarks/bench_cli.py bulk [--size-mib 1024] [--repeats 5]
+    .venv/bin/python benchmarks/bench_cli.py bulk [--size-mib 1024] [--repeats 5] [--src ...]
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from _common import interleave, report
+from _common import interleave
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 
@@ -62,7 +63,12 @@ def _env(cache: str, src: str | None) -> dict[str, str]:
     return env
 
 
-def _timed(argv: Sequence[str], env: dict[str, str], stdout: int | None = None) -> float:
+def _timed(
+    argv: Sequence[str], env: dict[str, str], cpu: list[float], stdout: int | None = None
+) -> float:
+    """Wall seconds of one run of ``argv``; its CPU seconds (user + system, its own and its
+    waited-for children's) go to ``cpu``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(
         argv,
@@ -72,13 +78,52 @@ def _timed(argv: Sequence[str], env: dict[str, str], stdout: int | None = None) 
         stdout=stdout,
         stderr=subprocess.DEVNULL,  # --stats' report
     )
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall
 
 
-def _contender(
-    argv: Sequence[str], env: dict[str, str], stdout: int | None = None
-) -> Callable[[], float]:
-    return lambda: _timed(argv, env, stdout)
+Command = tuple[str, list[str], dict[str, str]]
+"""A contender: its name, argv and environment."""
+
+
+Results = tuple[dict[str, list[float]], dict[str, list[float]]]
+"""Wall and CPU seconds per contender, one per round."""
+
+
+def _race(commands: Sequence[Command], repeats: int, stdout: int | None = None) -> Results:
+    """One warm-up run of each (bytecode and page caches), then ``repeats`` interleaved rounds."""
+    cpu: dict[str, list[float]] = {name: [] for name, _, _ in commands}
+    contenders = [
+        (name, functools.partial(_timed, argv, env, cpu[name], stdout))
+        for name, argv, env in commands
+    ]
+    for _, fn in contenders:
+        fn()
+    for values in cpu.values():
+        values.clear()
+    return interleave(contenders, repeats), cpu
+
+
+def _report(results: Results, baseline: str, size: int | None = None) -> None:
+    """Median wall time (MiB/s when ``size`` bytes were moved), the median per-round speed ratio
+    against ``baseline`` (baseline time / contender time), and the same two for CPU time."""
+    wall, cpu = results
+    print(
+        f"{'contender':44s} {'wall':>9s} {'MiB/s':>7s} {'speed':>6s} {'CPU':>9s} {'CPU ratio':>9s}"
+    )
+    for name, values in wall.items():
+        speed = statistics.median(b / v for b, v in zip(wall[baseline], values, strict=True))
+        cost = statistics.median(
+            c / b for b, c in zip(cpu[baseline], cpu[name], strict=True) if b > 0
+        )
+        median = statistics.median(values)
+        rate = f"{size / (1 << 20) / median:7.0f}" if size else f"{'':7s}"
+        print(
+            f"{name:44s} {median * 1000:6.0f} ms {rate} {speed:5.2f}x "
+            f"{statistics.median(cpu[name]) * 1000:6.0f} ms {cost:8.2f}x"
+        )
 
 
 def _sources(args: argparse.Namespace) -> list[str]:
@@ -89,48 +134,28 @@ def _label(src: str, many: bool) -> str:
     return f" [{src}]" if many else ""
 
 
-def _timed_cpu(argv: Sequence[str], env: dict[str, str], cpu: list[float]) -> float:
-    """Wall seconds of one run of ``argv``; its CPU seconds (user + system) go to ``cpu``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall = _timed(argv, env)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return wall
-
-
 def startup(args: argparse.Namespace, cache: str) -> None:
     py = sys.executable
     env = _env(cache, None)
-    commands = [
-        ("python -c pass", [py, "-c", "pass"], env),
+    commands: list[Command] = [
         (
             "asyncio.run(no-op)",
             [py, "-c", "import asyncio\nasync def f(): pass\nasyncio.run(f())"],
             env,
         ),
+        ("python -c pass", [py, "-c", "pass"], env),
     ]
     sources = _sources(args)
     for src in sources:
         label = "ccstream run -- true" + _label(src, len(sources) > 1)
         commands.append((label, [py, "-c", CLI, "run", "--", "true"], _env(cache, src)))
-    cpu: dict[str, list[float]] = {name: [] for name, _, _ in commands}
-    contenders = [
-        (name, functools.partial(_timed_cpu, argv, environ, cpu[name]))
-        for name, argv, environ in commands
-    ]
-    for _, fn in contenders:  # warm-up: fills the bytecode cache
-        fn()
-    for values in cpu.values():
-        values.clear()
-    times = interleave(contenders, args.repeats)
-    floor = times["asyncio.run(no-op)"]
-    print(f"{'contender':40s} {'wall':>9s} {'CPU':>9s} {'wall over asyncio.run':>22s}")
-    for name, values in times.items():
+    results = _race(commands, args.repeats)
+    _report(results, baseline="asyncio.run(no-op)")
+    wall = results[0]
+    floor = wall["asyncio.run(no-op)"]
+    for name, values in wall.items():
         over = statistics.median(v - f for v, f in zip(values, floor, strict=True))
-        print(
-            f"{name:40s} {statistics.median(values) * 1000:6.1f} ms "
-            f"{statistics.median(cpu[name]) * 1000:6.1f} ms {over * 1000:+19.1f} ms"
-        )
+        print(f"{name:44s} wall over asyncio.run: {over * 1000:+6.1f} ms (median per round)")
 
 
 def _make_file(path: Path, size: int) -> None:
@@ -150,35 +175,20 @@ def bulk(args: argparse.Namespace, cache: str) -> None:
         _make_file(data, args.size_mib << 20)
         size = data.stat().st_size
         cat = ["cat", str(data)]
+        commands: list[Command] = [
+            ("python read/write loop", [py, "-c", LOOP, *cat], _env(cache, None))
+        ]
+        sources = _sources(args)
+        for src in sources:
+            env = _env(cache, src)
+            label = _label(src, len(sources) > 1)
+            commands.append((f"ccstream run{label}", [py, "-c", CLI, "run", *cat], env))
+            commands.append(
+                (f"ccstream run --stats{label}", [py, "-c", CLI, "run", "--stats", *cat], env)
+            )
         with open(os.devnull, "wb") as devnull:
-            out = devnull.fileno()
-            contenders = [
-                (
-                    "python read/write loop",
-                    _contender([py, "-c", LOOP, *cat], _env(cache, None), out),
-                )
-            ]
-            sources = _sources(args)
-            for src in sources:
-                env = _env(cache, src)
-                label = _label(src, len(sources) > 1)
-                contenders.append(
-                    (f"ccstream run{label}", _contender([py, "-c", CLI, "run", *cat], env, out))
-                )
-                contenders.append(
-                    (
-                        f"ccstream run --stats{label}",
-                        _contender(
-                            [py, "-c", CLI, "run", "--stats", *cat],
-                            env,
-                            out,
-                        ),
-                    )
-                )
-            for _, fn in contenders:  # warm-up: page cache and bytecode cache
-                fn()
-            times = interleave(contenders, args.repeats)
-        report(times, baseline=contenders[0][0], size=size)
+            results = _race(commands, args.repeats, devnull.fileno())
+    _report(results, baseline="python read/write loop", size=size)
 
 
 def main() -> None:
