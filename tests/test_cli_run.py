@@ -250,6 +250,14 @@ def test_a_broken_pipe_with_stats_gives_the_report_asked_for_and_nothing_else() 
     ], done.stderr
 
 
+def test_a_broken_stderr_pipe_is_quiet_and_exits_141_with_stdout_kept(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    script = "echo first; yes >&2 & sleep 0.5; echo second; wait"
+    done = _piped(f"{CCSTREAM} run sh -c '{script}' 2>&1 >{out} | head -c 2")
+    assert (done.returncode, done.stdout, done.stderr) == (141, b"y\n", b"")
+    assert out.read_bytes().startswith(b"first\n")
+
+
 def test_reading_a_spool_into_a_closed_pipe_is_quiet_and_exits_141(tmp_path: Path) -> None:
     spool = tmp_path / "spool"
     made = run("run", "--spool", str(spool), "seq", "200000", stdin=subprocess.DEVNULL)

@@ -43,8 +43,8 @@ __all__ = [
     "add_run_options",
     "add_spool_commands",
     "format_spool_stats",
-    "quiet_stdout",
     "run_spool_command",
+    "silence",
     "spool_options",
 ]
 
@@ -57,12 +57,12 @@ _COPY_BLOCK = 1024 * 1024
 """Bytes per read when copying the rest of a cut line to stdout."""
 
 
-def quiet_stdout() -> None:
-    """After a broken pipe on stdout: point fd 1 at /dev/null, so that nothing written later
-    (the interpreter's last flush included) fails or complains."""
+def silence(fd: int) -> None:
+    """After a broken pipe on ``fd`` (our stdout or stderr): point it at /dev/null, so that
+    nothing written to it later (the interpreter's last flush included) fails or complains."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, fd)
     finally:
         os.close(devnull)
 
@@ -325,7 +325,7 @@ def run_spool_command(args: argparse.Namespace) -> int:
         return _prune(args)
     except BrokenPipeError:
         # Our reader is gone (``| head``): stop quietly, as a writer killed by SIGPIPE would.
-        quiet_stdout()
+        silence(sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
 
 

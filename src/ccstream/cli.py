@@ -28,8 +28,8 @@ from ._cli_spool import (
     add_run_options,
     add_spool_commands,
     format_spool_stats,
-    quiet_stdout,
     run_spool_command,
+    silence,
     spool_options,
 )
 from ._duration import DURATION_HELP, duration
@@ -379,9 +379,8 @@ async def _run(args: argparse.Namespace, command: str | list[str]) -> int:
                 except BrokenPipeError:
                     # Our reader is gone (``| head``): nobody sees the rest, so stop the child,
                     # and say nothing, as a writer killed by SIGPIPE would; 141 tells.
-                    if "status" not in stop:
-                        stop["status"] = EXIT_BROKEN_PIPE
-                        quiet_stdout()
+                    silence(fds[event.stream])  # the rest of it goes nowhere, without a word
+                    stop.setdefault("status", EXIT_BROKEN_PIPE)
                     running.cancel()
             elif isinstance(event, Gap):
                 gaps.append(event)
