@@ -292,8 +292,9 @@ async def _follow_from(
 def _end_status(
     returncode: int | None, reason: str | None, error: str | None, *, lost: bool
 ) -> int:
-    """The status of a followed run, as ``ccstream run`` gave it, with the line it printed; 255
-    when the spool does not say how the run ended (its writer died)."""
+    """The status of a followed run from the table of :mod:`ccstream._exit_status`, with the
+    line ``ccstream run`` prints for it; 255 when the spool does not say how the run ended (its
+    writer died)."""
     reason = reason or "unknown"
     end = describe_end(reason, returncode, error=error)
     if end is not None:
