@@ -1,33 +1,70 @@
 """Memory sampling of this process and of the child's process tree, off the event loop.
 
-psutil walks ``/proc`` (or calls sysctl on macOS) for every process of the tree; that is blocking
-I/O, so every sample runs in a worker thread and the loop only awaits its result.
+On Linux a sample reads ``/proc/PID/statm`` of this process and of each process of the tree,
+found by :func:`ccstream._lifetime.descendants` (a walk of the tree's own ``children`` files):
+the same resident set size psutil reports, at a cost proportional to the tree, not to the
+machine, and without importing psutil. Elsewhere psutil does both, imported on first use. It is
+blocking I/O either way, so every sample runs in a worker thread and the loop only awaits its
+result.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import sys
 from dataclasses import dataclass
 
 import anyio
 import anyio.to_thread
-import psutil
+
+from ._lifetime import descendants
 
 __all__ = ["MemoryMonitor", "Sample", "host_rss"]
 
 log = logging.getLogger("ccstream")
 
-_HOST = psutil.Process()
+_STATM = sys.platform.startswith("linux") and os.path.exists("/proc/self/statm")
+_PAGE = os.sysconf("SC_PAGE_SIZE") if _STATM else 0
+
+
+def _statm_rss(pid: int | str) -> int | None:
+    """The RSS of ``pid`` (or ``"self"``) in bytes from ``/proc``; ``None`` when it is gone."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def host_rss() -> int:
     """This process's resident set size, in bytes."""
-    return int(_HOST.memory_info().rss)
+    if _STATM:
+        rss = _statm_rss("self")
+        if rss is not None:
+            return rss
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
 
 
 def tree_rss(pid: int) -> int | None:
     """The summed RSS of ``pid`` and its descendants, in bytes; ``None`` when ``pid`` is gone."""
+    if _STATM:
+        total = _statm_rss(pid)
+        if total is None:
+            return None
+        for child, _parent in descendants(pid):
+            # A descendant may exit between the listing and the read; it then holds no memory.
+            total += _statm_rss(child) or 0
+        return total
+    return _psutil_tree_rss(pid)
+
+
+def _psutil_tree_rss(pid: int) -> int | None:
+    import psutil
+
     try:
         root = psutil.Process(pid)
         total = int(root.memory_info().rss)
@@ -35,7 +72,6 @@ def tree_rss(pid: int) -> int | None:
     except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
         return None
     for child in children:
-        # A descendant may exit between the listing and the read; it then holds no memory.
         with contextlib.suppress(psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
             total += int(child.memory_info().rss)
     return total

@@ -19,7 +19,6 @@ import logging
 import os
 import sys
 import threading
-from pathlib import Path
 
 from . import _lifetime
 from ._lifetime import MARKER, WATCHDOG_FLAG
@@ -32,7 +31,7 @@ log = logging.getLogger("ccstream")
 WATCHDOG_GRACE = 1.0
 """Seconds the watchdog gives a dead host's processes between SIGTERM and SIGKILL."""
 
-_PROGRAM = str(Path(_lifetime.__file__))
+_PROGRAM = os.path.normpath(str(_lifetime.__file__))  # os.path: pathlib costs start-up
 _lock = threading.Lock()
 _counter = itertools.count(1)
 _prefix: tuple[int, str] | None = None  # (pid it was made for, prefix)
