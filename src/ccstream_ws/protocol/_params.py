@@ -274,6 +274,9 @@ class ExecuteParams:
     on_quota: QuotaChoice = "auto"
     """What the spool's quota does to output a connected reader has not read (see
     :data:`QuotaChoice`)."""
+    reconnect: float | None = None
+    """Seconds a run that is not detached outlives its owner's connection, for the owner to come
+    back with ``subscribe`` ``owner: true``; ``None``: cancelled when the connection closes."""
 
 
 def parse_execute(p: Mapping[str, Any], max_chunk_size: int) -> ExecuteParams:
@@ -314,6 +317,7 @@ def parse_execute(p: Mapping[str, Any], max_chunk_size: int) -> ExecuteParams:
         retention=_seconds(p, "retention"),
         output=parse_output_options(p.get("output_options"), max_chunk_size),
         on_quota=_quota_choice(p),
+        reconnect=_seconds(p, "reconnect"),
     )
 
 
@@ -373,6 +377,8 @@ class SubscribeParams:
     execution_id: str
     offsets: dict[StreamName, int]
     output: OutputOptions
+    owner: bool = False
+    """Take the execution over as its owner (one started with ``reconnect``)."""
 
 
 def parse_subscribe(p: Mapping[str, Any], max_chunk_size: int) -> SubscribeParams:
@@ -390,7 +396,10 @@ def parse_subscribe(p: Mapping[str, Any], max_chunk_size: int) -> SubscribeParam
         assert value is not None
         offsets[name] = value
     return SubscribeParams(
-        eid, offsets, parse_output_options(p.get("output_options"), max_chunk_size)
+        eid,
+        offsets,
+        parse_output_options(p.get("output_options"), max_chunk_size),
+        owner=_bool(p, "owner", False),
     )
 
 
