@@ -62,6 +62,9 @@ class Relay:
         tb: TracebackType | None,
     ) -> None:
         self._closed = True
+        # Wakes the acceptor's accept() (a close alone would leave it blocked).
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
         self.cut()
         self._acceptor.join(5)
