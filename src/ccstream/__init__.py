@@ -15,51 +15,111 @@ The core is transport-agnostic and runs on asyncio and trio (through anyio)::
 import typing as _typing
 import warnings as _warnings
 
-from ._chunker import MIN_CHUNK_SIZE, Chunker
-from ._command import Command
-from ._compress import Compressor, Decompressor, Packed, decompress
-from ._concurrency import get_max_concurrent_runs, set_max_concurrent_runs
-from ._events import (
-    STREAMS,
-    Event,
-    Gap,
-    Output,
-    Reason,
-    Result,
-    Started,
-    StreamName,
-    StreamStats,
-    stream_id,
-)
-from ._options import (
-    ChunkMode,
-    DiskErrorPolicy,
-    Options,
-    QuotaPolicy,
-    ResourceLimits,
-    SpoolOptions,
-    Stdin,
-)
-from ._run import Capture, run
-from ._selector import Selection, Selector
-from ._stream import Run, stream
-from ._version import __version__
-from ._watchdog import stop_orphaned_runs
-from .exceptions import (
-    BufferLimitExceeded,
-    CCStreamError,
-    CommandNotFound,
-    CwdNotFound,
-    DecompressionError,
-    DecompressionLimitExceeded,
-    InvalidOption,
-    NotExecutable,
-    SpawnError,
-    SpoolError,
-    SpoolNotFound,
-    UsageError,
-)
-from .spool import PAGE_BYTES, READ_LIMIT, CutLine, Page, Spool, prune_spools
+from ._lazy import attach as _attach
+
+if _typing.TYPE_CHECKING:
+    from ._chunker import MIN_CHUNK_SIZE, Chunker
+    from ._command import Command
+    from ._compress import Compressor, Decompressor, Packed, decompress
+    from ._concurrency import get_max_concurrent_runs, set_max_concurrent_runs
+    from ._events import (
+        STREAMS,
+        Event,
+        Gap,
+        Output,
+        Reason,
+        Result,
+        Started,
+        StreamName,
+        StreamStats,
+        stream_id,
+    )
+    from ._options import (
+        ChunkMode,
+        DiskErrorPolicy,
+        Options,
+        QuotaPolicy,
+        ResourceLimits,
+        SpoolOptions,
+        Stdin,
+    )
+    from ._run import Capture, run
+    from ._selector import Selection, Selector
+    from ._stream import Run, stream
+    from ._version import __version__
+    from ._watchdog import stop_orphaned_runs
+    from .exceptions import (
+        BufferLimitExceeded,
+        CCStreamError,
+        CommandNotFound,
+        CwdNotFound,
+        DecompressionError,
+        DecompressionLimitExceeded,
+        InvalidOption,
+        NotExecutable,
+        SpawnError,
+        SpoolError,
+        SpoolNotFound,
+        UsageError,
+    )
+    from .spool import PAGE_BYTES, READ_LIMIT, CutLine, Page, Spool, prune_spools
+
+# Every public name and the module that defines it, imported on first use (see ._lazy): the
+# command line starts a run without loading the spool, the compressor or the selector.
+_NAMES: dict[str, str] = {
+    "MIN_CHUNK_SIZE": "._chunker",
+    "Chunker": "._chunker",
+    "Command": "._command",
+    "Compressor": "._compress",
+    "Decompressor": "._compress",
+    "Packed": "._compress",
+    "decompress": "._compress",
+    "get_max_concurrent_runs": "._concurrency",
+    "set_max_concurrent_runs": "._concurrency",
+    "STREAMS": "._events",
+    "Event": "._events",
+    "Gap": "._events",
+    "Output": "._events",
+    "Reason": "._events",
+    "Result": "._events",
+    "Started": "._events",
+    "StreamName": "._events",
+    "StreamStats": "._events",
+    "stream_id": "._events",
+    "ChunkMode": "._options",
+    "DiskErrorPolicy": "._options",
+    "Options": "._options",
+    "QuotaPolicy": "._options",
+    "ResourceLimits": "._options",
+    "SpoolOptions": "._options",
+    "Stdin": "._options",
+    "Capture": "._run",
+    "run": "._run",
+    "Selection": "._selector",
+    "Selector": "._selector",
+    "Run": "._stream",
+    "stream": "._stream",
+    "__version__": "._version",
+    "stop_orphaned_runs": "._watchdog",
+    "BufferLimitExceeded": ".exceptions",
+    "CCStreamError": ".exceptions",
+    "CommandNotFound": ".exceptions",
+    "CwdNotFound": ".exceptions",
+    "DecompressionError": ".exceptions",
+    "DecompressionLimitExceeded": ".exceptions",
+    "InvalidOption": ".exceptions",
+    "NotExecutable": ".exceptions",
+    "SpawnError": ".exceptions",
+    "SpoolError": ".exceptions",
+    "SpoolNotFound": ".exceptions",
+    "UsageError": ".exceptions",
+    "PAGE_BYTES": ".spool",
+    "READ_LIMIT": ".spool",
+    "CutLine": ".spool",
+    "Page": ".spool",
+    "Spool": ".spool",
+    "prune_spools": ".spool",
+}
 
 __all__ = [
     "MIN_CHUNK_SIZE",
@@ -117,7 +177,9 @@ __all__ = [
 ]
 
 # Old names, kept working with a DeprecationWarning; not in __all__.
-_DEPRECATED = {"Exited": ("Result", Result), "Completed": ("Capture", Capture)}
+_DEPRECATED = {"Exited": "Result", "Completed": "Capture"}
+
+_lazy_getattr, __dir__ = _attach(__name__, globals(), _NAMES)
 
 if _typing.TYPE_CHECKING:
     Exited = Result
@@ -128,11 +190,11 @@ else:
 
     def __getattr__(name: str) -> object:
         if name in _DEPRECATED:
-            new, value = _DEPRECATED[name]
+            new = _DEPRECATED[name]
             _warnings.warn(
                 f"ccstream.{name} is deprecated; use ccstream.{new}",
                 DeprecationWarning,
                 stacklevel=2,
             )
-            return value
-        raise AttributeError(f"module 'ccstream' has no attribute {name!r}")
+            return _lazy_getattr(new)
+        return _lazy_getattr(name)

@@ -3,64 +3,83 @@
 ``ccstream run --spool DIR ...`` keeps the run's spool in DIR; ``page``, ``tail`` and ``follow``
 read one, after the run or from another terminal while it is written; ``prune`` removes old ones.
 Lines and frames go to stdout (``follow`` sends stderr frames to stderr); notes about gaps and
-where a page ends go to stderr, each line starting with ``ccstream:``.
+where a page ends go to stderr, each line starting with ``ccstream:``. ``follow`` (and ``tail
+-f``) ends when the run ends, with the status ``ccstream run`` gave it (see
+:mod:`ccstream._exit_status`). With stdout closed (``| head``) every verb stops quietly with
+status 141, as a writer killed by SIGPIPE.
 
 ``page`` and ``tail`` print whole lines, byte for byte as the spool holds them, however long: they
 read pages of at most :data:`~ccstream.spool.PAGE_BYTES` and copy the rest of a longer
 line from the spool to stdout in blocks of :data:`_COPY_BLOCK`, so memory stays bounded (about
 2 MiB) even for a line of gigabytes. Should the quota drop part of such a line while it is being
 copied, stderr says how many bytes are missing from where, and the exit status is 1.
+
+The spool package is imported by the verbs that read one, not by the parser: ``ccstream run``
+without ``--spool`` never loads it.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ._duration import duration
 from ._events import STREAMS, Gap, Output, Result, StreamName
+from ._exit_status import describe_end, exit_status
 from ._options import SpoolOptions
-from .spool import CutLine, Page, Spool, prune_spools
+
+if TYPE_CHECKING:
+    from .spool import CutLine, Page, Spool
 
 __all__ = [
+    "EXIT_BROKEN_PIPE",
     "SPOOL_VERBS",
     "add_run_options",
     "add_spool_commands",
     "format_spool_stats",
+    "quiet_stdout",
     "run_spool_command",
     "spool_options",
 ]
 
 SPOOL_VERBS = frozenset({"page", "tail", "follow", "prune"})
 
-_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+"""Our stdout was closed (``| head``): the status of a writer killed by SIGPIPE."""
+
 _COPY_BLOCK = 1024 * 1024
 """Bytes per read when copying the rest of a cut line to stdout."""
 
 
-def parse_age(text: str) -> float:
-    """``"90"`` or ``"90s"``, ``"30m"``, ``"12h"``, ``"7d"``: seconds."""
-    t = text.strip().lower()
-    unit = _AGE_UNITS.get(t[-1:], 0)
-    number = t[:-1] if unit else t
+def quiet_stdout() -> None:
+    """After a broken pipe on stdout: point fd 1 at /dev/null, so that nothing written later
+    (the interpreter's last flush included) fails or complains."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        value = float(number) * (unit or 1)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an age: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"age must not be negative: {text!r}")
-    return value
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
 
 
 def add_run_options(run: argparse.ArgumentParser, size: Callable[[str], int]) -> None:
     """``--spool`` and its companions for ``ccstream run``; ``size`` parses sizes."""
     run.add_argument("--spool", metavar="DIR", help="keep every byte of output in a spool here")
-    run.add_argument("--spool-quota", type=size, metavar="SIZE", help="disk budget of the spool")
-    run.add_argument("--spool-segment-size", type=size, default=64 * 1024 * 1024, metavar="SIZE")
+    run.add_argument(
+        "--spool-quota", type=size, metavar="SIZE", help="disk budget of the spool (default none)"
+    )
+    run.add_argument(
+        "--spool-segment-size",
+        type=size,
+        default=64 * 1024 * 1024,
+        metavar="SIZE",
+        help="size of the spool's files, the unit the quota drops (default 64M)",
+    )
     run.add_argument(
         "--on-disk-error",
         choices=["stop", "continue"],
@@ -83,27 +102,62 @@ def spool_options(args: argparse.Namespace) -> SpoolOptions | None:
 
 def add_spool_commands(sub: Any) -> None:
     """The ``page``, ``tail``, ``follow`` and ``prune`` subcommands."""
+    streams = "stdout or stderr"
     page = sub.add_parser("page", help="print lines of a spool from a line number")
-    page.add_argument("dir", help="the spool directory")
-    page.add_argument("--stream", choices=STREAMS, default="stdout")
-    page.add_argument("--from", dest="first", type=int, default=0, metavar="LINE")
-    page.add_argument("--lines", "-n", type=int, default=100, metavar="N")
+    page.add_argument("dir", metavar="DIR", help="the spool directory")
+    page.add_argument("--stream", choices=STREAMS, default="stdout", help=f"{streams} (stdout)")
+    page.add_argument(
+        "--from",
+        dest="first",
+        type=int,
+        default=0,
+        metavar="LINE",
+        help="the first line, counted from 0",
+    )
+    page.add_argument(
+        "--lines", "-n", type=int, default=100, metavar="N", help="how many lines (100)"
+    )
 
-    tail = sub.add_parser("tail", help="print the last lines of a spool")
-    tail.add_argument("dir", help="the spool directory")
-    tail.add_argument("--stream", choices=STREAMS, default="stdout")
-    tail.add_argument("-n", "--lines", type=int, default=10, metavar="N")
+    tail = sub.add_parser(
+        "tail", help="print the last lines of a spool; with -f, then follow it live"
+    )
+    tail.add_argument("dir", metavar="DIR", help="the spool directory")
+    tail.add_argument("--stream", choices=STREAMS, default="stdout", help=f"{streams} (stdout)")
+    tail.add_argument("-n", "--lines", type=int, default=10, metavar="N", help="how many (10)")
+    tail.add_argument(
+        "-f",
+        "--follow",
+        action="store_true",
+        help="then print what follows until the run ends, and exit with its status",
+    )
 
     follow = sub.add_parser(
         "follow", help="print a spool's output, then follow it live until its run ends"
     )
-    follow.add_argument("dir", help="the spool directory")
-    follow.add_argument("--stream", choices=STREAMS, help="only this stream")
-    follow.add_argument("--offset", type=int, default=0, help="start at this byte of the stream")
+    follow.add_argument("dir", metavar="DIR", help="the spool directory")
+    follow.add_argument("--stream", choices=STREAMS, help="only this stream (default both)")
+    start = follow.add_mutually_exclusive_group()
+    start.add_argument(
+        "--offset", type=int, default=0, metavar="BYTE", help="start at this byte of each stream"
+    )
+    start.add_argument(
+        "--tail",
+        type=int,
+        metavar="N",
+        help="start at the last N lines of each stream known now (0: only what follows)",
+    )
 
     prune = sub.add_parser("prune", help="remove kept spools older than an age")
-    prune.add_argument("dir", nargs="?", help="directory holding spools (default: temp dir)")
-    prune.add_argument("--older-than", type=parse_age, required=True, metavar="AGE")
+    prune.add_argument(
+        "dir", nargs="?", metavar="DIR", help="directory holding spools (default: temp dir)"
+    )
+    prune.add_argument(
+        "--older-than",
+        type=duration,
+        required=True,
+        metavar="DURATION",
+        help="remove spools whose run ended longer ago than this (7d, 12h, 30m...)",
+    )
 
 
 def _write(fd: int, data: bytes) -> None:
@@ -165,15 +219,18 @@ async def _print_pages(
         page = await spool.page(page.next_line, count - printed, stream)
 
 
+def _open(directory: str) -> Spool:
+    from .spool import Spool
+
+    return Spool.open(directory)
+
+
 async def _page(args: argparse.Namespace) -> int:
     stream: StreamName = args.stream
     first = args.first
-    with Spool.open(args.dir) as spool:
-        try:
-            first_page = await spool.page(first, args.lines, stream)
-            page, printed, lost = await _print_pages(spool, stream, first_page, args.lines)
-        except BrokenPipeError:
-            return 0
+    with _open(args.dir) as spool:
+        first_page = await spool.page(first, args.lines, stream)
+        page, printed, lost = await _print_pages(spool, stream, first_page, args.lines)
         ended = spool.complete
     state = "the run ended" if ended else "the run goes on"
     start = page.next_line - printed if page.lines else page.first_line - printed
@@ -187,41 +244,73 @@ async def _page(args: argparse.Namespace) -> int:
 
 async def _tail(args: argparse.Namespace) -> int:
     stream: StreamName = args.stream
-    with Spool.open(args.dir) as spool:
+    if args.follow:
+        return await _follow_from(args.dir, (stream,), tail=args.lines, offset=0)
+    with _open(args.dir) as spool:
         page = await spool.tail(args.lines, stream)
-        try:
-            _, _, lost = await _print_pages(spool, stream, page, page.known_lines - page.first_line)
-        except BrokenPipeError:
-            return 0
+        _, _, lost = await _print_pages(spool, stream, page, page.known_lines - page.first_line)
     return 1 if lost else 0
 
 
-async def _follow(args: argparse.Namespace) -> int:
+async def _tail_offset(spool: Spool, stream: StreamName, count: int) -> int:
+    """The byte offset where the last ``count`` lines of ``stream`` known now begin (after a gap
+    the quota left there), or the end of what is written for 0."""
+    if count == 0:
+        return spool.sizes[stream]
+    # A page of one byte holds only its first line, cut: its offset, without reading the line.
+    page = await spool.tail(count, stream, max_bytes=1)
+    if page.cuts:
+        return page.cuts[0].offset
+    if page.lines:
+        return page.next_offset - len(page.lines[0])
+    return page.next_offset
+
+
+async def _follow_from(
+    directory: str, streams: tuple[StreamName, ...], *, tail: int | None, offset: int
+) -> int:
+    """Print ``streams`` of the spool in ``directory`` from byte ``offset`` of each, or from the
+    last ``tail`` lines of each, until the run ends; return the run's status."""
     fds = {"stdout": sys.stdout.fileno(), "stderr": sys.stderr.fileno()}
-    streams: tuple[StreamName, ...] = (args.stream,) if args.stream else STREAMS
-    offsets: dict[StreamName, int] = {s: args.offset for s in streams}
     sys.stdout.flush()
-    with Spool.open(args.dir) as spool:
+    lost = False
+    with _open(directory) as spool:
+        if tail is None:
+            offsets = {s: offset for s in streams}
+        else:
+            offsets = {s: await _tail_offset(spool, s, tail) for s in streams}
         async for event in spool.follow(offsets, streams=streams):
             if isinstance(event, Output):
-                try:
-                    _write(fds[event.stream], event.data)
-                except BrokenPipeError:
-                    return 0
+                _write(fds[event.stream], event.data)
             else:
+                lost = True
                 _note(_gap_note(event))
         returncode, reason, error = spool.returncode, spool.reason, spool.error
-    if error:
+    return _end_status(returncode, reason, error, lost=lost)
+
+
+def _end_status(
+    returncode: int | None, reason: str | None, error: str | None, *, lost: bool
+) -> int:
+    """The status of a followed run, as ``ccstream run`` gave it, with the line it printed; 255
+    when the spool does not say how the run ended (its writer died)."""
+    reason = reason or "unknown"
+    end = describe_end(reason, returncode, error=error)
+    if end is not None:
+        _note(end)
+    elif error:
         _note(error)
-    if returncode is None:
-        _note("the run's end is not known")
-        return 1
-    if reason not in ("exited", "signalled"):
-        _note(f"the run ended: {reason}")
-    return returncode if returncode >= 0 else 128 - returncode
+    return exit_status(reason, returncode, lost=lost)
+
+
+async def _follow(args: argparse.Namespace) -> int:
+    streams: tuple[StreamName, ...] = (args.stream,) if args.stream else STREAMS
+    return await _follow_from(args.dir, streams, tail=args.tail, offset=args.offset)
 
 
 def _prune(args: argparse.Namespace) -> int:
+    from .spool import prune_spools
+
     for path in prune_spools(args.dir, older_than=args.older_than):
         print(path)
     return 0
@@ -229,13 +318,15 @@ def _prune(args: argparse.Namespace) -> int:
 
 def run_spool_command(args: argparse.Namespace) -> int:
     """Run one of :data:`SPOOL_VERBS`; return the exit status."""
-    if args.verb == "page":
-        return anyio.run(_page, args)
-    if args.verb == "tail":
-        return anyio.run(_tail, args)
-    if args.verb == "follow":
-        return anyio.run(_follow, args)
-    return _prune(args)
+    verbs = {"page": _page, "tail": _tail, "follow": _follow}
+    try:
+        if args.verb in verbs:
+            return anyio.run(verbs[args.verb], args)
+        return _prune(args)
+    except BrokenPipeError:
+        # Our reader is gone (``| head``): stop quietly, as a writer killed by SIGPIPE would.
+        quiet_stdout()
+        return EXIT_BROKEN_PIPE
 
 
 def format_spool_stats(result: Result) -> list[str]:

@@ -22,9 +22,12 @@ __all__ = [
     "Stdin",
 ]
 
-Stdin = bytes | AsyncIterable[bytes] | None
-"""The child's standard input: ``None`` (``/dev/null``), bytes written then closed, or an async
-iterable of byte strings; the child sees end-of-input when the iterable is exhausted."""
+Stdin = bytes | AsyncIterable[bytes] | int | None
+"""The child's standard input: ``None`` (``/dev/null``), bytes written then closed, an async
+iterable of byte strings (the child sees end-of-input when the iterable is exhausted), or a file
+descriptor (an ``int``) that becomes the child's stdin as it is, as ``timeout`` and ``nice`` pass
+theirs on: a terminal stays a terminal, a file keeps its offset; the caller keeps it open and
+closes it."""
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -210,9 +213,12 @@ class Options:
                     raise InvalidOption(f"env entries must be str to str, got {key!r}={value!r}")
                 if "=" in key or "\0" in key or "\0" in value:
                     raise InvalidOption(f"env entry {key!r} has '=' or NUL in its name or value")
-        if self.stdin is not None and not isinstance(self.stdin, (bytes, AsyncIterable)):
+        if isinstance(self.stdin, int) and not isinstance(self.stdin, bool):
+            _positive_int("stdin", self.stdin, minimum=0)
+        elif self.stdin is not None and not isinstance(self.stdin, (bytes, AsyncIterable)):
             raise InvalidOption(
-                f"stdin must be None, bytes or an async iterable, got {self.stdin!r}"
+                f"stdin must be None, bytes, an async iterable or a file descriptor, "
+                f"got {self.stdin!r}"
             )
         if self.mode not in ("binary", "text", "lines"):
             raise InvalidOption(f"mode must be 'binary', 'text' or 'lines', got {self.mode!r}")

@@ -25,7 +25,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import anyio
 import anyio.abc
@@ -43,9 +43,11 @@ from ._options import Options
 from ._pipes import make_pipe
 from ._process import Child, spawn
 from .exceptions import InvalidOption, UsageError
-from .spool._follow import RunFollower
-from .spool._reader import Spool
-from .spool.local._writer import SpoolWriter
+
+if TYPE_CHECKING:
+    from .spool._follow import RunFollower
+    from .spool._reader import Spool
+    from .spool.local._writer import SpoolWriter
 
 __all__ = ["Run", "stream"]
 
@@ -283,6 +285,11 @@ class Run:
         child_fds: list[int] = []
         try:
             if opts.spool is not None:
+                # Imported here: a run without a spool (the command line's default) never loads it.
+                from .spool._follow import RunFollower
+                from .spool._reader import Spool
+                from .spool.local._writer import SpoolWriter
+
                 writer = self._spool_writer = SpoolWriter(
                     opts.spool, argv=prepared.argv, mode=opts.mode
                 )
@@ -300,6 +307,9 @@ class Run:
             if opts.stdin is None:
                 stdin_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
                 child_fds.append(stdin_fd)
+                self._stdin_w = None
+            elif isinstance(opts.stdin, int):
+                stdin_fd = opts.stdin  # the caller's own, passed on as it is; not ours to close
                 self._stdin_w = None
             else:
                 stdin_fd, stdin_w = make_pipe(nonblocking_read=False, nonblocking_write=True)
@@ -672,7 +682,7 @@ class Run:
         try:
             if isinstance(source, bytes):
                 await self._write_all(fd, source)
-            elif source is not None:
+            elif source is not None and not isinstance(source, int):
                 async for block in source:
                     await self._write_all(fd, block)
         except BrokenPipeError:

@@ -158,9 +158,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-per-connection", type=int, default=16)
     serve.add_argument(
         "--retention",
-        type=float,
+        type=duration,
         default=300.0,
-        help="seconds an ended or detached execution is kept (default 300)",
+        metavar="DURATION",
+        help="how long an ended or detached execution is kept (default 5m)",
     )
     serve.add_argument(
         "--spool-dir",
@@ -186,9 +187,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--ping-interval",
-        type=float,
+        type=duration,
         default=20.0,
-        help="WebSocket keepalive ping, seconds (default 20)",
+        metavar="DURATION",
+        help="WebSocket keepalive ping interval (default 20s)",
     )
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
@@ -229,11 +231,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--drain-timeout",
-        type=float,
+        type=duration,
         default=ServerConfig().drain_timeout,
-        metavar="SECONDS",
-        help="on SIGTERM, seconds running executions may finish before they are cancelled "
-        "(default 20; a second signal cuts it short)",
+        metavar="DURATION",
+        help="on SIGTERM, how long running executions may finish before they are cancelled "
+        "(default 20s; a second signal cuts it short)",
     )
 
     run = sub.add_parser(

@@ -8,12 +8,36 @@ machine (the default everywhere); :mod:`ccstream.spool.testing` is the conforman
 store must pass.
 """
 
-from ._base import RangeReader, Sink, Source, Store
-from ._reader import PAGE_BYTES, READ_LIMIT, CutLine, Page, Spool
-from ._records import Checkpoint, Record
-from ._state import SpoolState
-from .local import LocalStore
-from .local._prune import prune_spools
+import typing as _typing
+
+from .._lazy import attach as _attach
+
+if _typing.TYPE_CHECKING:
+    from ._base import RangeReader, Sink, Source, Store
+    from ._reader import PAGE_BYTES, READ_LIMIT, CutLine, Page, Spool
+    from ._records import Checkpoint, Record
+    from ._state import SpoolState
+    from .local import LocalStore
+    from .local._prune import prune_spools
+
+# Imported on first use (see ccstream._lazy): importing ccstream.spool._quota for a type does not
+# load the local store.
+_NAMES: dict[str, str] = {
+    "RangeReader": "._base",
+    "Sink": "._base",
+    "Source": "._base",
+    "Store": "._base",
+    "PAGE_BYTES": "._reader",
+    "READ_LIMIT": "._reader",
+    "CutLine": "._reader",
+    "Page": "._reader",
+    "Spool": "._reader",
+    "Checkpoint": "._records",
+    "Record": "._records",
+    "SpoolState": "._state",
+    "LocalStore": ".local",
+    "prune_spools": ".local._prune",
+}
 
 __all__ = [
     "PAGE_BYTES",
@@ -31,3 +55,5 @@ __all__ = [
     "Store",
     "prune_spools",
 ]
+
+__getattr__, __dir__ = _attach(__name__, globals(), _NAMES)
