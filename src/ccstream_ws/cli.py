@@ -394,8 +394,10 @@ exit status:
   126      the command is not executable, or the server's policy refused it
   2        a usage error, or another refusal of the server
 A command that exited non-zero keeps its status when output was also lost. Every status that is
-ccstream-ws's own comes with a line on stderr saying what happened, and every loss (bytes and
-lines per stream, and why) with one line of its own. With --detach: 0 once the run started.
+ccstream-ws's own (141 aside) comes with a line on stderr saying what happened, and every loss
+(bytes and lines per stream, and why) with one line of its own. With --detach: 0 once the run
+started. A dropped connection is made again for --reconnect (60 s), in at most
+--reconnect-attempts tries, and the output resumes where it stopped; then 255.
 """
 
 
