@@ -118,17 +118,11 @@ def test_exec_gives_up_with_255_and_the_server_cancels_the_run(
     assert gone(child, within=15)
 
 
-def test_detach_then_logs_f_gets_the_rest_and_the_exit_status(uvicorn: Server) -> None:
-    script = (
-        "import sys, time\n"
-        "for i in range(20):\n"
-        "    print('line', i, flush=True)\n"
-        "    time.sleep(0.05)\n"
-        "print('bye', file=sys.stderr)\n"
-        "sys.exit(7)\n"
-    )
+def test_detach_then_logs_f_gets_the_rest_and_the_exit_status(
+    uvicorn: Server, tmp_path: Path
+) -> None:
     started = subprocess.run(
-        [*CLI, "exec", "--detach", uvicorn.url, "--", PY, "-c", script],
+        [*CLI, "exec", "--detach", uvicorn.url, "--", PY, "-c", PACED + "sys.exit(7)\n"],
         capture_output=True,
         timeout=30,
     )
@@ -136,18 +130,26 @@ def test_detach_then_logs_f_gets_the_rest_and_the_exit_status(uvicorn: Server) -
     assert started.stderr == b""
     execution_id = started.stdout.decode().strip()
     assert re.fullmatch(r"[0-9a-f]{32}", execution_id)
-    # exec is gone: the run goes on. -f from the start: everything, then the remote status.
-    followed = subprocess.run(
-        [*CLI, "logs", "-f", uvicorn.url, execution_id], capture_output=True, timeout=30
-    )
-    assert followed.stdout == b"".join(b"line %d\n" % i for i in range(20))
-    assert followed.stderr == b"bye\n"
-    assert followed.returncode == 7
+    # exec is gone and the run goes on. logs -f from the start, through a relay cut once:
+    # everything once, then the remote status.
+    out, err = tmp_path / "out", tmp_path / "err"
+    with Relay(uvicorn.port) as relay, out.open("wb") as o, err.open("wb") as e:
+        proc = subprocess.Popen([*CLI, "logs", "-f", relay.url, execution_id], stdout=o, stderr=e)
+        try:
+            _wait_for_size(out, 60_000, proc, 20)
+            relay.cut()
+            status = proc.wait(30)
+        finally:
+            _stop(proc)
+    assert status == 7, err.read_bytes()
+    assert out.read_bytes() == PACED_OUT
+    assert _theirs(err.read_bytes()) == PACED_ERR
+    assert len(_ours(err.read_bytes())) == 2  # lost, reconnected
     # Ended and kept: logs prints it all again, and says 0 (the output is the answer).
     again = subprocess.run(
         [*CLI, "logs", uvicorn.url, execution_id], capture_output=True, timeout=30
     )
-    assert (again.returncode, again.stdout, again.stderr) == (0, followed.stdout, b"bye\n")
+    assert (again.returncode, again.stdout, again.stderr) == (0, PACED_OUT, PACED_ERR)
 
 
 def test_logs_tail_prints_the_last_lines_of_each_stream(uvicorn: Server) -> None:
