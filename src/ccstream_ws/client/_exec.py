@@ -155,6 +155,9 @@ async def _exec(request: ExecRequest, terminal: Terminal) -> int:
     )
 
     async def start(client: Client) -> RemoteExecution | None:
+        resumable = window is not None and "reconnect" in client.capabilities
+        if not resumable:
+            follower.backoff = None  # the server would cancel the run when the connection drops
         execution = await client.execute(
             request.command,
             timeout=request.timeout,
@@ -165,7 +168,7 @@ async def _exec(request: ExecRequest, terminal: Terminal) -> int:
             detach=request.detach,
             output_options=BINARY,
             on_quota=request.on_quota,
-            reconnect=None if request.detach else window,
+            reconnect=window if resumable and not request.detach else None,
         )
         if request.detach:
             terminal.print(execution.id)
@@ -190,7 +193,7 @@ async def _exec(request: ExecRequest, terminal: Terminal) -> int:
     status = await run_interruptible(body)
     if status is not None:
         return status
-    if follower.execution_id is None or window is None:
+    if follower.execution_id is None or follower.backoff is None:
         # Never started, or started without a reconnect window: closing the connection
         # cancelled it.
         terminal.say("interrupted; the remote run is cancelled")

@@ -81,7 +81,8 @@ class Follower:
     ) -> None:
         self.terminal = terminal
         self._connect = connect
-        self._backoff = backoff
+        self.backoff = backoff
+        """When to try again after a drop; ``None``: a drop ends the following."""
         self._owner = owner
         self._until = dict(until) if until is not None else None
         self._alongside = alongside
@@ -103,7 +104,7 @@ class Follower:
             try:
                 return await self._connection(start)
             except ConnectionLost as exc:
-                if self.execution_id is None or self._backoff is None:
+                if self.execution_id is None or self.backoff is None:
                     raise
                 await self._wait_to_reconnect(exc)
 
@@ -117,8 +118,8 @@ class Follower:
                 self.execution_id = execution.id
             else:
                 execution = await self._subscribe(client, self.execution_id)
-            if self._backoff is not None:
-                self._backoff.reset()
+            if self.backoff is not None:
+                self.backoff.reset()
             lost: ConnectionLost | None = None
             try:
                 async with anyio.create_task_group() as side:
@@ -176,16 +177,16 @@ class Follower:
         return until is not None and all(offsets[name] >= size for name, size in until.items())
 
     async def _wait_to_reconnect(self, lost: ConnectionLost) -> None:
-        assert self._backoff is not None
-        if self._backoff.tries == 0:
+        assert self.backoff is not None
+        if self.backoff.tries == 0:
             self.terminal.say(f"the connection was lost ({lost.reason or lost}); reconnecting")
         now = time.monotonic()
-        delay = self._backoff.delay(now, random.random())
+        delay = self.backoff.delay(now, random.random())
         if delay is None:
             raise GaveUp(
                 lost.code,
-                f"could not reconnect within {self._backoff.elapsed(now):.1f} s "
-                f"({self._backoff.tries} attempts): {lost.reason}",
+                f"could not reconnect within {self.backoff.elapsed(now):.1f} s "
+                f"({self.backoff.tries} attempts): {lost.reason}",
             ) from None
         self.reconnections += 1
         await anyio.sleep(delay)
