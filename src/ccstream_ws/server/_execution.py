@@ -308,11 +308,13 @@ class Execution:
                 task_status.started()
                 try:
                     # Started and the result: the output is in the spool, for the readers.
-                    async with anyio.create_task_group() as watch:
-                        if self.reconnect is not None:
-                            watch.start_soon(self._cancel_when_abandoned)
+                    if self.reconnect is None:
                         self.result = await run.wait()
-                        watch.cancel_scope.cancel()
+                    else:
+                        async with anyio.create_task_group() as watch:
+                            watch.start_soon(self._cancel_when_abandoned)
+                            self.result = await run.wait()
+                            watch.cancel_scope.cancel()
                     self._end()
                 finally:
                     self._let_go()
