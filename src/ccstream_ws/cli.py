@@ -3,7 +3,10 @@
 ``ccstream-ws serve`` runs the adapter under uvicorn (127.0.0.1:8765 by default);
 ``ccstream-ws exec URL -- CMD...`` runs a command on a server, streams its output to this
 terminal's stdout and stderr, and exits with the remote status (128+N for signal N), or with a
-status of its own when the run did not simply exit or output was lost (see ``exec --help``).
+status of its own when the run did not simply exit or output was lost (see ``exec --help``);
+``ccstream-ws logs URL ID [-f] [--tail N]`` prints an execution's output, as ``kubectl logs``.
+This module parses the arguments; the client side lives in :mod:`ccstream_ws.client` (``_exec``,
+``_logs``).
 
 Every ``serve`` flag can also come from the environment (``CCSTREAM_WS_<FLAG>``, e.g.
 ``CCSTREAM_WS_SPOOL_QUOTA=20G``) and from a TOML file (``--config PATH``, keys named as the
@@ -14,35 +17,22 @@ flags: ``spool-quota = "20G"``); a flag wins over the environment, which wins ov
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import logging.config
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from ccstream._duration import duration
-from ccstream._exit_status import (
-    EXIT_CONNECTION,
-    EXIT_OUTPUT_LOST,
-    describe_end,
-    describe_loss,
-    exit_status,
-)
+from ccstream._duration import DURATION_HELP, duration
 from ccstream.cli import env_pair, parse_size
 
 from . import _extra
-from .exceptions import CCStreamWSError, ConfigError, ConnectionLost, RPCError
-from .protocol._codes import ErrorCode
+from .exceptions import CCStreamWSError, ConfigError
 from .server import _layers
 from .server._app import App
 from .server._config import ServerConfig
 from .server._logging import logging_config
 from .server._readiness import spool_directory, spool_problem
-
-if TYPE_CHECKING:
-    from .client import Completion
 
 __all__ = ["main"]
 
@@ -256,24 +246,39 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "exec",
         help="run a command on a server and stream its output here",
-        description="Run a command on a server; its stdout and stderr come to ours as they come.",
+        description="Run a command on a server; its stdout and stderr come to ours as they come. "
+        "The execution id is printed on stderr first, as 'ccstream-ws: execution ID'. A dropped "
+        "connection is made again (--reconnect) and the output resumes where it stopped: no "
+        "byte twice, none missing. Durations: " + DURATION_HELP + ".",
         epilog=_EXEC_STATUS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("url", help="for example ws://127.0.0.1:8765/ws")
+    run.add_argument("url", help=_URL_HELP)
     run.add_argument("argv", nargs="*", help="the command and its arguments (after --)")
     run.add_argument("-c", "--command", help="a shell string to run instead of argv")
-    run.add_argument("--token", default=os.environ.get("CCSTREAM_WS_TOKEN"))
-    run.add_argument("--cwd")
-    run.add_argument("--env", type=env_pair, action="append", default=[], metavar="NAME=VALUE")
-    run.add_argument("--timeout", type=float, help="total timeout, seconds")
-    run.add_argument("--idle-timeout", type=float, help="kill after this many seconds of silence")
-    run.add_argument("--stdin", action="store_true", help="forward this terminal's stdin")
+    _client_flags(run)
+    run.add_argument("--cwd", help="the command's working directory on the server")
     run.add_argument(
-        "--compression",
-        choices=["deflate", "none"],
-        default="deflate",
-        help="offer permessage-deflate (default) or not",
+        "--env",
+        type=env_pair,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a variable for the command (repeatable)",
+    )
+    run.add_argument(
+        "--timeout", type=duration, metavar="DURATION", help="total time limit, e.g. 90 or 1m30s"
+    )
+    run.add_argument(
+        "--idle-timeout",
+        type=duration,
+        metavar="DURATION",
+        help="kill the command after this long without output",
+    )
+    run.add_argument(
+        "--stdin",
+        action="store_true",
+        help="forward this terminal's stdin (a dropped connection then ends exec: no reconnect)",
     )
     run.add_argument(
         "--on-quota",
@@ -282,7 +287,99 @@ def _parser() -> argparse.ArgumentParser:
         "command until it is read, drop the middle (told on stderr, exit status 251), or auto "
         "(the server's default)",
     )
+    run.add_argument(
+        "-d",
+        "--detach",
+        action="store_true",
+        help="start the command, print its execution id on stdout and leave it running "
+        "(read it later with: ccstream-ws logs -f URL ID)",
+    )
+    run.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="do not print the 'ccstream-ws: execution ID' line",
+    )
+
+    logs = sub.add_parser(
+        "logs",
+        help="print the output of an execution, running or ended",
+        description="Print an execution's output, as kubectl logs: its stdout to our stdout, its "
+        "stderr to our stderr, from the start (or the last --tail lines). Without -f: what it "
+        "wrote so far, exit status 0 (251 when output was lost, told on stderr). With -f: "
+        "follow it to its end, reconnecting if the connection drops, and exit with the remote "
+        "status (the table of 'ccstream-ws exec --help').",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    logs.add_argument("url", help=_URL_HELP)
+    logs.add_argument("execution_id", metavar="ID", help="the execution id exec printed")
+    logs.add_argument(
+        "-f", "--follow", action="store_true", help="follow the output until the run ends"
+    )
+    logs.add_argument(
+        "--tail",
+        type=_lines,
+        metavar="N",
+        help="start N lines before the end of each stream (a line being written counts extra)",
+    )
+    _client_flags(logs)
     return parser
+
+
+_URL_HELP = "the server, e.g. ws://127.0.0.1:8765 (without a path: /ws)"
+
+
+def _lines(text: str) -> int:
+    """A number of lines, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of lines: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _attempts(text: str) -> int:
+    """A number of attempts, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _client_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags ``exec`` and ``logs`` share: the connection and its reconnection."""
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("CCSTREAM_WS_TOKEN"),
+        help="the server's token (default $CCSTREAM_WS_TOKEN, which keeps it out of `ps`)",
+    )
+    parser.add_argument(
+        "--compression",
+        choices=["deflate", "none"],
+        default="deflate",
+        help="offer permessage-deflate (default) or not",
+    )
+    parser.add_argument(
+        "--reconnect",
+        type=duration,
+        default=60.0,
+        metavar="DURATION",
+        help="after a dropped connection, try again for this long (default 60; 0: do not); "
+        "the server keeps exec's run that long for it to come back",
+    )
+    parser.add_argument(
+        "--reconnect-attempts",
+        type=_attempts,
+        default=30,
+        metavar="N",
+        help="at most this many attempts per drop (default 30), 0.1 s apart at first, "
+        "doubling up to 5 s",
+    )
 
 
 _EXEC_STATUS = """\
@@ -294,13 +391,18 @@ exit status:
   252      the server stopped the run: its spool could not be written (disk full)
   253      the command's process tree went over the server's memory limit
   254      the run was cancelled
-  255      the connection failed, or the server could not say how the run ended
-  141      this terminal's stdout was closed (| head); the run is cancelled
+  255      the connection failed (and could not be made again), or the server could not
+           say how the run ended
+  141      this terminal's stdout was closed (| head); the run is cancelled, nothing is said
   130      interrupted (SIGINT); the run is cancelled
-  126, 2   the server refused the command, or a usage error
+  127      the command was not found
+  126      the command is not executable, or the server's policy refused it
+  2        a usage error, or another refusal of the server
 A command that exited non-zero keeps its status when output was also lost. Every status that is
-ccstream-ws's own comes with a line on stderr saying what happened, and every loss (bytes and
-lines per stream, and why) with one line of its own.
+ccstream-ws's own (141 aside) comes with a line on stderr saying what happened, and every loss
+(bytes and lines per stream, and why) with one line of its own. With --detach: 0 once the run
+started. A dropped connection is made again for --reconnect (60 s), in at most
+--reconnect-attempts tries, and the output resumes where it stopped; then 255.
 """
 
 
@@ -392,112 +494,48 @@ def _serve(args: argparse.Namespace, layers: _layers.Resolved | None = None) -> 
     return 0
 
 
-async def _exec(args: argparse.Namespace) -> int:
-    from .client import Client, RemoteOutput  # needs the [ws] extra
+def _exec(args: argparse.Namespace) -> int:
+    from .client._exec import ExecRequest, exec_command  # needs the [ws] extra
 
     command: str | list[str] = args.command if args.command is not None else args.argv
     if not command:
         print("ccstream-ws exec: give a command after --, or -c STRING", file=sys.stderr)
         return 2
-    out = {"stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
-    async with Client(
-        args.url, token=args.token, compression=None if args.compression == "none" else "deflate"
-    ) as client:
-        execution = await client.execute(
-            command,
+    return exec_command(
+        ExecRequest(
+            url=args.url,
+            command=command,
+            token=args.token,
+            cwd=args.cwd,
+            env=dict(args.env),
             timeout=args.timeout,
             idle_timeout=args.idle_timeout,
-            cwd=args.cwd,
-            env=dict(args.env) or None,
             stdin=args.stdin,
-            output_options={"encoding": "binary"},
+            compression=None if args.compression == "none" else "deflate",
             on_quota=args.on_quota,
+            detach=args.detach,
+            quiet=args.quiet,
+            reconnect=args.reconnect,
+            reconnect_attempts=args.reconnect_attempts,
         )
-        feeder = asyncio.create_task(_feed_stdin(execution)) if args.stdin else None
-        try:
-            async for event in execution:
-                if isinstance(event, RemoteOutput):
-                    sink = out[event.stream]
-                    try:
-                        sink.write(event.data)
-                        sink.flush()
-                    except BrokenPipeError:
-                        # Nobody reads the rest: leaving closes the connection, which cancels
-                        # the run; 141 is what a writer killed by SIGPIPE reports.
-                        _closed(event.stream)
-                        return 141
-        finally:
-            if feeder is not None:
-                feeder.cancel()
-        assert execution.completion is not None
-        return _report(execution.completion, args)
-
-
-def _say(text: str) -> None:
-    sys.stderr.write(f"ccstream-ws: {text}\n")
-    sys.stderr.flush()
-
-
-def _closed(stream: str) -> None:
-    # Later writes to the closed pipe (Python's own flush at exit) must not raise again.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, (sys.stdout if stream == "stdout" else sys.stderr).fileno())
-    os.close(devnull)
-    if stream == "stdout":
-        _say("stdout was closed; the remote run is cancelled")
-
-
-def _reason(completion: Completion) -> str:
-    """The completion's ``reason``; from ``status`` when a server did not send one."""
-    if completion.reason:
-        return completion.reason
-    statuses = {"timeout": "timeout", "canceled": "cancelled"}
-    if completion.status in statuses:
-        return statuses[completion.status]
-    if completion.exit_code is None:
-        return "unknown"
-    return "signalled" if completion.exit_code < 0 else "exited"
-
-
-def _report(completion: Completion, args: argparse.Namespace) -> int:
-    """Tell on stderr what the remote status alone does not say; return the exit status."""
-    sys.stdout.flush()
-    for loss in completion.losses:
-        _say(
-            describe_loss(
-                loss.stream, loss.bytes, loss.lines, loss.reason, gaps=loss.gaps, detail=loss.detail
-            )
-        )
-    if completion.output_error and not any(x.reason == "not_sent" for x in completion.losses):
-        _say(f"the server could not send all of the output: {completion.output_error}")
-    lost = bool(completion.losses) or completion.output_error is not None
-    reason, code = _reason(completion), completion.exit_code
-    error = completion.params.get("spool_error")
-    end = describe_end(
-        reason,
-        code,
-        timeout=args.timeout,
-        idle_timeout=args.idle_timeout,
-        error=error if isinstance(error, str) else None,
     )
-    status = exit_status(reason, code, lost=lost)
-    if end is not None:
-        _say(end)
-    elif status == EXIT_OUTPUT_LOST:
-        _say(f"the command exited 0 but output was lost: exit status {EXIT_OUTPUT_LOST}")
-    return status
 
 
-async def _feed_stdin(execution: object) -> None:
-    from .client import RemoteExecution
+def _logs(args: argparse.Namespace) -> int:
+    from .client._logs import LogsRequest, logs_command  # needs the [ws] extra
 
-    assert isinstance(execution, RemoteExecution)
-    loop = asyncio.get_running_loop()
-    while True:
-        block = await loop.run_in_executor(None, os.read, sys.stdin.fileno(), 65536)
-        await execution.write(block, eof=not block)
-        if not block:
-            return
+    return logs_command(
+        LogsRequest(
+            url=args.url,
+            execution_id=args.execution_id,
+            follow=args.follow,
+            tail=args.tail,
+            token=args.token,
+            compression=None if args.compression == "none" else "deflate",
+            reconnect=args.reconnect,
+            reconnect_attempts=args.reconnect_attempts,
+        )
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -528,16 +566,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             for warning in layers.warnings:
                 print(f"ccstream-ws: {warning}", file=sys.stderr)
             return _serve(layers.args, layers)
-        return asyncio.run(_exec(args))
+        if args.verb == "logs":
+            return _logs(args)
+        return _exec(args)
     except ConfigError as exc:
         print(f"ccstream-ws: {exc}", file=sys.stderr)
         return 2
-    except RPCError as exc:
-        print(f"ccstream-ws: the server refused: {exc.message} (code {exc.code})", file=sys.stderr)
-        return 126 if exc.code in (ErrorCode.COMMAND_NOT_ALLOWED, ErrorCode.SPAWN_FAILED) else 2
-    except ConnectionLost as exc:
-        print(f"ccstream-ws: {exc}", file=sys.stderr)
-        return EXIT_CONNECTION
     except CCStreamWSError as exc:
         print(f"ccstream-ws: {exc}", file=sys.stderr)
         return 2

@@ -514,12 +514,15 @@ class Client:
         on_quota: Literal["pause", "drop", "auto"] | None = None,
         pty: Mapping[str, Any] | bool | None = None,
         force_color: bool = False,
+        reconnect: float | None = None,
     ) -> RemoteExecution:
         """Start ``command`` (a shell string, or an argv list) on the server. ``on_quota``: what
         the server does when the spool quota would drop output a reader has not read (not sent
         when ``None``: the server's default, ``auto``); see the protocol. ``pty``: run it on a
         terminal (``True``, or ``{"rows": ..., "cols": ..., "stderr": ...}``; see
-        :meth:`RemoteExecution.resize`); ``force_color``: set the colour variables.
+        :meth:`RemoteExecution.resize`); ``force_color``: set the colour variables. ``reconnect``:
+        seconds the run outlives this connection for a :meth:`subscribe` with ``owner=True``
+        (``None``: it is cancelled when the connection closes, unless ``detach``).
 
         Arguments, ``cwd`` and ``env`` values are OS strings as ``sys.argv`` and ``os.environ``
         hold them: bytes that are not UTF-8 (surrogate escapes) reach the child exactly."""
@@ -528,7 +531,12 @@ class Client:
             params["command"] = command
         else:
             params["argv"] = [os_string_to_wire(arg) for arg in command]
-        for name, value in (("idle_timeout", idle_timeout), ("retention", retention)):
+        limits = (
+            ("idle_timeout", idle_timeout),
+            ("retention", retention),
+            ("reconnect", reconnect),
+        )
+        for name, value in limits:
             if value is not None:
                 params[name] = value
         if cwd is not None:
@@ -559,10 +567,14 @@ class Client:
         offsets: Mapping[StreamName, int] | Mapping[str, int] | None = None,
         *,
         output_options: Mapping[str, Any] | None = None,
+        owner: bool = False,
     ) -> RemoteExecution:
         """Attach to ``execution_id``: its output from ``offsets`` (bytes per stream) on, replayed
-        then live, then its completion."""
+        then live, then its completion. ``owner``: take over an execution started with
+        ``reconnect`` (this connection's closing then cancels it, after the window)."""
         params: dict[str, Any] = {"execution_id": execution_id, "offsets": dict(offsets or {})}
+        if owner:
+            params["owner"] = True
         if output_options is not None:
             params["output_options"] = dict(output_options)
         execution = RemoteExecution(self, self._queue_size)

@@ -282,6 +282,9 @@ class ExecuteParams:
     """Run the child on a terminal of this size (``None``: on pipes)."""
     force_color: bool = False
     """Set the colour variables (``FORCE_COLOR``, ``CLICOLOR_FORCE``, ``TERM`` when unset)."""
+    reconnect: float | None = None
+    """Seconds a run that is not detached outlives its owner's connection, for the owner to come
+    back with ``subscribe`` ``owner: true``; ``None``: cancelled when the connection closes."""
 
 
 def parse_execute(p: Mapping[str, Any], max_chunk_size: int) -> ExecuteParams:
@@ -324,6 +327,7 @@ def parse_execute(p: Mapping[str, Any], max_chunk_size: int) -> ExecuteParams:
         on_quota=_quota_choice(p),
         pty=parse_pty(p),
         force_color=_bool(p, "force_color", False),
+        reconnect=_seconds(p, "reconnect"),
     )
 
 
@@ -399,6 +403,8 @@ class SubscribeParams:
     execution_id: str
     offsets: dict[StreamName, int]
     output: OutputOptions
+    owner: bool = False
+    """Take the execution over as its owner (one started with ``reconnect``)."""
 
 
 def parse_subscribe(p: Mapping[str, Any], max_chunk_size: int) -> SubscribeParams:
@@ -416,7 +422,10 @@ def parse_subscribe(p: Mapping[str, Any], max_chunk_size: int) -> SubscribeParam
         assert value is not None
         offsets[name] = value
     return SubscribeParams(
-        eid, offsets, parse_output_options(p.get("output_options"), max_chunk_size)
+        eid,
+        offsets,
+        parse_output_options(p.get("output_options"), max_chunk_size),
+        owner=_bool(p, "owner", False),
     )
 
 

@@ -11,9 +11,10 @@ waits for it, unless the client asked for ``drop``).
 After the run ended it is kept so clients can still ``page``, ``subscribe`` and download it:
 while its owner connection is open, while anyone reads it, and, when it was started detached,
 for ``retention`` seconds after both the run ended and the owner left. A run that is not
-detached is cancelled when its owner leaves. The spool is removed when the execution is dropped,
-or sooner when the server's spool budget evicts it (:meth:`Execution.evict`): then at once,
-whoever reads it.
+detached is cancelled when its owner leaves, or, when it was started with ``reconnect``, once
+that many seconds passed without the owner coming back (:meth:`Execution.take_over`). The spool
+is removed when the execution is dropped, or sooner when the server's spool budget evicts it
+(:meth:`Execution.evict`): then at once, whoever reads it.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class Execution:
         retention: float,
         stdin: MemoryObjectSendStream[bytes] | None,
         store: LocalStore | None = None,
+        reconnect: float | None = None,
     ) -> None:
         self.id = execution_id
         self.store = store if store is not None else LocalStore()
@@ -79,6 +81,9 @@ class Execution:
         self.owner = owner
         self.detached = params.detach
         self.retention = retention
+        self.reconnect = None if params.detach else reconnect
+        """Seconds the run outlives its owner's connection for the owner to come back
+        (``None``: cancelled when it closes)."""
         self.stdin = stdin
         self.state: State = "starting"
         self.pid = 0
@@ -105,6 +110,9 @@ class Execution:
         """Why the spool budget evicted this execution, if it did."""
         self._ended_at: float | None = None
         self._owner_gone_at: float | None = None
+        # When the run is cancelled unless its owner comes back (reconnect), and its wake-up.
+        self._abandon_at: float | None = None
+        self._owner_moved = anyio.Event()
         self._wake = anyio.Event()
         self.notice_count = 0
         """Control notices published so far; a reader remembers how many it has sent."""
@@ -147,13 +155,52 @@ class Execution:
         return self.run is not None and self.running and self.run.paused
 
     def owner_left(self) -> None:
-        """The owner connection closed: cancel unless detached; start the retention clock."""
+        """The owner connection closed: cancel unless detached (or, with ``reconnect``, once
+        the owner did not come back in time); start the retention clock."""
         self._owner_gone_at = time.monotonic()
+        if self.reconnect is not None and self.running:
+            # Held for the owner, as "pause" holds: its offsets keep the quota from dropping
+            # what it has not read, so it resumes without a gap.
+            self._abandon_at = self._owner_gone_at + self.reconnect
+            self._tell_owner_moved()
+            self._poke()
+            return
         if self.params.on_quota == "auto":
             self._let_go()  # nobody is waited for any more, unless a client follows
         if not self.detached:
             self.cancel()
         self._poke()
+
+    def take_over(self, owner: str) -> None:
+        """The connection ``owner`` becomes the owner (the owner reconnecting, ``subscribe``
+        with ``owner: true``): the run is no longer cancelled for the old one's leaving."""
+        self.owner = owner
+        self._owner_gone_at = None
+        self._abandon_at = None
+        self._tell_owner_moved()
+        self._poke()
+
+    def _tell_owner_moved(self) -> None:
+        self._owner_moved.set()
+        self._owner_moved = anyio.Event()
+
+    async def _cancel_when_abandoned(self) -> None:
+        """Cancel the run once its owner stayed away past the ``reconnect`` window."""
+        while True:
+            moved = self._owner_moved
+            deadline = self._abandon_at
+            wait = math.inf if deadline is None else max(deadline - time.monotonic(), 0.0)
+            with anyio.move_on_after(wait):
+                await moved.wait()
+                continue
+            log.info(
+                "execution %s: its owner did not come back within %g s: cancelling",
+                self.id,
+                self.reconnect,
+            )
+            self._let_go()
+            self.cancel()
+            return
 
     def reader_joined(self) -> None:
         """A client started reading; the execution is kept while anyone reads."""
@@ -264,7 +311,8 @@ class Execution:
                 self.spooled = True
                 if self.params.on_quota in ("auto", "pause"):
                     # The owner's reader comes just after the run started: hold from offset 0.
-                    again = self.params.on_quota == "pause"
+                    # With reconnect, also each time the owner's connection leaves.
+                    again = self.params.on_quota == "pause" or self.reconnect is not None
                     self._hold = self.store.hold_for_reader(self.id, again=again)
                 self.pid = run.pid
                 self.state = "running"
@@ -272,7 +320,13 @@ class Execution:
                 task_status.started()
                 try:
                     # Started and the result: the output is in the spool, for the readers.
-                    self.result = await run.wait()
+                    if self.reconnect is None:
+                        self.result = await run.wait()
+                    else:
+                        async with anyio.create_task_group() as watch:
+                            watch.start_soon(self._cancel_when_abandoned)
+                            self.result = await run.wait()
+                            watch.cancel_scope.cancel()
                     self._end()
                 finally:
                     self._let_go()
@@ -328,7 +382,7 @@ class Execution:
         if self._owner_gone_at is None or self._ended_at is None:
             return None
         if not self.detached:
-            return self._owner_gone_at
+            return self._owner_gone_at + (self.reconnect or 0.0)
         return max(self._owner_gone_at, self._ended_at) + self.retention
 
     def _poke(self) -> None:

@@ -73,6 +73,7 @@ CAPABILITIES = [
     "pty",
     "resize",
     "times",
+    "reconnect",
 ]
 
 _ANSWERED = object()
@@ -313,6 +314,7 @@ class Session:
             retention=retention,
             stdin=stdin_send,
             store=self.registry.store,
+            reconnect=None if p.reconnect is None else min(p.reconnect, config.max_retention),
         )
         command: ccstream.Command = p.command if p.command is not None else list(argv or ())
         execution.argv = (
@@ -323,10 +325,14 @@ class Session:
         try:
             await self.registry.start(execution, command, self._runs)
         except ccstream.SpawnError as exc:
-            raise RPCError(ErrorCode.SPAWN_FAILED, str(exc)) from None
+            raise RPCError(
+                ErrorCode.SPAWN_FAILED, str(exc), {"reason": _spawn_reason(exc)}
+            ) from None
         except ccstream.SpoolError as exc:
             log.error("session %s: cannot spool an execution: %s", self.id, exc)
-            raise RPCError(ErrorCode.SPAWN_FAILED, f"cannot spool the output: {exc}") from None
+            raise RPCError(
+                ErrorCode.SPAWN_FAILED, f"cannot spool the output: {exc}", {"reason": "spool"}
+            ) from None
         except ccstream.InvalidOption as exc:
             raise RPCError(ErrorCode.INVALID_PARAMS, str(exc)) from None
         log.info(
@@ -480,6 +486,15 @@ class Session:
                     ErrorCode.INVALID_PARAMS,
                     f"offsets.{name} {offset} is past the {sizes[name]} bytes written so far",
                 )
+        if p.owner:
+            if execution.reconnect is None:
+                raise RPCError(
+                    ErrorCode.INVALID_STATE,
+                    f"execution {execution.id} was not started with reconnect: it has no owner "
+                    "to take over",
+                )
+            execution.take_over(self.id)
+            log.info("session %s: took over %s as its owner", self.id, execution.id)
         assert self._readers is not None
         await self._answer(
             request,
@@ -719,3 +734,14 @@ async def _drain(receive: anyio.abc.ObjectReceiveStream[bytes]) -> AsyncIterator
     async with receive:
         async for block in receive:
             yield block
+
+
+def _spawn_reason(exc: ccstream.SpawnError) -> str:
+    """``execute``'s ``-32005`` ``data.reason``: what kept the command from starting."""
+    if isinstance(exc, ccstream.CommandNotFound):
+        return "not_found"
+    if isinstance(exc, ccstream.NotExecutable):
+        return "not_executable"
+    if isinstance(exc, ccstream.CwdNotFound):
+        return "cwd_not_found"
+    return "spawn"
