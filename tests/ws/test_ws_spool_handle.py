@@ -44,10 +44,10 @@ async def test_a_reader_opened_by_id_follows_across_the_runs_end_byte_exact(
 ) -> None:
     config = ServerConfig(spool_directory=str(tmp_path))
     store = LocalStore(tmp_path)
-    spool = dataclasses.replace(
+    through = dataclasses.replace(
         spool_options(config, "abc"), directory=None, store=store, key="abc"
     )
-    options = ccstream.Options(spool=spool)
+    options = ccstream.Options(spool=through)
     got = {"stdout": hashlib.sha256(), "stderr": hashlib.sha256()}
     sizes = {"stdout": 0, "stderr": 0}
     async with ccstream.stream([PY, "-c", CHILD], options) as run:
