@@ -1,4 +1,4 @@
-"""``ccstream.spool.testing`` without hypothesis: the checks import, a strategy says what it needs."""
+"""``ccstream.spool.testing`` without hypothesis: the checks import, a strategy says it needs it."""
 
 from __future__ import annotations
 
