@@ -240,7 +240,9 @@ class RedisStore(Store):
             raise SpoolError(f"cannot read the spool {key!r} from Redis: {exc}") from exc
         if token is None or size is None or state is None:
             await self.gone(key)
-        assert token is not None and size is not None and state is not None
+        assert token is not None
+        assert size is not None
+        assert state is not None
         return token.decode(), int(size), mode != b"binary", state_from_json(state)
 
     def _reader(self, key: str, entry: _Entry) -> Spool:
