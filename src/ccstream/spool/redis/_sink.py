@@ -79,6 +79,8 @@ class _Flusher:
         self.committed_bytes = 0
         self.epoch = 1
         self.failed = anyio.Event()
+        self.created = anyio.Event()
+        """Set once the spool exists in Redis (or its making failed)."""
         self._store = store
         self._keys = keys
         self._size = segment_size
@@ -117,6 +119,7 @@ class _Flusher:
     async def run(self) -> None:
         try:
             await self._script(self._store._create, self._create)
+            self.created.set()
             while True:
                 while not self._jobs and not self._stopping:
                     self._wake = anyio.Event()
@@ -220,6 +223,7 @@ class _Flusher:
         self.error = message
         self.state = replace(self.state, error=message)
         self.failed.set()
+        self.created.set()
         self._advanced()
 
     async def seal(self, state: SpoolState, ttl: float | None) -> None:
@@ -279,6 +283,13 @@ class RedisSink(SpoolWriter):
     def epoch(self) -> int:
         """This writer's epoch (fencing token): a flush is refused once the spool's is higher."""
         return self._flusher.epoch
+
+    async def ready(self) -> None:
+        """Return once the spool exists in Redis, so that a reader anywhere can open it;
+        :class:`~ccstream.SpoolError` if it could not be made."""
+        await self._flusher.created.wait()
+        if self._flusher.failure is not None and not self._flusher.state.records:
+            raise self._flusher.failure
 
     def source(self) -> Source:
         from ._source import LiveRedisSource

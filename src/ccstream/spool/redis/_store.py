@@ -209,6 +209,15 @@ class RedisStore(Store):
         )
         return sink
 
+    async def ready(self, key: str) -> None:
+        """Return once the spool this process writes for ``key`` exists in Redis, so that a
+        reader on any node can open it (publish an execution after this); nothing to wait for
+        when this process does not write it. :class:`~ccstream.SpoolError` if it could not be
+        made."""
+        entry = self._entries.get(key)
+        if entry is not None and entry.sink is not None:
+            await entry.sink.ready()
+
     def open(self, key: str) -> Spool:
         """The reader of ``key``'s spool, for a spool this store writes or has opened before
         (:meth:`aopen` opens any: it asks Redis, which this call cannot without waiting)."""
