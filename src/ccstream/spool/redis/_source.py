@@ -141,6 +141,7 @@ class _Ranges(RangeReader):
             at = last
         source.check()
         if not data:
+            source.call(source.verify)  # gone from Redis altogether: say so, not "missing"
             return False
         self._at = (sid, pos)
         self._data = bytes(data)
@@ -250,6 +251,18 @@ class RedisSource(Source):
         self.check()
         self._state = state_from_json(state)
         return self._state
+
+    async def verify(self) -> None:
+        """Raise :class:`~ccstream.spool.redis.SpoolLost` (or
+        :class:`~ccstream.SpoolNotFound`) unless Redis still holds this very spool."""
+        try:
+            token = await self.client.hget(self.keys.meta, "token")
+        except Exception as exc:
+            raise SpoolError(f"cannot read the spool {self.key!r} from Redis: {exc}") from exc
+        if token is None:
+            await self._store.gone(self.key)
+        elif self._token is not None and token.decode() != self._token:
+            raise SpoolLost(f"the spool {self.key!r} in Redis is another one than the one read")
 
     def records(self, start: int, count: int) -> list[Record]:
         data = self._records.get(start, count)

@@ -231,10 +231,15 @@ class RedisStore(Store):
     async def aopen(self, key: str) -> Spool:
         self._check_key(key)
         entry = self._entries.get(key)
-        if entry is not None and entry.sink is not None and not entry.removed:
-            return self._reader(key, entry)
         if entry is not None and entry.revoked is not None:
             raise SpoolNotFound(entry.revoked)
+        if entry is not None and entry.sink is not None and not entry.removed:
+            if entry.sink.closed:
+                # Its writer is done here, so Redis alone holds it now: is it still there?
+                meta = await self._meta(key)
+                if meta[0] != entry.sink.token:
+                    raise SpoolLost(f"the spool {key!r} in Redis is another one than written")
+            return self._reader(key, entry)
         meta = await self._meta(key)
         if entry is None or entry.removed:
             entry = self._entries[key] = _Entry()
