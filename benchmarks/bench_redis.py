@@ -30,7 +30,7 @@ from ccstream.spool.local._remove import wait_removals
 from ccstream.spool.redis import RedisStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests._redis import redis_server  # noqa: E402  (the tests' launcher: free port, by pid)
+from tests._redis import redis_server
 
 MiB = 1 << 20
 

@@ -305,3 +305,21 @@ async def test_ping_and_keys(redis_store: RedisStore) -> None:
     assert await redis_store.remove("k1")
     assert await redis_store.akeys() == []
     assert await redis_store.usage("k1") == 0
+
+
+async def test_removing_a_spool_being_written_stops_its_run_and_says_why(
+    redis_store: RedisStore,
+) -> None:
+    child = "import sys, time\nfor i in range(400): print(i, flush=True); time.sleep(0.01)"
+    spool = _options(store=redis_store, key="live", keep=True)
+    with anyio.fail_after(20):
+        async with ccstream.stream([PY, "-c", child], ccstream.Options(spool=spool)) as run:
+            async for event in run:
+                if isinstance(event, Output):
+                    assert await redis_store.remove("live")
+                    break
+            result = await run.wait()
+    assert result.reason is ccstream.Reason.SPOOL_ERROR
+    assert result.spool_error is not None
+    assert "removed" in result.spool_error
+    assert await redis_store.akeys() == []

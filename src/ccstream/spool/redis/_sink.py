@@ -51,6 +51,10 @@ _GROUP_BYTES = 4 * 1024 * 1024
 a bound on how long other clients wait."""
 
 
+SEAL_TIMEOUT = 10.0
+"""Seconds the end of a run waits at most for Redis to record it."""
+
+
 def _translate(exc: Exception, where: str) -> SpoolError:
     """The spool error a failed script means (its reply's first word says why)."""
     text = str(exc)
@@ -81,6 +85,8 @@ class _Flusher:
         self.failed = anyio.Event()
         self.created = anyio.Event()
         """Set once the spool exists in Redis (or its making failed)."""
+        self.removed = False
+        """Set when the store removes the spool: nothing of this writer lands after that."""
         self._store = store
         self._keys = keys
         self._size = segment_size
@@ -229,7 +235,7 @@ class _Flusher:
     async def seal(self, state: SpoolState, ttl: float | None) -> None:
         """Record the final ``state`` and give every key the TTL (``None``: none), unless this
         writer was fenced off or the spool is lost (then someone else ends it)."""
-        if isinstance(self.failure, (SpoolFenced, SpoolLost)):
+        if self.removed or isinstance(self.failure, (SpoolFenced, SpoolLost)):
             return
         seconds = 0 if ttl is None else max(1, round(ttl))
         args = [str(self.epoch), state_to_json(state), str(state.records), repr(time.time())]
@@ -316,7 +322,9 @@ class RedisSink(SpoolWriter):
         await self._flusher.finish()
         if self._final is None:
             state = self._finish_state(totals, returncode, reason)
-            with anyio.CancelScope(shield=True):
+            # Shielded (a cancelled run still records its end), but bounded: a Redis that does
+            # not answer does not hold the run's end for longer than this.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(SEAL_TIMEOUT):
                 await self._flusher.seal(state, self._store.retention)
             self._final = state
         self._wake()

@@ -92,10 +92,14 @@ class RedisStore(Store):
         **client_options: Any,
     ) -> RedisStore:
         """A store on the Redis at ``url`` (``redis://HOST:PORT/DB``, ``rediss://`` for TLS,
-        ``unix://PATH``); ``client_options`` go to :meth:`coredis.Redis.from_url`."""
-        return cls(
-            coredis.Redis.from_url(url, **client_options), prefix=prefix, retention=retention
-        )
+        ``unix://PATH``); ``client_options`` go to :meth:`coredis.Redis.from_url`. Unless they
+        say otherwise, a connection attempt gives up after 5 s and a reply after 30 s (then the
+        command is retried, twice, and a writer that still gets no answer fails as on a full
+        disk): a Redis that stopped answering never holds a run forever."""
+        client_options.setdefault("connect_timeout", 5.0)
+        client_options.setdefault("stream_timeout", 30.0)
+        client = coredis.Redis.from_url(url, **client_options)
+        return cls(client, prefix=prefix, retention=retention)
 
     # -- lifetime -------------------------------------------------------------------------------
 
@@ -393,8 +397,13 @@ class RedisStore(Store):
         self.revoke(key, reason or f"the spool {key!r} was removed")
         entry = self._entries[key]
         with anyio.CancelScope(shield=True):
-            if entry.sink is not None:
-                await entry.sink._flusher.finish()  # nothing of it may land after the delete
+            sink = entry.sink
+            if sink is not None:
+                sink._flusher.removed = True
+                await sink._flusher.finish()  # nothing of it may land after the delete
+                if sink.accepting:
+                    # Still being written: it stops as on a failed disk, and says why.
+                    sink._flusher._fail(SpoolError(f"the spool {key!r} was removed"))
             try:
                 deleted = await self.client.delete(Keys(self.prefix, key).all())
             except Exception as exc:
