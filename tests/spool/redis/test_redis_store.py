@@ -323,3 +323,11 @@ async def test_removing_a_spool_being_written_stops_its_run_and_says_why(
     assert result.spool_error is not None
     assert "removed" in result.spool_error
     assert await redis_store.akeys() == []
+
+
+def test_the_public_names_of_the_redis_store_exist() -> None:
+    import ccstream.spool.redis as module
+
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+    assert issubclass(SpoolFenced, SpoolError)
