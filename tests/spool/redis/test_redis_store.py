@@ -15,7 +15,7 @@ import ccstream
 from ccstream import Gap, Output, SpoolError, SpoolNotFound, SpoolOptions
 from ccstream._chunker import Chunker
 from ccstream._events import StreamName
-from ccstream.spool.redis import MAX_ENTRY, RedisSink, RedisStore, SpoolLost
+from ccstream.spool.redis import MAX_ENTRY, RedisSink, RedisStore, SpoolFenced, SpoolLost
 from ccstream.spool.redis._layout import Keys
 from tests._redis import RedisServer, redis_server
 from tests.spool.redis.conftest import prefix
