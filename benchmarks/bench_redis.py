@@ -2,6 +2,7 @@
 local disk, and the Redis memory each byte kept costs.
 
     .venv/bin/python benchmarks/bench_redis.py [--size-mib 1024] [--repeats 3] [--backend asyncio]
+    .venv/bin/python benchmarks/bench_redis.py --latency [--lines 500] [--backend asyncio]
 
 Each round runs ``cat`` of a file of random bytes (``--size-mib`` MiB) with a consumer that
 counts the bytes, once spooled to a local directory and once through a :class:`RedisStore` on a
@@ -9,6 +10,11 @@ redis-server this script starts on a free loopback port (``--save ''``, no AOF: 
 in memory is what is measured), interleaved. After each Redis round, the growth of Redis'
 ``used_memory`` (``INFO memory``) over the bytes kept is the memory ratio (target: at most
 1.05); the spool is then removed. Prints the medians and the median ratio of the times.
+
+``--latency``: a child prints a line with its time every 10 ms; the run writes through one
+store, and a follower reads through a second store on the same Redis (its own connections, as
+another node: it sees only what Redis holds, woken by the spool's tailer). Prints the median and
+the 90th percentile of the time from a line's print to its arrival at the follower.
 """
 
 from __future__ import annotations
@@ -56,13 +62,56 @@ async def _consume(path: Path, spool: SpoolOptions) -> int:
     return total
 
 
+_TICKER = """
+import sys, time
+for _ in range(int(sys.argv[1])):
+    print(repr(time.time()), flush=True)
+    time.sleep(0.01)
+"""
+
+
+async def _latency(url: str, lines: int) -> list[float]:
+    delays: list[float] = []
+    async with RedisStore.from_url(url) as node_a, RedisStore.from_url(url) as node_b:
+        spool = SpoolOptions(store=node_a, key="latency", keep=True)
+        argv = [sys.executable, "-c", _TICKER, str(lines)]
+        async with ccstream.stream(argv, ccstream.Options(spool=spool)) as run:
+            await node_a.ready("latency")
+            reader = await node_b.aopen("latency")
+            carry = b""
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(run.wait)
+                async for event in reader.follow(streams=("stdout",)):
+                    now = time.time()
+                    assert isinstance(event, ccstream.Output)
+                    *whole, carry = (carry + bytes(event.data)).split(b"\n")
+                    delays += [now - float(line) for line in whole]
+            reader.close()
+        await node_a.remove("latency")
+    return delays
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--backend", default="asyncio", choices=("asyncio", "trio"))
     parser.add_argument("--dir", default=None, help="where the blob and the local spool go")
+    parser.add_argument("--latency", action="store_true", help="follow latency across stores")
+    parser.add_argument("--lines", type=int, default=500)
     args = parser.parse_args()
+    if args.latency:
+        with tempfile.TemporaryDirectory(prefix="ccstream-bench-") as tmp:
+            with redis_server(Path(tmp)) as server:
+                delays = anyio.run(_latency, server.url, args.lines, backend=args.backend)
+        assert len(delays) == args.lines, len(delays)
+        ms = sorted(d * 1000 for d in delays)
+        print(
+            f"{args.lines} lines, one every 10 ms, written through one store and followed "
+            f"through another on {args.backend}: median {statistics.median(ms):.1f} ms, "
+            f"90th percentile {ms[int(len(ms) * 0.9)]:.1f} ms, max {ms[-1]:.1f} ms"
+        )
+        return
     size = args.size_mib * MiB
     memory: list[float] = []
     rounds = iter(range(1_000_000))

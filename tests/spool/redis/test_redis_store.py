@@ -126,6 +126,7 @@ async def test_a_writer_whose_epoch_is_stale_is_refused_and_its_end_counts_what_
     writer.sink.flush()
     with anyio.fail_after(10):
         await sink.wait_failed()
+    assert isinstance(sink.failure, SpoolFenced)
     assert sink.error is not None
     assert "stale" in sink.error
     state = await writer.close()

@@ -286,6 +286,12 @@ class RedisSink(SpoolWriter):
         self._store._start_soon(self._flusher.run)
 
     @property
+    def failure(self) -> SpoolError | None:
+        """Why writing stopped, as an exception (:class:`SpoolFenced` when another writer took
+        the spool over, :class:`SpoolLost` when Redis lost it), once it did."""
+        return self._flusher.failure
+
+    @property
     def epoch(self) -> int:
         """This writer's epoch (fencing token): a flush is refused once the spool's is higher."""
         return self._flusher.epoch
