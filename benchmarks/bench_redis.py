@@ -101,9 +101,11 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=500)
     args = parser.parse_args()
     if args.latency:
-        with tempfile.TemporaryDirectory(prefix="ccstream-bench-") as tmp:
-            with redis_server(Path(tmp)) as server:
-                delays = anyio.run(_latency, server.url, args.lines, backend=args.backend)
+        with (
+            tempfile.TemporaryDirectory(prefix="ccstream-bench-") as tmp,
+            redis_server(Path(tmp)) as server,
+        ):
+            delays = anyio.run(_latency, server.url, args.lines, backend=args.backend)
         assert len(delays) == args.lines, len(delays)
         ms = sorted(d * 1000 for d in delays)
         print(
