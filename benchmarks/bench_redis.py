@@ -81,7 +81,7 @@ async def _latency(url: str, lines: int) -> list[float]:
             carry = b""
             async with anyio.create_task_group() as tg:
                 tg.start_soon(run.wait)
-                async for event in reader.follow(streams=("stdout",)):
+                async for event in reader.follow(streams=["stdout"]):
                     now = time.time()
                     assert isinstance(event, ccstream.Output)
                     *whole, carry = (carry + bytes(event.data)).split(b"\n")
