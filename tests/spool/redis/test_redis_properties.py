@@ -26,10 +26,11 @@ async def _write_and_read(
 ) -> tuple[list[Output | Gap], dict[StreamName, list[bytes]]]:
     """Write ``script`` through one store, then read it through another: every event of a
     ``follow`` and every line of a walk of pages, per stream."""
-    fields = dict(layout)
-    chunk_size = fields.pop("chunk_size")
+    fields: dict[str, object] = dict(layout)
+    chunk_size = layout["chunk_size"]
+    del fields["chunk_size"]
     if quota_segments is not None:
-        fields.update(quota=quota_segments * fields["segment_size"], on_quota="drop")
+        fields.update(quota=quota_segments * layout["segment_size"], on_quota="drop")
     key = f"p{next(_keys)}"
     async with RedisStore.from_url(url, prefix="props") as writer:
         sink = writer.create(key, SpoolOptions(**fields))  # type: ignore[arg-type]
