@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import coredis
 import pytest
 
 import ccstream
@@ -332,3 +333,38 @@ def test_the_public_names_of_the_redis_store_exist() -> None:
     for name in module.__all__:
         assert getattr(module, name) is not None, name
     assert issubclass(SpoolFenced, SpoolError)
+
+
+async def test_connections_cut_mid_run_lose_and_double_nothing(
+    redis_store: RedisStore, redis_server: RedisServer
+) -> None:
+    child = (
+        "import sys, time\n"
+        "for i in range(60): sys.stdout.write('%06d' % i * 20000 + '\\n'); "
+        "sys.stdout.flush(); time.sleep(0.01)"
+    )
+    spool = _options(store=redis_store, key="cut", keep=True)
+    async with RedisStore.from_url(redis_server.url, prefix="killer") as killer:
+        async with ccstream.stream([PY, "-c", child], ccstream.Options(spool=spool)) as run:
+            with anyio.fail_after(20):
+                for _ in range(6):
+                    await anyio.sleep(0.1)
+                    # Every other client's connection is cut, the store's in the middle of a
+                    # flush or not: coredis sends the command again, the script knows it.
+                    await killer.client.client_kill(
+                        type_=coredis.PureToken.NORMAL, skipme=True
+                    )
+                result = await run.wait()
+    assert result.ok, result
+    assert not result.gaps
+    expected = b"".join(b"%06d" % i * 20000 + b"\n" for i in range(60))
+    reader = await redis_store.aopen("cut")
+    got = bytearray()
+    async for event in reader.follow():
+        assert isinstance(event, Output)
+        assert event.offset == len(got)
+        got += event.data
+    assert bytes(got) == expected
+    state = await reader.state()
+    assert state.sizes == (len(expected), 0)
+    reader.close()
