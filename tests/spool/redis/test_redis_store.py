@@ -344,17 +344,17 @@ async def test_connections_cut_mid_run_lose_and_double_nothing(
         "sys.stdout.flush(); time.sleep(0.01)"
     )
     spool = _options(store=redis_store, key="cut", keep=True)
-    async with RedisStore.from_url(redis_server.url, prefix="killer") as killer:
-        async with ccstream.stream([PY, "-c", child], ccstream.Options(spool=spool)) as run:
-            with anyio.fail_after(20):
-                for _ in range(6):
-                    await anyio.sleep(0.1)
-                    # Every other client's connection is cut, the store's in the middle of a
-                    # flush or not: coredis sends the command again, the script knows it.
-                    await killer.client.client_kill(
-                        type_=coredis.PureToken.NORMAL, skipme=True
-                    )
-                result = await run.wait()
+    async with (
+        RedisStore.from_url(redis_server.url, prefix="killer") as killer,
+        ccstream.stream([PY, "-c", child], ccstream.Options(spool=spool)) as run,
+    ):
+        with anyio.fail_after(20):
+            for _ in range(6):
+                await anyio.sleep(0.1)
+                # Every other client's connection is cut, the store's in the middle of a flush
+                # or not: coredis sends the command again, and the script knows it.
+                await killer.client.client_kill(type_=coredis.PureToken.NORMAL, skipme=True)
+            result = await run.wait()
     assert result.ok, result
     assert not result.gaps
     expected = b"".join(b"%06d" % i * 20000 + b"\n" for i in range(60))
