@@ -215,7 +215,9 @@ class _Flusher:
         ]
 
     async def _flush(self, group: list[Job]) -> None:
-        await self._script(self._store._flush, self.flush_args(group))
+        if not await self._script(self._store._flush, self.flush_args(group)):
+            # Sent again after a lost reply (coredis retries): Redis had it, nothing doubled.
+            log.info("flush %d of the spool %r was stored already", self._seq + 1, self._keys.key)
         self._seq += 1
         self.state = group[-1].state
         self.committed_bytes += sum(job.nbytes for job in group)
