@@ -11,19 +11,24 @@ store must pass.
 from ._base import RangeReader, Sink, Source, Store
 from ._reader import PAGE_BYTES, READ_LIMIT, CutLine, Page, Spool
 from ._records import Checkpoint, Record
+from ._search import MATCH_BYTES, Match, Search, SearchCursor
 from ._state import SpoolState
 from .local import LocalStore
 from .local._prune import prune_spools
 
 __all__ = [
+    "MATCH_BYTES",
     "PAGE_BYTES",
     "READ_LIMIT",
     "Checkpoint",
     "CutLine",
     "LocalStore",
+    "Match",
     "Page",
     "RangeReader",
     "Record",
+    "Search",
+    "SearchCursor",
     "Sink",
     "Source",
     "Spool",
