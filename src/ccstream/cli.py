@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import anyio
 
+from ._cli_search import add_search_command, run_search_command
 from ._cli_spool import (
     SPOOL_VERBS,
     add_run_options,
@@ -88,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--stats", action="store_true", help="print a summary to stderr at the end")
     add_run_options(run, parse_size)
     add_spool_commands(sub)
+    add_search_command(sub)
     return parser
 
 
@@ -264,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ccstream`` command; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
+        if args.verb == "search":
+            return run_search_command(args)
         if args.verb in SPOOL_VERBS:
             return run_spool_command(args)
         return anyio.run(_run, args)
