@@ -220,7 +220,7 @@ class Search:
                 for gap in step.gaps:
                     if gap not in self.gaps:
                         self.gaps.append(gap)
-                progressed = progressed or step.scanned > 0 or bool(step.matches)
+                progressed = progressed or step.scan != scan or bool(step.matches)
                 resume = step.scan.resume
                 for match in step.matches:
                     self.count += 1
@@ -336,6 +336,7 @@ def _step(view: View, matcher: Matcher, scan: _Scan, room: int, keep: int, block
                 scan = replace(scan, pos=end, long=long)
                 continue
             if limit == size and not final:
+                scanned -= len(data)  # it is read again once it grew
                 break  # the last line may still grow: it is searched once it ends
             # The line runs into the quota gap or the disk error: it is not searched.
             scan = replace(scan, pos=end)
