@@ -77,7 +77,9 @@ def add_search_command(sub: Any) -> None:
     search.add_argument(
         "-m", "--max-count", type=int, metavar="N", help="stop after N matching lines"
     )
-    search.add_argument("-q", "--quiet", action="store_true", help="print nothing; exit status only")
+    search.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing; exit status only"
+    )
     search.add_argument(
         "-f",
         "--follow",
@@ -169,9 +171,7 @@ async def _search(args: argparse.Namespace) -> int:
                         "by the disk quota while printing]"
                     )
             if args.count and not args.quiet:
-                text = "".join(
-                    f"{name}:{n}\n" if both else f"{n}\n" for name, n in counts.items()
-                )
+                text = "".join(f"{name}:{n}\n" if both else f"{n}\n" for name, n in counts.items())
                 _write(out, text.encode())
         except BrokenPipeError:
             # Our reader left (``| head``): what it wanted was printed.

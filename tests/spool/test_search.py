@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ccstream import InvalidOption
 from ccstream._events import StreamName
-from ccstream.spool import Match, Search, SearchCursor, Spool
+from ccstream.spool import Match, Search, SearchCursor
 from ccstream.spool.testing import StoreFactory
 from tests.spool._helpers import Script, readers, spool_of, streams_of, sync, walk
 
@@ -22,9 +22,7 @@ SETTINGS = settings(max_examples=int(os.environ.get("SPOOL_EXAMPLES", "60")), de
 
 # Lines of a small alphabet, so that patterns of it match often; some long, some empty.
 writes = st.text(alphabet="abAB \n\n", max_size=120).map(str.encode)
-script = st.lists(
-    st.tuples(st.sampled_from(["stdout", "stderr"]), writes), max_size=20
-)
+script = st.lists(st.tuples(st.sampled_from(["stdout", "stderr"]), writes), max_size=20)
 layout = st.fixed_dictionaries(
     {
         "segment_size": st.integers(16, 96),
@@ -37,9 +35,7 @@ literals = st.text(alphabet="abAB ", max_size=3)
 regexes = st.sampled_from(
     ["a", "ab|ba", "^a", "b$", "^$", "a+b", "[aA]b*", "^(a|b)+$", " ", "A.B", "", "b\\s?a", "^"]
 )
-pattern = st.one_of(
-    st.tuples(literals, st.just(False)), st.tuples(regexes, st.just(True))
-)
+pattern = st.one_of(st.tuples(literals, st.just(False)), st.tuples(regexes, st.just(True)))
 
 
 def naive(
@@ -102,7 +98,9 @@ def test_search_equals_a_naive_line_by_line_search_from_any_cursor(
 ) -> None:
     text, regex = pattern
     data = streams_of(script)[stream]
-    expected = naive(data, text, regex=regex, ignore_case=ignore_case, start=start, complete=complete)
+    expected = naive(
+        data, text, regex=regex, ignore_case=ignore_case, start=start, complete=complete
+    )
     with spool_of(script, layout, store_factory, close=complete) as spooled:
         for spool in readers(spooled):
             cursor = SearchCursor(start, start)
@@ -197,9 +195,12 @@ def test_a_long_line_is_cut_to_max_line_bytes_and_says_how_much_is_left_out() ->
         for block in (64, 1 << 20):
             found = collect(Search(spool, "match", max_line_bytes=100, block_size=block))
             assert [(m.line, m.offset, m.column) for m in found] == [(0, 0, 6), (1, 12, 5000)]
-            assert found[0].text == b"short match" and not found[0].cut
-            assert found[1].text == b"x" * 100 and found[1].cut
-            assert found[1].omitted == 5005 and found[1].length == 5105
+            assert found[0].text == b"short match"
+            assert not found[0].cut
+            assert found[1].text == b"x" * 100
+            assert found[1].cut
+            assert found[1].omitted == 5005
+            assert found[1].length == 5105
         spool.close()
 
 
@@ -229,7 +230,9 @@ def test_both_streams_are_searched_when_no_stream_is_named() -> None:
         ({"pattern": "a", "cursor": {"stdout": 3}}, "cursor must be a SearchCursor"),
     ],
 )
-def test_bad_arguments_raise_invalid_option_at_once(kwargs: dict[str, object], message: str) -> None:
+def test_bad_arguments_raise_invalid_option_at_once(
+    kwargs: dict[str, object], message: str
+) -> None:
     with spool_of([("stdout", b"a\n")], {}, _local) as spooled:
         spool = readers(spooled)[0]
         with pytest.raises(InvalidOption, match=message):

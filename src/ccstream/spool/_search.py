@@ -13,6 +13,8 @@ along, so a search from a cursor deep in a big spool numbers its matches exactly
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -32,6 +34,10 @@ SEARCH_BLOCK = 1024 * 1024
 
 _STEP_BLOCKS = 16
 """Blocks a search reads per step (one call where blocking is allowed) before it yields."""
+
+_LOOP_BLOCKS = 2
+"""Blocks per step when the store runs the step on the event loop (reads from the page cache):
+searching is CPU work, and other tasks wait for it meanwhile."""
 
 MATCH_BYTES = 4096
 """Default bound of a match's ``text``, in bytes (:meth:`Spool.search`'s ``max_line_bytes``)."""
@@ -130,9 +136,11 @@ class Search:
     While and after it is iterated: :attr:`count` (matches handed out), :attr:`cursor` (where a
     search for more goes on), :attr:`scanned` (bytes looked at), :attr:`gaps` (output in the
     searched range the spool does not hold: it was not searched), :attr:`done` (every searched
-    stream is searched to its end and the run ended) and :attr:`limited` (it stopped at
-    ``limit``). Iterate it once. ``block_size``: bytes per read (lines up to this long are
-    searched whole); a step reads 16 blocks at most. The other arguments are
+    stream is searched to its end and the run ended), :attr:`limited` (it stopped at
+    ``limit``) and :attr:`more` (it stopped at ``limit`` or after ``max_scan_bytes`` bytes
+    looked at, before the end of what is written). Iterate it once.
+    ``block_size``: bytes per read (lines up to this long are searched whole); a step reads 16
+    blocks at most. The other arguments are
     :meth:`Spool.search`'s.
     """
 
@@ -149,6 +157,7 @@ class Search:
         limit: int | None = None,
         max_line_bytes: int = MATCH_BYTES,
         poll_interval: float = 0.05,
+        max_scan_bytes: int | None = None,
         block_size: int = SEARCH_BLOCK,
     ) -> None:
         self._matcher = Matcher(pattern, regex=regex, ignore_case=ignore_case)
@@ -159,6 +168,8 @@ class Search:
         _checked_count("limit", limit, 1)
         _checked_count("max_line_bytes", max_line_bytes, 0)
         _checked_count("block_size", block_size, 1)
+        _checked_count("max_scan_bytes", max_scan_bytes, 1)
+        self._max_scan = max_scan_bytes
         self._block = block_size
         if not isinstance(poll_interval, (int, float)) or not poll_interval > 0:
             raise InvalidOption(f"poll_interval must be > 0 seconds, got {poll_interval!r}")
@@ -181,6 +192,9 @@ class Search:
         """True once every searched stream was searched to its end and the run ended."""
         self.limited = False
         """True when the search stopped at ``limit`` matches."""
+        self.more = False
+        """True when it stopped early, at ``limit`` or ``max_scan_bytes``: a search from
+        :attr:`cursor` goes on."""
 
     @property
     def cursor(self) -> SearchCursor:
@@ -195,11 +209,12 @@ class Search:
 
     async def _run(self) -> AsyncIterator[Match]:
         spool = self._spool
+        loop = threading.get_ident()
         scans: dict[StreamName, _Scan] = {}
         for name in self._streams:
             sid = STREAMS.index(name)
             offset = self._start.offset(name)
-            scans[name] = await spool._with_view(lambda v, s=sid, o=offset: _start(v, s, o))
+            scans[name] = await spool._with_view(functools.partial(_start, sid=sid, offset=offset))
         while True:
             progressed = False
             complete = False
@@ -211,9 +226,15 @@ class Search:
                 room = _STEP_MATCHES
                 if self._limit is not None:
                     room = min(room, self._limit - self.count)
-                step = await spool._with_view(
-                    lambda v, s=scan, r=room: _step(v, self._matcher, s, r, self._keep, self._block)
-                )
+
+                def run(view: View, scan: _Scan = scan, room: int = room) -> _Step:
+                    # A store may run this on the event loop (from the page cache): fewer
+                    # blocks per step there, so that other tasks wait less.
+                    blocks = _LOOP_BLOCKS if threading.get_ident() == loop else _STEP_BLOCKS
+                    matcher, keep, block = self._matcher, self._keep, self._block
+                    return _step(view, matcher, scan, room, keep, block * blocks, block)
+
+                step = await spool._with_view(run)
                 scans[name] = step.scan
                 self.scanned += step.scanned
                 records, complete = step.records, step.complete
@@ -228,9 +249,14 @@ class Search:
                     self._offsets[name] = min(match.offset + match.length + 1, resume)
                     yield match
                 self._offsets[name] = resume
+                ended = all(s.ended for s in scans.values())
                 if self._limit is not None and self.count >= self._limit:
                     self.limited = True
-                    self.done = all(s.ended for s in scans.values())
+                    self.more = not ended
+                    self.done = ended
+                    return
+                if self._max_scan is not None and self.scanned >= self._max_scan and not ended:
+                    self.more = True
                     return
             if all(s.ended for s in scans.values()):
                 self.done = True
@@ -269,8 +295,11 @@ def _start(view: View, sid: int, offset: int) -> _Scan:
     return _Scan(sid, offset, newlines + 1, skip=True)
 
 
-def _step(view: View, matcher: Matcher, scan: _Scan, room: int, keep: int, block: int) -> _Step:
-    """Search on from ``scan`` for at most 16 blocks of ``block`` bytes or ``room`` matches. Has no
+def _step(
+    view: View, matcher: Matcher, scan: _Scan, room: int, keep: int, budget: int, block: int
+) -> _Step:
+    """Search on from ``scan`` for about ``budget`` bytes (reads of ``block``) or ``room``
+    matches. Has no
     effect but its answer, so a step the spool changed under (:class:`Retry`) can start over."""
     state = view.state
     sid = scan.sid
@@ -281,11 +310,13 @@ def _step(view: View, matcher: Matcher, scan: _Scan, room: int, keep: int, block
     failed = state.gap(sid, "disk_error") if final else None
     matches: list[Match] = []
     gaps: list[Gap] = []
-    budget = _STEP_BLOCKS * block
     scanned = 0
 
     def match(line: int, offset: int, column: int, text: bytes, length: int) -> Match:
         return Match(stream, line, offset, column, text, length - len(text))
+
+    def whole(long: LongLine) -> Match:
+        return match(long.line, long.offset, long.column, long.head, long.seen)
 
     while budget > 0 and len(matches) < room:
         pos = scan.pos
@@ -302,7 +333,9 @@ def _step(view: View, matcher: Matcher, scan: _Scan, room: int, keep: int, block
                 if scan.long is not None and failed is None:
                     long = scan.long.feed(matcher, b"", last=True, keep=keep)
                     if long.column >= 0:
-                        matches.append(match(long.line, long.offset, long.column, long.head, long.seen))
+                        matches.append(
+                            match(long.line, long.offset, long.column, long.head, long.seen)
+                        )
                 if failed is not None:
                     gaps.append(failed)
                 scan = replace(scan, long=None, ended=True)
@@ -325,7 +358,7 @@ def _step(view: View, matcher: Matcher, scan: _Scan, room: int, keep: int, block
                 scan = replace(scan, pos=end, long=long)
                 continue
             if long.column >= 0:
-                matches.append(match(long.line, long.offset, long.column, long.head, long.seen))
+                matches.append(whole(long))
             scan = replace(scan, pos=pos + len(piece) + 1, line=long.line + 1, long=None)
             continue
         stop = len(data) if at_end else data.rfind(b"\n") + 1
@@ -346,7 +379,9 @@ def _step(view: View, matcher: Matcher, scan: _Scan, room: int, keep: int, block
         for hit in taken:
             text = data[hit.start : min(hit.end, hit.start + keep)]
             line = scan.line + hit.newlines
-            matches.append(match(line, pos + hit.start, hit.column - hit.start, text, hit.end - hit.start))
+            matches.append(
+                match(line, pos + hit.start, hit.column - hit.start, text, hit.end - hit.start)
+            )
         if len(taken) < len(hits):
             last_hit = taken[-1]
             after = min(last_hit.end + 1, stop)
@@ -356,4 +391,3 @@ def _step(view: View, matcher: Matcher, scan: _Scan, room: int, keep: int, block
         scan = replace(scan, pos=pos + stop, line=scan.line + data.count(b"\n", 0, stop))
         scanned -= len(data) - stop
     return _Step(scan, matches, gaps, scanned, state.records, final)
-
