@@ -372,6 +372,7 @@ class Spool:
         limit: int | None = None,
         max_line_bytes: int = MATCH_BYTES,
         poll_interval: float = 0.05,
+        max_scan_bytes: int | None = None,
     ) -> Search:
         """The lines of ``stream`` (``None``: both) that hold ``pattern``, as an async iterable
         of :class:`~ccstream.spool.Match` (see :class:`~ccstream.spool.Search` for its counts
@@ -383,7 +384,8 @@ class Spool:
         wait for more and go on until the run ended (else stop at what is there now; a last
         line that may still grow is left for the next search); ``limit``: stop after this many
         matches; ``max_line_bytes``: bound of each match's ``text`` (longer lines are cut and
-        say so). Both streams are searched a step of at most 16 MiB at a time, in turn.
+        say so); ``max_scan_bytes``: stop after looking at about this many bytes (the
+        search's ``more`` says so and its ``cursor`` goes on). Both streams are searched a step of at most 16 MiB at a time, in turn.
         Memory stays bounded by one 1 MiB block, its case-folded copy and one step's matches,
         whatever the line lengths.
         """
@@ -398,6 +400,7 @@ class Spool:
             limit=limit,
             max_line_bytes=max_line_bytes,
             poll_interval=poll_interval,
+            max_scan_bytes=max_scan_bytes,
         )
 
     # -- follow ---------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+import anyio.lowlevel
+
 from .._events import STREAMS, Gap, StreamName
 from ..exceptions import InvalidOption
 from ._match import LongLine, Matcher
@@ -216,6 +218,8 @@ class Search:
             offset = self._start.offset(name)
             scans[name] = await spool._with_view(functools.partial(_start, sid=sid, offset=offset))
         while True:
+            # A store may run the steps on the event loop: let other tasks in between.
+            await anyio.lowlevel.checkpoint()
             progressed = False
             complete = False
             records = 0
