@@ -7,6 +7,7 @@ import { ListView } from './listview.js';
 import { StreamPages } from './pages.js';
 import { Progress } from './progress.js';
 import { Connection } from './rpc.js';
+import { installSearch } from './search.js';
 
 const REPLAY_ALL_BELOW = 4 * 1024 * 1024; // attach: replay a run this small from its start
 const REPLAY_TAIL = 256 * 1024; // else the last this many bytes of each stream
@@ -382,6 +383,17 @@ $('#goto-form').addEventListener('submit', goTo);
 for (const button of document.querySelectorAll('#tabs [data-tab]')) {
   button.addEventListener('click', () => showTab(button.dataset.tab));
 }
+
+installSearch({
+  anchor: $('#goto-form'),
+  call: (method, params) => conn.call(method, params),
+  current: () => (exec === null ? null : { id: exec.id, tab }),
+  show: (stream, line) => {
+    if (tab !== stream) showTab(stream);
+    view.scrollToRow(Math.max(0, line - 3)); // a few lines of context above the match
+  },
+  rows: $('#rows'),
+});
 
 setInterval(poll, STATUS_MS);
 setInterval(() => progress.draw(), TICK_MS);
