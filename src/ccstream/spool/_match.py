@@ -32,13 +32,11 @@ OVERLAP = 64 * 1024
 @dataclass(frozen=True, slots=True)
 class LineHit:
     """A matching line of a block: it spans ``[start, end)`` of the block, its newline (if any)
-    at ``end``; ``column``: where in the block the first match in it starts; ``newlines``: the
-    newlines of the block before ``start``."""
+    at ``end``; ``column``: where in the block the first match in it starts."""
 
     start: int
     end: int
     column: int
-    newlines: int
 
 
 class Matcher:
@@ -110,8 +108,6 @@ class Matcher:
         hits: list[LineHit] = []
         rx = self._regex
         needle = self._needle
-        newlines = 0
-        counted = 0
         i = 0
         while i < stop:
             if rx is None:
@@ -134,9 +130,7 @@ class Matcher:
                 # The block search may match across a newline: the line decides on its own.
                 at = self.in_line(block, start, end)
             if at >= 0:
-                newlines += block.count(b"\n", counted, start)
-                counted = start
-                hits.append(LineHit(start, end, at, newlines))
+                hits.append(LineHit(start, end, at))
             i = end + 1
         return hits
 

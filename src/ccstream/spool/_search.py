@@ -24,6 +24,7 @@ import anyio.lowlevel
 from .._events import STREAMS, Gap, StreamName
 from ..exceptions import InvalidOption
 from ._match import LongLine, Matcher
+from ._records import Checkpoint
 from ._view import View
 
 if TYPE_CHECKING:
@@ -98,13 +99,15 @@ class SearchCursor:
 class _Scan:
     """Where the search of one stream is: ``pos`` is the next byte to look at and ``line`` the
     number of the line starting there; with ``skip``, ``pos`` is inside a line, to be passed
-    over, and ``line`` is the number of the line after it; with ``long``, a line longer than a
+    over, and ``line`` is the number of the line after it; ``line`` is ``None`` when not
+    counted (past blocks without a match: it is found from the checkpoints when a match needs
+    it, so a block without one costs one search and no count); with ``long``, a line longer than a
     block is being searched (it started at ``long.offset``). ``ended``: the stream is searched
     to its end and nothing more will come."""
 
     sid: int
     pos: int
-    line: int
+    line: int | None
     skip: bool = False
     long: LongLine | None = None
     ended: bool = False
@@ -272,12 +275,19 @@ class Search:
 
 
 def _start(view: View, sid: int, offset: int) -> _Scan:
-    """The scan of stream ``sid`` from ``offset``: the line there and its number, from the
-    checkpoint at or before it."""
+    """The scan of stream ``sid`` from ``offset``: the line there and its number."""
     size = view.state.sizes[sid]
     offset = min(offset, size)
     if offset == 0 or view.in_gap(sid, offset):
         return _Scan(sid, offset, 0)
+    newlines = _newlines_before(view, sid, offset)
+    if view.read(sid, offset - 1, offset) == b"\n":
+        return _Scan(sid, offset, newlines)
+    return _Scan(sid, offset, newlines + 1, skip=True)
+
+
+def _checkpoint_before(view: View, sid: int, offset: int) -> Checkpoint:
+    """The last checkpoint at or before ``offset`` (a bisection)."""
     lo, hi = 0, view.state.checkpoints[sid]
     while lo < hi:
         mid = (lo + hi) // 2
@@ -285,18 +295,50 @@ def _start(view: View, sid: int, offset: int) -> _Scan:
             lo = mid + 1
         else:
             hi = mid
-    cp = view.checkpoint(sid, lo - 1)
+    return view.checkpoint(sid, lo - 1)
+
+
+def _newlines_before(view: View, sid: int, offset: int) -> int:
+    """The newlines before ``offset`` (kept bytes): from the checkpoint at or before it, and a
+    count of at most one checkpoint's span."""
+    cp = _checkpoint_before(view, sid, offset)
     newlines = cp.newlines
     pos = cp.offset
     while pos < offset:
         data = view.read(sid, pos, min(offset, pos + SEARCH_BLOCK))
         newlines += data.count(b"\n")
         pos += len(data)
-    if offset == cp.offset and cp.line_start:
-        return _Scan(sid, offset, newlines)
-    if view.read(sid, offset - 1, offset) == b"\n":
-        return _Scan(sid, offset, newlines)
-    return _Scan(sid, offset, newlines + 1, skip=True)
+    return newlines
+
+
+class _Numbers:
+    """Line numbers of the line starts in ``data`` (read at ``pos``; ``line``: the number of
+    the line at ``pos``, or ``None`` if not counted): each counted from the previous one when
+    it is near, else from the nearest checkpoint, so a block with a few matches is not
+    counted through."""
+
+    _NEAR = 64 * 1024
+
+    def __init__(self, view: View, sid: int, pos: int, data: bytes, line: int | None) -> None:
+        self.view, self.sid, self.pos, self.data = view, sid, pos, data
+        self.known: tuple[int, int] | None = None if line is None else (0, line)
+
+    def at(self, i: int) -> int:
+        """The number of the line starting at ``data[i]`` (asked in increasing ``i``)."""
+        data, known = self.data, self.known
+        if known is not None and i - known[0] <= self._NEAR:
+            line = known[1] + data.count(b"\n", known[0], i)
+        else:
+            cp = _checkpoint_before(self.view, self.sid, self.pos + i)
+            start = cp.offset - self.pos
+            if start >= 0:
+                line = cp.newlines + data.count(b"\n", start, i)
+            elif known is not None:
+                line = known[1] + data.count(b"\n", known[0], i)
+            else:
+                line = _newlines_before(self.view, self.sid, self.pos + i)
+        self.known = (i, line)
+        return line
 
 
 def _step(
@@ -369,7 +411,8 @@ def _step(
         if stop == 0:
             if end < limit or (len(data) >= block and limit == size and not final):
                 # A line longer than a block: searched window by window.
-                long = LongLine(pos, scan.line).feed(matcher, data, last=False, keep=keep)
+                line = scan.line if scan.line is not None else _newlines_before(view, sid, pos)
+                long = LongLine(pos, line).feed(matcher, data, last=False, keep=keep)
                 scan = replace(scan, pos=end, long=long)
                 continue
             if limit == size and not final:
@@ -379,19 +422,24 @@ def _step(
             scan = replace(scan, pos=end)
             continue
         hits = matcher.lines(matcher.fold(data), stop)
+        if not hits:
+            scan = replace(scan, pos=pos + stop, line=None)
+            scanned -= len(data) - stop
+            continue
+        numbers = _Numbers(view, sid, pos, data, scan.line)
         taken = hits[: room - len(matches)]
         for hit in taken:
             text = data[hit.start : min(hit.end, hit.start + keep)]
-            line = scan.line + hit.newlines
+            line = numbers.at(hit.start)
             matches.append(
                 match(line, pos + hit.start, hit.column - hit.start, text, hit.end - hit.start)
             )
         if len(taken) < len(hits):
             last_hit = taken[-1]
             after = min(last_hit.end + 1, stop)
-            scan = replace(scan, pos=pos + after, line=scan.line + last_hit.newlines + 1)
+            scan = replace(scan, pos=pos + after, line=numbers.at(last_hit.start) + 1)
             scanned -= len(data) - after
             break
-        scan = replace(scan, pos=pos + stop, line=scan.line + data.count(b"\n", 0, stop))
+        scan = replace(scan, pos=pos + stop, line=None)
         scanned -= len(data) - stop
     return _Step(scan, matches, gaps, scanned, state.records, final)
