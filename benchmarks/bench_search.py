@@ -95,8 +95,10 @@ def main() -> None:
                     peaks.setdefault(f"{name}: {who}", []).append(peak)
             print(f"  round {round_ + 1}/{args.repeats} done", flush=True)
         print(f"\n{args.lines} lines, {size / MiB:.0f} MiB, {args.repeats} interleaved rounds")
-        print("| pattern | grep -c | ccstream search -c | MiB/s (ours) | speed vs grep | peak RSS "
-              "grep / ours |")
+        print(
+            "| pattern | grep -c | ccstream search -c | MiB/s (ours) | speed vs grep | peak RSS "
+            "grep / ours |"
+        )
         print("|---|---|---|---|---|---|")
         for name, _, _, _ in CASES:
             g, c = times[f"{name}: grep"], times[f"{name}: ccstream"]

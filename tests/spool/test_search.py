@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ccstream import InvalidOption
 from ccstream._events import StreamName
-from ccstream.spool import Match, Search, SearchCursor
+from ccstream.spool import LocalStore, Match, Search, SearchCursor
 from ccstream.spool.testing import StoreFactory
 from tests.spool._helpers import Script, readers, spool_of, streams_of, sync, walk
 
@@ -182,15 +182,9 @@ def test_search_under_the_quota_finds_what_pages_hold_and_reports_every_gap(
             spool.close()
 
 
-def _local(root: object) -> object:
-    from ccstream.spool import LocalStore
-
-    return LocalStore(root)  # type: ignore[arg-type]
-
-
 def test_a_long_line_is_cut_to_max_line_bytes_and_says_how_much_is_left_out() -> None:
     data = b"short match\n" + b"x" * 5000 + b"match" + b"y" * 100 + b"\nend"
-    with spool_of([("stdout", data)], {"segment_size": 4096}, _local) as spooled:
+    with spool_of([("stdout", data)], {"segment_size": 4096}, LocalStore) as spooled:
         spool = readers(spooled)[1]
         for block in (64, 1 << 20):
             found = collect(Search(spool, "match", max_line_bytes=100, block_size=block))
@@ -206,7 +200,7 @@ def test_a_long_line_is_cut_to_max_line_bytes_and_says_how_much_is_left_out() ->
 
 def test_both_streams_are_searched_when_no_stream_is_named() -> None:
     script: Script = [("stdout", b"ok\nerror one\n"), ("stderr", b"ERROR two\nfine\n")]
-    with spool_of(script, {}, _local) as spooled:
+    with spool_of(script, {}, LocalStore) as spooled:
         spool = readers(spooled)[0]
         found = collect(spool.search("error", ignore_case=True))
         assert [(m.stream, m.line, m.text) for m in found] == [
@@ -233,7 +227,7 @@ def test_both_streams_are_searched_when_no_stream_is_named() -> None:
 def test_bad_arguments_raise_invalid_option_at_once(
     kwargs: dict[str, object], message: str
 ) -> None:
-    with spool_of([("stdout", b"a\n")], {}, _local) as spooled:
+    with spool_of([("stdout", b"a\n")], {}, LocalStore) as spooled:
         spool = readers(spooled)[0]
         with pytest.raises(InvalidOption, match=message):
             spool.search(**kwargs)  # type: ignore[arg-type]

@@ -385,9 +385,9 @@ class Spool:
         line that may still grow is left for the next search); ``limit``: stop after this many
         matches; ``max_line_bytes``: bound of each match's ``text`` (longer lines are cut and
         say so); ``max_scan_bytes``: stop after looking at about this many bytes (the
-        search's ``more`` says so and its ``cursor`` goes on). Both streams are searched a step of at most 16 MiB at a time, in turn.
-        Memory stays bounded by one 1 MiB block, its case-folded copy and one step's matches,
-        whatever the line lengths.
+        search's ``more`` says so and its ``cursor`` goes on). Both streams are searched in
+        turn, a step of at most 16 MiB at a time. Memory stays bounded by one 1 MiB block, its
+        case-folded copy and one step's matches, whatever the line lengths.
         """
         return Search(
             self,
