@@ -336,7 +336,10 @@ class _Numbers:
             elif known is not None:
                 line = known[1] + data.count(b"\n", known[0], i)
             else:
-                line = _newlines_before(self.view, self.sid, self.pos + i)
+                # The checkpoint lies before the block: count to the block from there (at
+                # most its span, read), then in the block.
+                base = _newlines_before(self.view, self.sid, self.pos)
+                line = base + data.count(b"\n", 0, i)
         self.known = (i, line)
         return line
 
