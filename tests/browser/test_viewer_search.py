@@ -11,7 +11,7 @@ from pathlib import Path
 from playwright.sync_api import Page
 
 from ..ws.conftest import Server
-from .conftest import open_viewer, state, until
+from .conftest import ARTIFACTS, open_viewer, state, until
 
 LINES = 200_000
 CHILD = (
@@ -45,6 +45,8 @@ def test_find_reaches_a_match_on_line_150000_of_200000_and_shows_it(
     assert state(page)["domRows"] < 300
     until(page, "document.querySelector('#find-count').textContent.startsWith('1 of 2')")
     assert "stdout line 150,000" in (page.text_content("#find-count") or "")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "viewer-search.png"))
     # Next goes to the second match, then wraps around to the first.
     page.press("#find", "Enter")
     until(page, "window.ccstreamSearch.state.index === 1")
