@@ -32,6 +32,11 @@ _TEXT_BYTES = 64 * 1024
 _COPY_BLOCK = 1024 * 1024
 """Bytes per read when copying the rest of a long line to stdout."""
 
+_DESCRIPTION = """\
+Print the lines of a spool (ccstream run --spool DIR) that hold PATTERN, each whole, as
+LINE:TEXT, or STREAM:LINE:TEXT when both streams are searched. LINE counts from 1 as grep's
+does (ccstream page --from counts from 0). Memory stays bounded whatever the line lengths."""
+
 _STATUS = """\
 exit status:
   0  a line matched
@@ -46,7 +51,7 @@ def add_search_command(sub: Any) -> None:
     search = sub.add_parser(
         "search",
         help="print the lines of a spool that hold a pattern (like grep)",
-        description=__doc__,
+        description=_DESCRIPTION,
         epilog=_STATUS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -75,7 +80,7 @@ def add_search_command(sub: Any) -> None:
         "-c", "--count", action="store_true", help="print only the count of matching lines"
     )
     search.add_argument(
-        "-m", "--max-count", type=int, metavar="N", help="stop after N matching lines"
+        "-m", "--max-count", type=int, metavar="N", help="stop after N matching lines (in all)"
     )
     search.add_argument(
         "-q", "--quiet", action="store_true", help="print nothing; exit status only"
