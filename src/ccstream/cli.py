@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from ._cli_search import add_search_command, run_search_command
 from ._cli_spool import (
     EXIT_BROKEN_PIPE,
     SPOOL_VERBS,
@@ -186,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     add_run_options(run, parse_size)
     add_terminal_options(run)
     add_spool_commands(sub)
+    add_search_command(sub)
     return parser
 
 
@@ -421,6 +423,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _note(f"{name} is closed: the output would have nowhere to go")
             return 2
     try:
+        if args.verb == "search":
+            return run_search_command(args)
         if args.verb in SPOOL_VERBS:
             return run_spool_command(args)
         command = _command(args)

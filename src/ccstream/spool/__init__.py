@@ -16,6 +16,7 @@ if _typing.TYPE_CHECKING:
     from ._base import RangeReader, Sink, Source, Store
     from ._reader import PAGE_BYTES, READ_LIMIT, CutLine, Page, Spool
     from ._records import Checkpoint, Record
+    from ._search import MATCH_BYTES, Match, Search, SearchCursor
     from ._state import SpoolState
     from .local import LocalStore
     from .local._prune import prune_spools
@@ -34,20 +35,28 @@ _NAMES: dict[str, str] = {
     "Spool": "._reader",
     "Checkpoint": "._records",
     "Record": "._records",
+    "MATCH_BYTES": "._search",
+    "Match": "._search",
+    "Search": "._search",
+    "SearchCursor": "._search",
     "SpoolState": "._state",
     "LocalStore": ".local",
     "prune_spools": ".local._prune",
 }
 
 __all__ = [
+    "MATCH_BYTES",
     "PAGE_BYTES",
     "READ_LIMIT",
     "Checkpoint",
     "CutLine",
     "LocalStore",
+    "Match",
     "Page",
     "RangeReader",
     "Record",
+    "Search",
+    "SearchCursor",
     "Sink",
     "Source",
     "Spool",

@@ -28,6 +28,7 @@ from ..exceptions import InvalidOption, SpoolError
 from ._base import Source
 from ._follow import Follower
 from ._quota import ReaderMark
+from ._search import MATCH_BYTES, Search, SearchCursor
 from ._state import SpoolState
 from ._times import line_times
 from ._view import Retry, View
@@ -390,6 +391,51 @@ class Spool:
             return data
 
         return await self._with_view(read)
+
+    # -- search ---------------------------------------------------------------------------------
+
+    def search(
+        self,
+        pattern: bytes | str,
+        *,
+        regex: bool = False,
+        ignore_case: bool = False,
+        stream: StreamName | None = None,
+        cursor: SearchCursor | None = None,
+        follow: bool = False,
+        limit: int | None = None,
+        max_line_bytes: int = MATCH_BYTES,
+        poll_interval: float = 0.05,
+        max_scan_bytes: int | None = None,
+    ) -> Search:
+        """The lines of ``stream`` (``None``: both) that hold ``pattern``, as an async iterable
+        of :class:`~ccstream.spool.Match` (see :class:`~ccstream.spool.Search` for its counts
+        and cursor, and ``docs/core.md``, Searching a spool).
+
+        ``regex``: ``pattern`` is a Python regular expression (on bytes, one line at a time,
+        its newline excluded), else a literal; ``ignore_case``: ASCII case folding; ``cursor``:
+        where to start (default: the start of each stream); ``follow``: after what is written,
+        wait for more and go on until the run ended (else stop at what is there now; a last
+        line that may still grow is left for the next search); ``limit``: stop after this many
+        matches; ``max_line_bytes``: bound of each match's ``text`` (longer lines are cut and
+        say so); ``max_scan_bytes``: stop after looking at about this many bytes (the
+        search's ``more`` says so and its ``cursor`` goes on). Both streams are searched in
+        turn, a step of at most 16 MiB at a time. Memory stays bounded by one 1 MiB block, its
+        case-folded copy and one step's matches, whatever the line lengths.
+        """
+        return Search(
+            self,
+            pattern,
+            regex=regex,
+            ignore_case=ignore_case,
+            stream=stream,
+            cursor=cursor,
+            follow=follow,
+            limit=limit,
+            max_line_bytes=max_line_bytes,
+            poll_interval=poll_interval,
+            max_scan_bytes=max_scan_bytes,
+        )
 
     # -- follow ---------------------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ from ._listing import list_result, policy_result
 from ._pages import page_message
 from ._policy import check_command, child_env
 from ._registry import Registry, new_id
+from ._search import search_message
 
 __all__ = ["CAPABILITIES", "Session"]
 
@@ -60,6 +61,7 @@ CAPABILITIES = [
     "status",
     "stdin",
     "page",
+    "search",
     "subscribe",
     "detach",
     "argv",
@@ -110,6 +112,7 @@ class Session:
             "status": self._status,
             "stdin": self._stdin,
             "page": self._page,
+            "search": self._search,
             "subscribe": self._subscribe,
             "ping": self._ping,
             "pong": self._pong,
@@ -461,6 +464,12 @@ class Session:
             raise RPCError(ErrorCode.OUTPUT_UNAVAILABLE, f"cannot read the spool: {exc}") from None
         finally:
             execution.reader_left()
+        if not request.notification:
+            await self.send(message)
+        return _ANSWERED
+
+    async def _search(self, request: rpc.Request) -> Any:
+        message = await search_message(self.registry, request)
         if not request.notification:
             await self.send(message)
         return _ANSWERED

@@ -13,6 +13,7 @@ import { RunList } from './runs.js';
 import { WholeLine } from './whole.js';
 import { followTerminalSize, terminalSize } from './terminal.js';
 import { Timestamps, stampRows } from './times.js';
+import { installSearch } from './search.js';
 
 const REPLAY_ALL_BELOW = 4 * 1024 * 1024; // attach: replay a run this small from its start
 const REPLAY_TAIL = 256 * 1024; // else the last this many bytes of each stream
@@ -479,6 +480,17 @@ followTerminalSize(
   () => (exec !== null && !exec.completed ? exec : null),
   (method, params) => conn.call(method, params),
 );
+installSearch({
+  anchor: $('#goto-form'),
+  call: (method, params) => conn.call(method, params),
+  current: () => (exec === null ? null : { id: exec.id, tab }),
+  show: (stream, line) => {
+    if (tab !== stream) showTab(stream);
+    view.scrollToRow(Math.max(0, line - 3)); // a few lines of context above the match
+  },
+  rows: $('#rows'),
+});
+
 setInterval(poll, STATUS_MS);
 setInterval(() => progress.draw(), TICK_MS);
 showTab('all');
