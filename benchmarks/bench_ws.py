@@ -1,15 +1,18 @@
 """The WebSocket adapter's benchmarks, by hand: throughput, the seed's workload, latency, many
 clients. Every server runs as its own process on loopback; contenders are interleaved.
 
-    .venv/bin/python benchmarks/bench_ws.py throughput [--size 1G] [--repeats 3]
+    .venv/bin/python benchmarks/bench_ws.py throughput [--size 1G] [--repeats 3] [--chunk 64K]
+        [--encoding binary|text] [--baseline OTHER_CHECKOUT/src]
     .venv/bin/python benchmarks/bench_ws.py seed [--lines 1000000] [--repeats 3]
     .venv/bin/python benchmarks/bench_ws.py latency [--lines 300]
     .venv/bin/python benchmarks/bench_ws.py concurrent [--clients 64] [--size 16M]
     .venv/bin/python benchmarks/bench_ws.py slow [--size 200M] [--rate 1M]
 
-``throughput``: a file of --size bytes sent by ``cat`` to a loopback client in binary frames,
-through ccstream-ws, against the core's own throughput (in process, no network) and Debian's
-``websocketd --binary`` on the same file (skipped when not installed).
+``throughput``: a file of --size bytes of 100-character lines sent by ``cat`` to a loopback client
+in frames of --chunk bytes (binary, or JSON text with ``--encoding text``), through ccstream-ws,
+against the core's own throughput (in process, no network), Debian's ``websocketd --binary`` on
+the same file (skipped when not installed) and, with ``--baseline``, ccstream-ws served from
+another checkout's ``src`` (``PYTHONPATH``).
 ``seed``: scripts/large_output.py --no-sleep in text frames, against the script piped into
 ``cat > /dev/null``; also messages per MB.
 ``latency``: a child writes a line every 10 ms; time from its write to the client's receipt.
@@ -55,8 +58,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = str(ROOT / "scripts" / "large_output.py")
 BIN = Path(sys.executable).parent
 MiB = 1 << 20
-# Bulk transfers use the largest frame the server allows: per-message costs dominate at 64 KiB.
-CHUNK = MiB
+CHUNK = 64 * 1024
+"""Frame size of ``throughput`` unless ``--chunk`` says otherwise (the adapter's default)."""
 
 
 def free_port() -> int:
@@ -79,11 +82,26 @@ def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def ws_server(*extra: str) -> Iterator[tuple[str, int]]:
-    """``ccstream-ws serve`` on a free port; yields (url, pid)."""
+def ws_server(*extra: str, src: str | None = None) -> Iterator[tuple[str, int]]:
+    """``ccstream-ws serve`` on a free port (from the checkout ``src`` when given); yields
+    (url, pid)."""
     port = free_port()
+    env = None
+    if src is not None:
+        env = {**os.environ, "PYTHONPATH": src}
     proc = subprocess.Popen(
-        [str(BIN / "ccstream-ws"), "serve", "--port", str(port), "--log-level", "warning", *extra],
+        [
+            sys.executable,
+            "-c",
+            "from ccstream_ws.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            *extra,
+        ],
+        env=env,
     )
     try:
         wait_port(port, proc)
@@ -94,8 +112,12 @@ def ws_server(*extra: str) -> Iterator[tuple[str, int]]:
 
 
 def make_file(size: int) -> str:
+    """A file of ``size`` bytes of 100-character lines (99 printable characters and a newline)."""
     fd, path = tempfile.mkstemp(prefix="bench_ws_")
-    block = os.urandom(MiB)
+    alphabet = bytes(range(0x21, 0x7F))
+    rows = bytes(alphabet[b % len(alphabet)] for b in os.urandom(99 * 128))
+    lines = b"".join(rows[i * 99 : (i + 1) * 99] + b"\n" for i in range(128))
+    block = (lines * (MiB // len(lines) + 1))[:MiB]
     with os.fdopen(fd, "wb") as f:
         for _ in range(size // MiB):
             f.write(block)
@@ -125,23 +147,23 @@ def core_cat(path: str, size: int) -> float:
     return _core_cat(path, size, ccstream.Options(count_lines=False))
 
 
-def core_spooled_cat(path: str, size: int) -> float:
-    """The core as the adapter drives it: frames of CHUNK bytes, spooled with the adapter's
+def core_spooled_cat(path: str, size: int, chunk: int) -> float:
+    """The core as the adapter drives it: frames of ``chunk`` bytes, spooled with the adapter's
     per-execution spool options, no network."""
     from ccstream_ws.server._budget import spool_options
     from ccstream_ws.server._config import ServerConfig
 
     # Removed when the run closes (the adapter keeps it for its retention time).
-    spool = dataclasses.replace(spool_options(ServerConfig(), "bench", CHUNK), keep=False)
-    return _core_cat(path, size, ccstream.Options(chunk_size=CHUNK, read_size=CHUNK, spool=spool))
+    spool = dataclasses.replace(spool_options(ServerConfig(), "bench", chunk), keep=False)
+    return _core_cat(path, size, ccstream.Options(chunk_size=chunk, read_size=MiB, spool=spool))
 
 
-def ws_cat(url: str, path: str, size: int) -> float:
+def ws_cat(url: str, path: str, size: int, chunk: int, encoding: str) -> float:
     async def main() -> None:
         total = 0
         async with Client(url, compression=None) as client:
             execution = await client.execute(
-                ["cat", path], output_options={"encoding": "binary", "chunk_size": CHUNK}
+                ["cat", path], output_options={"encoding": encoding, "chunk_size": chunk}
             )
             async for event in execution:
                 if isinstance(event, RemoteOutput):
@@ -168,20 +190,29 @@ def websocketd_cat(port: int, size: int) -> float:
 
 
 def throughput(args: argparse.Namespace) -> None:
-    size = args.size
+    size, chunk, encoding = args.size, args.chunk, args.encoding
     path = make_file(size)
     print(
-        f"throughput: {size / MiB:.0f} MiB of random bytes from cat, "
-        f"binary frames of {CHUNK // 1024} KiB"
+        f"throughput: {size / MiB:.0f} MiB of 100-character lines from cat, "
+        f"{encoding} frames of {chunk // 1024} KiB"
     )
+    ours = f"ccstream-ws {encoding} frames"
     try:
         with contextlib.ExitStack() as stack:
             url, _ = stack.enter_context(ws_server())
             contenders = [
                 ("core in-process (no network)", lambda: core_cat(path, size)),
-                ("core spooled as the adapter", lambda: core_spooled_cat(path, size)),
-                ("ccstream-ws binary frames", lambda: ws_cat(url, path, size)),
+                ("core spooled as the adapter", lambda: core_spooled_cat(path, size, chunk)),
+                (ours, lambda: ws_cat(url, path, size, chunk, encoding)),
             ]
+            if args.baseline:
+                base_url, _ = stack.enter_context(ws_server(src=args.baseline))
+                contenders.append(
+                    (
+                        f"baseline {encoding} frames",
+                        lambda: ws_cat(base_url, path, size, chunk, encoding),
+                    )
+                )
             websocketd = shutil.which("websocketd")
             if websocketd:
                 port = free_port()
@@ -208,7 +239,7 @@ def throughput(args: argparse.Namespace) -> None:
             else:
                 print("  websocketd not installed: skipped")
             times = interleave(contenders, args.repeats)
-        report(times, "ccstream-ws binary frames", size)
+        report(times, ours, size)
     finally:
         os.unlink(path)
 
@@ -477,6 +508,9 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=None)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--rate", type=parse_size, default=MiB, help="slow: bytes per second")
+    parser.add_argument("--chunk", type=parse_size, default=CHUNK, help="throughput: frame bytes")
+    parser.add_argument("--encoding", choices=["binary", "text"], default="binary")
+    parser.add_argument("--baseline", help="throughput: another checkout's src to serve from")
     args = parser.parse_args()
     if args.which == "throughput":
         args.size = args.size or 1 << 30

@@ -1,8 +1,8 @@
 """The spool writer, event-loop side: plans each batch of frames and hands it to the disk thread.
 
 The pumps call :meth:`SpoolWriter.append` with each batch they read; it never waits. Per frame it
-costs one ``bytes.count`` (the newlines, which the run's statistics need anyway), one ``struct``
-record and a few integer comparisons; the bytes themselves are not copied here. The disk thread
+costs one newline count (:class:`~ccstream._newlines.NewlineCounter`: the run's statistics
+need it anyway), one ``struct`` record and a few integer comparisons; the bytes themselves are not copied here. The disk thread
 (:mod:`ccstream.spool._disk`) writes them with ``writev`` off the loop.
 
 Batches go to the disk thread in groups of about a quarter of ``SpoolOptions.memory``, after
@@ -42,6 +42,7 @@ import anyio
 import anyio.to_thread
 
 from ..._events import Gap, Output, StreamName
+from ..._newlines import NewlineCounter
 from ...exceptions import SpoolError
 
 if TYPE_CHECKING:
@@ -148,6 +149,7 @@ class SpoolWriter(Sink):
         """Frames handed over so far (the disk may be behind: see :attr:`state`)."""
         self._sizes = [0, 0]
         self._newlines = [0, 0]
+        self._counters = [NewlineCounter(), NewlineCounter()]
         self._open_line = [False, False]
         self._checkpoints = [1, 1]
         self._indexers = [
@@ -307,10 +309,11 @@ class SpoolWriter(Sink):
             segment, pieces = -1, []
         start_pos = pos
         start_newlines = newlines
+        count_newlines = self._counters[sid].count
         for frame in frames:
             data = frame.data
             n = len(data)
-            count = data.count(b"\n")
+            count = count_newlines(data)
             flags = frame.invalid_bytes << 1 | sid
             if sid:
                 order += _pack_frame(other, pos, newlines, frame.seq, n, flags)
