@@ -26,9 +26,7 @@ class NewlineCounter:
 
     def count(self, data: bytes) -> int:
         """The number of ``b"\\n"`` bytes in ``data``, exactly."""
-        if self._sparse:
-            n = len(data) - len(data.replace(b"\n", b""))
-        else:
-            n = data.count(b"\n")
+        sparse = self._sparse
+        n = len(data) - len(data.replace(b"\n", b"")) if sparse else data.count(b"\n")
         self._sparse = n * SPARSE_LINE <= len(data)
         return n

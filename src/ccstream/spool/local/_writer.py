@@ -2,8 +2,9 @@
 
 The pumps call :meth:`SpoolWriter.append` with each batch they read; it never waits. Per frame it
 costs one newline count (:class:`~ccstream._newlines.NewlineCounter`: the run's statistics
-need it anyway), one ``struct`` record and a few integer comparisons; the bytes themselves are not copied here. The disk thread
-(:mod:`ccstream.spool._disk`) writes them with ``writev`` off the loop.
+need it anyway), one ``struct`` record and a few integer comparisons; the bytes themselves are
+not copied here. The disk thread (:mod:`ccstream.spool._disk`) writes them with ``writev`` off
+the loop.
 
 Batches go to the disk thread in groups of about a quarter of ``SpoolOptions.memory``, after
 at most ``FLUSH_AFTER`` seconds, and whenever the pump is about to wait for the pipe
