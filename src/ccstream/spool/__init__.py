@@ -9,6 +9,7 @@ store must pass.
 """
 
 from ._base import RangeReader, Sink, Source, Store
+from ._memory import MemoryPool
 from ._reader import PAGE_BYTES, READ_LIMIT, CutLine, Page, Spool
 from ._records import Checkpoint, Record
 from ._state import SpoolState
@@ -21,6 +22,7 @@ __all__ = [
     "Checkpoint",
     "CutLine",
     "LocalStore",
+    "MemoryPool",
     "Page",
     "RangeReader",
     "Record",

@@ -35,7 +35,7 @@ from ccstream.spool import LocalStore, Spool, SpoolState
 
 from ..protocol._params import ExecuteParams
 from ..protocol._text import os_string_to_wire
-from ._budget import Eviction
+from ._budget import Eviction, hold_outlives_owner, reader_hold
 
 __all__ = ["Execution", "completed_status"]
 
@@ -141,8 +141,8 @@ class Execution:
     def owner_left(self) -> None:
         """The owner connection closed: cancel unless detached; start the retention clock."""
         self._owner_gone_at = time.monotonic()
-        if self.params.on_quota == "auto":
-            self._let_go()  # nobody is waited for any more, unless a client follows
+        if not hold_outlives_owner(self.params.on_quota):
+            self._let_go()
         if not self.detached:
             self.cancel()
         self._poke()
@@ -250,9 +250,9 @@ class Execution:
                 self.run = run
                 self.store.adopt(self.id, run.spool)
                 self.spooled = True
-                if self.params.on_quota in ("auto", "pause"):
+                again = reader_hold(self.params.on_quota)
+                if again is not None:
                     # The owner's reader comes just after the run started: hold from offset 0.
-                    again = self.params.on_quota == "pause"
                     self._hold = self.store.hold_for_reader(self.id, again=again)
                 self.pid = run.pid
                 self.state = "running"

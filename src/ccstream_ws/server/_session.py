@@ -315,7 +315,13 @@ class Session:
                 # matters if the disk fails (and then the run is stopped).
                 buffer_limit=max(2 * p.output.chunk_size, _READ_SIZE),
                 read_size=max(p.output.chunk_size, _READ_SIZE),
-                spool=spool_options(config, execution_id, p.output.chunk_size, p.on_quota),
+                spool=spool_options(
+                    config,
+                    execution_id,
+                    p.output.chunk_size,
+                    p.on_quota,
+                    self.registry.spool_budget.memory,
+                ),
             )
         except ccstream.InvalidOption as exc:
             raise RPCError(ErrorCode.INVALID_PARAMS, str(exc)) from None

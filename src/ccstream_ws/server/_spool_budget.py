@@ -28,7 +28,7 @@ import anyio.to_thread
 
 from ..exceptions import RPCError
 from ..protocol._codes import ErrorCode
-from ._budget import Eviction, Holding, admit, reservation, shed
+from ._budget import Eviction, Holding, admit, memory_pool, reservation, shed
 from ._config import ServerConfig
 from ._execution import Execution, result_fields
 
@@ -59,6 +59,8 @@ class SpoolBudget:
         """Bytes their spools freed."""
         self.watching = False
         self._over = False
+        self.memory = memory_pool()
+        """The spool memory the busy executions share (their caches of recent frames)."""
         _check_free_space(config)
 
     # -- what is held -------------------------------------------------------------------------

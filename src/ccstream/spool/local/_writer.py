@@ -11,11 +11,12 @@ at most ``FLUSH_AFTER`` seconds, and whenever the pump is about to wait for the 
 (:meth:`SpoolWriter.flush`): fewer hand-offs mean fewer GIL round trips between the loop and the
 thread, and larger ``writev`` calls.
 
-The newest frames also stay in a small in-memory cache (a quarter of the memory budget, and never
+The newest frames also stay in a small in-memory cache (a quarter of the memory budget, plus the
+writer's share of a :class:`~ccstream.spool.MemoryPool` above its own memory while it is busy; never
 a frame that is not yet on disk is dropped from it), so a consumer that keeps up takes the very
-frame objects the pump made, without reading them back; one that falls behind reads the files
-(from the page cache) and catches up. If the disk thread falls more than half the budget behind,
-the pump waits for the disk: never for a consumer.
+frame objects the pump made, without reading them back; one that falls behind reads the files (from
+the page cache) and catches up. If the disk thread falls more than half the budget behind, the pump
+waits for the disk: never for a consumer.
 
 Quota: the first segment of each stream is the head and is kept; when the next piece would take
 the output over the quota, the oldest finished middle segment (of either stream) is dropped and
@@ -177,6 +178,10 @@ class SpoolWriter(Sink):
         """True while the quota is spent on bytes a live reader has not taken: the pump must
         stop reading until :meth:`retry_held` clears it."""
         self._cache = RecentBatches(max_bytes=self.cache_bytes, max_frames=_CACHE_FRAMES)
+        self._pool = options.memory_pool
+        # A share of the pool above this writer's own memory goes to the cache: the flush and
+        # the backlog keep their sizes.
+        self._cache_offset = self.cache_bytes - options.memory
         # Planned and not yet handed to the disk thread (one Job per hand-off).
         self._ops: list[Write] = []
         self._drops: list[Drop] = []
@@ -345,13 +350,17 @@ class SpoolWriter(Sink):
         self._checkpoints[sid] += (len(index) - index_before) // CHECKPOINT.size
         self._cache.add(self.records, frames, total)
         self.records += len(frames)
+        now = time.monotonic()
+        if self._pool is not None:
+            grant = self._pool.grant(self, self.options.memory, now)
+            self.cache_bytes = self._cache.max_bytes = self._cache_offset + grant
         if not self._unsent_bytes:
-            self._unsent_since = time.monotonic()
+            self._unsent_since = now
         self._unsent_bytes += total
         if (
             self._drops
             or self._unsent_bytes >= self.flush_bytes
-            or time.monotonic() - self._unsent_since >= FLUSH_AFTER
+            or now - self._unsent_since >= FLUSH_AFTER
         ):
             # A drop goes out at once: until it is done the disk holds more than the quota.
             self.flush()
@@ -589,6 +598,8 @@ class SpoolWriter(Sink):
         self, totals: Sequence[tuple[int, int]], returncode: int | None, reason: str | None
     ) -> SpoolState:
         self._sealed_disk = True
+        if self._pool is not None:
+            self._pool.leave(self)
         if self._watching is None:
             self._disk.close_progress()  # else the task watching it closes it
         if self._final is None:
