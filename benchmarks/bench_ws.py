@@ -3,6 +3,8 @@ clients. Every server runs as its own process on loopback; contenders are interl
 
     .venv/bin/python benchmarks/bench_ws.py throughput [--size 1G] [--repeats 3] [--chunk 64K]
         [--encoding binary|text] [--baseline OTHER_CHECKOUT/src]
+    .venv/bin/python benchmarks/bench_ws.py syscalls [--size 64M] [--chunk 64K]
+    .venv/bin/python benchmarks/bench_ws.py ping [--size 1G]
     .venv/bin/python benchmarks/bench_ws.py seed [--lines 1000000] [--repeats 3]
     .venv/bin/python benchmarks/bench_ws.py latency [--lines 300]
     .venv/bin/python benchmarks/bench_ws.py concurrent [--clients 64] [--size 16M]
@@ -13,6 +15,11 @@ in frames of --chunk bytes (binary, or JSON text with ``--encoding text``), thro
 against the core's own throughput (in process, no network), Debian's ``websocketd --binary`` on
 the same file (skipped when not installed) and, with ``--baseline``, ccstream-ws served from
 another checkout's ``src`` (``PYTHONPATH``).
+``syscalls``: one ``throughput`` transfer with the server under ``strace -c -f``: system calls
+per message, and the frames read back from the spool files (at most one ``pread64`` each: the
+rest came from the spool's memory).
+``ping``: a ``ping`` request every 20 ms on the connection of a bulk ``throughput`` transfer;
+the time to each answer.
 ``seed``: scripts/large_output.py --no-sleep in text frames, against the script piped into
 ``cat > /dev/null``; also messages per MB.
 ``latency``: a child writes a line every 10 ms; time from its write to the client's receipt.
@@ -242,6 +249,99 @@ def throughput(args: argparse.Namespace) -> None:
         report(times, ours, size)
     finally:
         os.unlink(path)
+
+
+def syscalls(args: argparse.Namespace) -> None:
+    size, chunk = args.size, args.chunk
+    path = make_file(size)
+    out = Path(tempfile.mkdtemp(prefix="bench_ws_strace_")) / "strace.txt"
+    messages: list[int] = []
+
+    async def main(url: str) -> None:
+        total = 0
+        async with Client(url, compression=None) as client:
+            execution = await client.execute(
+                ["cat", path], output_options={"encoding": "binary", "chunk_size": chunk}
+            )
+            async for event in execution:
+                if isinstance(event, RemoteOutput):
+                    total += len(event.data)
+        assert total == size, (total, size)
+        assert execution.completion is not None
+        messages.append(int(execution.completion.params["messages"]))
+
+    try:
+        with ws_server() as (url, pid):
+            asyncio.run(main(url))  # a warm-up, not traced
+            messages.clear()
+            tracer = subprocess.Popen(
+                ["strace", "-c", "-f", "-o", str(out), "-p", str(pid)], stderr=subprocess.DEVNULL
+            )
+            time.sleep(1.0)  # strace attaches to every thread
+            asyncio.run(main(url))
+            tracer.send_signal(2)
+            tracer.wait(30)
+        calls: dict[str, int] = {}
+        for line in out.read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 5 and fields[0][0].isdigit() and fields[-1] != "total":
+                calls[fields[-1]] = int(fields[3])
+    finally:
+        os.unlink(path)
+        shutil.rmtree(out.parent, ignore_errors=True)
+    n = messages[0]
+    total = sum(calls.values())
+    top = sorted(calls.items(), key=lambda kv: -kv[1])[:10]
+    read_back = calls.get("pread64", 0)
+    print(
+        f"syscalls: {size / MiB:.0f} MiB in {n} binary messages of {chunk // 1024} KiB: "
+        f"{total / n:.1f} system calls per message in the server (strace -c -f)\n  "
+        + ", ".join(f"{name} {count / n:.2f}" for name, count in top)
+        + f"\n  frames read back from the spool files: at most {read_back} (pread64), "
+        f"so at least {100 * (1 - read_back / n):.1f}% of the frames came from memory"
+    )
+
+
+def ping(args: argparse.Namespace) -> None:
+    size = args.size
+    path = make_file(size)
+    waits: list[float] = []
+
+    async def main(url: str) -> None:
+        total = 0
+        done = asyncio.Event()
+        async with Client(url, compression=None) as client:
+            execution = await client.execute(
+                ["cat", path], output_options={"encoding": "binary", "chunk_size": args.chunk}
+            )
+
+            async def pings() -> None:
+                while not done.is_set():
+                    await asyncio.sleep(0.02)
+                    t0 = time.perf_counter()
+                    await client.call("ping")
+                    if not done.is_set():
+                        waits.append(time.perf_counter() - t0)
+
+            task = asyncio.create_task(pings())
+            async for event in execution:
+                if isinstance(event, RemoteOutput):
+                    total += len(event.data)
+            done.set()
+            await task
+        assert total == size, (total, size)
+
+    try:
+        with ws_server() as (url, _):
+            asyncio.run(main(url))
+    finally:
+        os.unlink(path)
+    ms = sorted(w * 1000 for w in waits)
+    print(
+        f"ping during a bulk stream of {size / MiB:.0f} MiB: {len(ms)} answers, median "
+        f"{statistics.median(ms):.2f} ms, p90 {ms[int(len(ms) * 0.9)]:.2f} ms, max {ms[-1]:.2f} ms "
+        f"(target: within 20 ms)"
+    )
 
 
 # -- the seed's workload -------------------------------------------------------------------------
@@ -502,7 +602,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("which", choices=["throughput", "seed", "latency", "concurrent", "slow"])
+    parser.add_argument(
+        "which",
+        choices=["throughput", "syscalls", "ping", "seed", "latency", "concurrent", "slow"],
+    )
     parser.add_argument("--size", type=parse_size, default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--lines", type=int, default=None)
@@ -515,6 +618,12 @@ def main() -> None:
     if args.which == "throughput":
         args.size = args.size or 1 << 30
         throughput(args)
+    elif args.which == "syscalls":
+        args.size = args.size or 64 * MiB
+        syscalls(args)
+    elif args.which == "ping":
+        args.size = args.size or 1 << 30
+        ping(args)
     elif args.which == "seed":
         args.lines = args.lines or 1_000_000
         seed(args)

@@ -56,6 +56,10 @@ MB = 1024 * 1024
 # group with setsid and kept them), stop reading after this many seconds rather than hang.
 _ESCAPED_PIPE_GRACE = 1.0
 _READER_POLL = (0.002, 0.1)
+# A pump turn that read this much is a busy child's: when its pipe then runs dry, the sink's
+# gathered batch waits up to _HOLD_FLUSH seconds for more before it goes to the disk thread.
+_BUSY_READ = 128 * 1024
+_HOLD_FLUSH = 0.002
 """Seconds between two looks at the live readers while the quota holds the pumps for them, at
 first and at most (doubling meanwhile): readers move without telling anyone, which keeps their
 hot path free of wake-ups, and a reader that stays away long costs ten looks a second."""
@@ -576,6 +580,7 @@ class Run:
         )
         count, feed, read, clock = self._counters[name].add, chunker.feed, os.read, time.monotonic
         eof = False
+        busy = False
         while not eof:
             batch: list[Output] = []
             got = 0
@@ -600,12 +605,20 @@ class Run:
             if eof:
                 break
             if got:
+                busy = got >= _BUSY_READ
                 # A fast child never makes the read wait; yield anyway so timers, the monitor
                 # and the consumer get their turn.
                 await anyio.lowlevel.checkpoint()
                 continue
-            self._sinks[name].flush()  # the pipe is empty: send what the sink gathers
             deadline = chunker.deadline
+            if busy:
+                # A busy child's pipe ran dry for a moment: it usually refills within
+                # microseconds, and every hand-off to the disk thread is a GIL round trip.
+                busy = False
+                hold = clock() + _HOLD_FLUSH
+                deadline = hold if deadline is None else min(deadline, hold)
+            else:
+                self._sinks[name].flush()  # the pipe is empty: send what the sink gathers
             if deadline is None:
                 await anyio.wait_readable(fd)
             else:

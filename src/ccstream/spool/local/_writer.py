@@ -8,15 +8,16 @@ the loop.
 
 Batches go to the disk thread in groups of about a quarter of ``SpoolOptions.memory``, after
 at most ``FLUSH_AFTER`` seconds, and whenever the pump is about to wait for the pipe
-(:meth:`SpoolWriter.flush`): fewer hand-offs mean fewer GIL round trips between the loop and the
+(:meth:`SpoolWriter.flush`; for a busy child, once its pipe stayed empty for 2 ms): fewer
+hand-offs mean fewer GIL round trips between the loop and the
 thread, and larger ``writev`` calls.
 
-The newest frames also stay in a small in-memory cache (a quarter of the memory budget, plus the
-writer's share of a :class:`~ccstream.spool.MemoryPool` above its own memory while it is busy; never
-a frame that is not yet on disk is dropped from it), so a consumer that keeps up takes the very
-frame objects the pump made, without reading them back; one that falls behind reads the files (from
-the page cache) and catches up. If the disk thread falls more than half the budget behind, the pump
-waits for the disk: never for a consumer.
+The newest frames also stay in a small in-memory cache (a quarter of the memory budget, and
+never a frame that is not yet on disk is dropped from it; while the writer is busy a
+:class:`~ccstream.spool.MemoryPool` may grant it more: see :meth:`SpoolWriter._use`), so a
+consumer that keeps up takes the very frame objects the pump made, without reading them back;
+one that falls behind reads the files (from the page cache) and catches up. If the disk thread
+falls more than half the budget behind, the pump waits for the disk: never for a consumer.
 
 Quota: the first segment of each stream is the head and is kept; when the next piece would take
 the output over the quota, the oldest finished middle segment (of either stream) is dropped and
@@ -179,9 +180,7 @@ class SpoolWriter(Sink):
         stop reading until :meth:`retry_held` clears it."""
         self._cache = RecentBatches(max_bytes=self.cache_bytes, max_frames=_CACHE_FRAMES)
         self._pool = options.memory_pool
-        # A share of the pool above this writer's own memory goes to the cache: the flush and
-        # the backlog keep their sizes.
-        self._cache_offset = self.cache_bytes - options.memory
+        self._granted = options.memory
         # Planned and not yet handed to the disk thread (one Job per hand-off).
         self._ops: list[Write] = []
         self._drops: list[Drop] = []
@@ -353,7 +352,8 @@ class SpoolWriter(Sink):
         now = time.monotonic()
         if self._pool is not None:
             grant = self._pool.grant(self, self.options.memory, now)
-            self.cache_bytes = self._cache.max_bytes = self._cache_offset + grant
+            if grant != self._granted:
+                self._use(grant)
         if not self._unsent_bytes:
             self._unsent_since = now
         self._unsent_bytes += total
@@ -367,6 +367,18 @@ class SpoolWriter(Sink):
         self._cache.evict(self._disk.state.records)
         self._wake()
         return newlines - start_newlines
+
+    def _use(self, grant: int) -> None:
+        """Take ``grant`` bytes of memory (the pool's share, at least our own): of what is above
+        our own memory, half goes to the cache (a reader that keeps up takes every frame from
+        there), an eighth to each hand-off (fewer, larger ones: fewer GIL round trips) and a
+        quarter to the backlog the disk may have."""
+        own = self.options.memory
+        extra = grant - own
+        self._granted = grant
+        self.cache_bytes = self._cache.max_bytes = own // 4 + extra // 2
+        self.flush_bytes = own // 4 + extra // 8
+        self.backlog_limit = own // 2 + extra // 4
 
     def flush(self) -> None:
         """Hand what was planned to the disk thread now (the pump calls this before it waits
