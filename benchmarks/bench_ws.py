@@ -48,7 +48,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anyio
@@ -157,11 +157,12 @@ def core_cat(path: str, size: int) -> float:
 def core_spooled_cat(path: str, size: int, chunk: int) -> float:
     """The core as the adapter drives it: frames of ``chunk`` bytes, spooled with the adapter's
     per-execution spool options, no network."""
-    from ccstream_ws.server._budget import spool_options
+    from ccstream_ws.server._budget import memory_pool, spool_options
     from ccstream_ws.server._config import ServerConfig
 
     # Removed when the run closes (the adapter keeps it for its retention time).
-    spool = dataclasses.replace(spool_options(ServerConfig(), "bench", chunk), keep=False)
+    options = spool_options(ServerConfig(), "bench", chunk, pool=memory_pool())
+    spool = dataclasses.replace(options, keep=False)
     return _core_cat(path, size, ccstream.Options(chunk_size=chunk, read_size=MiB, spool=spool))
 
 
@@ -196,8 +197,24 @@ def websocketd_cat(port: int, size: int) -> float:
     return time.perf_counter() - t0
 
 
+def server_cpu(pid: int, cpu: list[float], fn: Callable[[], float]) -> Callable[[], float]:
+    """``fn``, noting the CPU seconds (user and system, all threads) process ``pid`` spent
+    during each call in ``cpu``: unlike wall time, near the same on a loaded machine."""
+    process = psutil.Process(pid)
+
+    def timed() -> float:
+        before = process.cpu_times()
+        elapsed = fn()
+        after = process.cpu_times()
+        cpu.append(after.user + after.system - before.user - before.system)
+        return elapsed
+
+    return timed
+
+
 def throughput(args: argparse.Namespace) -> None:
     size, chunk, encoding = args.size, args.chunk, args.encoding
+    cpu: dict[str, list[float]] = {}
     path = make_file(size)
     print(
         f"throughput: {size / MiB:.0f} MiB of 100-character lines from cat, "
@@ -206,18 +223,30 @@ def throughput(args: argparse.Namespace) -> None:
     ours = f"ccstream-ws {encoding} frames"
     try:
         with contextlib.ExitStack() as stack:
-            url, _ = stack.enter_context(ws_server())
+            url, pid = stack.enter_context(ws_server())
             contenders = [
                 ("core in-process (no network)", lambda: core_cat(path, size)),
                 ("core spooled as the adapter", lambda: core_spooled_cat(path, size, chunk)),
-                (ours, lambda: ws_cat(url, path, size, chunk, encoding)),
+                (
+                    ours,
+                    server_cpu(
+                        pid,
+                        cpu.setdefault(ours, []),
+                        lambda: ws_cat(url, path, size, chunk, encoding),
+                    ),
+                ),
             ]
             if args.baseline:
-                base_url, _ = stack.enter_context(ws_server(src=args.baseline))
+                base_url, base_pid = stack.enter_context(ws_server(src=args.baseline))
+                name = f"baseline {encoding} frames"
                 contenders.append(
                     (
-                        f"baseline {encoding} frames",
-                        lambda: ws_cat(base_url, path, size, chunk, encoding),
+                        name,
+                        server_cpu(
+                            base_pid,
+                            cpu.setdefault(name, []),
+                            lambda: ws_cat(base_url, path, size, chunk, encoding),
+                        ),
                     )
                 )
             websocketd = shutil.which("websocketd")
@@ -242,11 +271,26 @@ def throughput(args: argparse.Namespace) -> None:
                 stack.callback(proc.wait, 10)
                 stack.callback(proc.terminate)
                 wait_port(port, proc)
-                contenders.append(("websocketd --binary", lambda: websocketd_cat(port, size)))
+                name = "websocketd --binary"
+                contenders.append(
+                    (
+                        name,
+                        server_cpu(
+                            proc.pid, cpu.setdefault(name, []), lambda: websocketd_cat(port, size)
+                        ),
+                    )
+                )
             else:
                 print("  websocketd not installed: skipped")
             times = interleave(contenders, args.repeats)
         report(times, ours, size)
+        print("server CPU (user + system, median):")
+        for name, values in cpu.items():
+            per_gib = statistics.median(values) * (1 << 30) / size
+            print(
+                f"  {name:32s} {per_gib:.2f} s per GiB, "
+                f"{per_gib * 1e6 / ((1 << 30) / chunk):.0f} us per {chunk // 1024} KiB of output"
+            )
     finally:
         os.unlink(path)
 
