@@ -56,13 +56,13 @@ MB = 1024 * 1024
 # group with setsid and kept them), stop reading after this many seconds rather than hang.
 _ESCAPED_PIPE_GRACE = 1.0
 _READER_POLL = (0.002, 0.1)
+"""Seconds between two looks at the live readers while the quota holds the pumps for them, at
+first and at most (doubling meanwhile): readers move without telling anyone, which keeps their
+hot path free of wake-ups, and a reader that stays away long costs ten looks a second."""
 # A pump turn that read this much is a busy child's: when its pipe then runs dry, the sink's
 # gathered batch waits up to _HOLD_FLUSH seconds for more before it goes to the disk thread.
 _BUSY_READ = 128 * 1024
 _HOLD_FLUSH = 0.002
-"""Seconds between two looks at the live readers while the quota holds the pumps for them, at
-first and at most (doubling meanwhile): readers move without telling anyone, which keeps their
-hot path free of wake-ups, and a reader that stays away long costs ten looks a second."""
 
 
 class _Sink(Protocol):
