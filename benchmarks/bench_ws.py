@@ -4,7 +4,7 @@ clients. Every server runs as its own process on loopback; contenders are interl
     .venv/bin/python benchmarks/bench_ws.py throughput [--size 1G] [--repeats 3] [--chunk 64K]
         [--encoding binary|text] [--baseline OTHER_CHECKOUT/src]
     .venv/bin/python benchmarks/bench_ws.py syscalls [--size 64M] [--chunk 64K]
-    .venv/bin/python benchmarks/bench_ws.py ping [--size 1G]
+    .venv/bin/python benchmarks/bench_ws.py ping [--size 1G] [--baseline OTHER_CHECKOUT/src]
     .venv/bin/python benchmarks/bench_ws.py seed [--lines 1000000] [--repeats 3]
     .venv/bin/python benchmarks/bench_ws.py latency [--lines 300]
     .venv/bin/python benchmarks/bench_ws.py concurrent [--clients 64] [--size 16M]
@@ -18,8 +18,8 @@ another checkout's ``src`` (``PYTHONPATH``).
 ``syscalls``: one ``throughput`` transfer with the server under ``strace -c -f``: system calls
 per message, and the frames read back from the spool files (at most one ``pread64`` each: the
 rest came from the spool's memory).
-``ping``: a ``ping`` request every 20 ms on the connection of a bulk ``throughput`` transfer;
-the time to each answer.
+``ping``: a ``ping`` request every 20 ms during a bulk ``throughput`` transfer, on its own
+connection and on a second one; the time to each answer.
 ``seed``: scripts/large_output.py --no-sleep in text frames, against the script piped into
 ``cat > /dev/null``; also messages per MB.
 ``latency``: a child writes a line every 10 ms; time from its write to the client's receipt.
@@ -346,46 +346,61 @@ def syscalls(args: argparse.Namespace) -> None:
     )
 
 
-def ping(args: argparse.Namespace) -> None:
-    size = args.size
-    path = make_file(size)
-    waits: list[float] = []
+def _ping_during_bulk(url: str, path: str, size: int, chunk: int) -> dict[str, list[float]]:
+    """Seconds to each ``ping`` answer during one bulk transfer: sent every 20 ms on the
+    transfer's own connection (the answer queues behind what the sockets hold) and on a second
+    connection (the server's own delay)."""
+    waits: dict[str, list[float]] = {"same connection": [], "second connection": []}
 
-    async def main(url: str) -> None:
+    async def main() -> None:
         total = 0
         done = asyncio.Event()
-        async with Client(url, compression=None) as client:
+
+        async def pings(client: Client, name: str) -> None:
+            while not done.is_set():
+                await asyncio.sleep(0.02)
+                t0 = time.perf_counter()
+                await client.call("ping")
+                if not done.is_set():
+                    waits[name].append(time.perf_counter() - t0)
+
+        async with Client(url, compression=None) as client, Client(url) as other:
             execution = await client.execute(
-                ["cat", path], output_options={"encoding": "binary", "chunk_size": args.chunk}
+                ["cat", path], output_options={"encoding": "binary", "chunk_size": chunk}
             )
-
-            async def pings() -> None:
-                while not done.is_set():
-                    await asyncio.sleep(0.02)
-                    t0 = time.perf_counter()
-                    await client.call("ping")
-                    if not done.is_set():
-                        waits.append(time.perf_counter() - t0)
-
-            task = asyncio.create_task(pings())
+            tasks = [
+                asyncio.create_task(pings(client, "same connection")),
+                asyncio.create_task(pings(other, "second connection")),
+            ]
             async for event in execution:
                 if isinstance(event, RemoteOutput):
                     total += len(event.data)
             done.set()
-            await task
+            await asyncio.gather(*tasks)
         assert total == size, (total, size)
 
+    asyncio.run(main())
+    return waits
+
+
+def ping(args: argparse.Namespace) -> None:
+    size = args.size
+    path = make_file(size)
+    print(f"ping every 20 ms during a bulk stream of {size / MiB:.0f} MiB (target: within 20 ms)")
     try:
-        with ws_server() as (url, _):
-            asyncio.run(main(url))
+        servers = [("ccstream-ws", None)]
+        if args.baseline:
+            servers.append(("baseline", args.baseline))
+        for name, src in servers:
+            with ws_server(src=src) as (url, _):
+                for where, values in _ping_during_bulk(url, path, size, args.chunk).items():
+                    ms = sorted(w * 1000 for w in values)
+                    print(
+                        f"  {name}, {where}: {len(ms)} answers, median {statistics.median(ms):.2f}"
+                        f" ms, p90 {ms[int(len(ms) * 0.9)]:.2f} ms, max {ms[-1]:.2f} ms"
+                    )
     finally:
         os.unlink(path)
-    ms = sorted(w * 1000 for w in waits)
-    print(
-        f"ping during a bulk stream of {size / MiB:.0f} MiB: {len(ms)} answers, median "
-        f"{statistics.median(ms):.2f} ms, p90 {ms[int(len(ms) * 0.9)]:.2f} ms, max {ms[-1]:.2f} ms "
-        f"(target: within 20 ms)"
-    )
 
 
 # -- the seed's workload -------------------------------------------------------------------------
