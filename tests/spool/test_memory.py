@@ -73,12 +73,11 @@ def test_a_writers_cache_grows_to_its_share(tmp_path: Path) -> None:
     assert writer.cache_bytes == 512 * 1024
     frames = Chunker("stdout", chunk_size=64 * 1024).feed(b"x" * MiB)
     assert writer.append("stdout", frames) is not None
-    # Of the share above its own memory, half goes to the cache, an eighth to each hand-off
-    # and a quarter to the disk's backlog.
-    extra = 16 * MiB - 2 * MiB
-    assert writer.cache_bytes == 512 * 1024 + extra // 2
-    assert writer.flush_bytes == 512 * 1024 + extra // 8
-    assert writer.backlog_limit == MiB + extra // 4
+    # The share above its own memory goes to the cache; the hand-offs and the backlog keep
+    # their sizes.
+    assert writer.cache_bytes == 512 * 1024 + 16 * MiB - 2 * MiB
+    assert writer.flush_bytes == 512 * 1024
+    assert writer.backlog_limit == MiB
     writer.close()
     assert pool.busy == 0, "a closed writer still holds its share"
     writer.remove()

@@ -369,16 +369,14 @@ class SpoolWriter(Sink):
         return newlines - start_newlines
 
     def _use(self, grant: int) -> None:
-        """Take ``grant`` bytes of memory (the pool's share, at least our own): of what is above
-        our own memory, half goes to the cache (a reader that keeps up takes every frame from
-        there), an eighth to each hand-off (fewer, larger ones: fewer GIL round trips) and a
-        quarter to the backlog the disk may have."""
+        """Take ``grant`` bytes of memory (the pool's share, at least our own): what is above
+        our own memory goes to the cache, from which a reader that keeps up takes its frames.
+        The hand-offs and the backlog keep their sizes: larger ones let the pump run further
+        ahead of what readers of the store can take, out of the cache (measured: most frames
+        were read back from the files when an eighth and a quarter of the share went to them)."""
         own = self.options.memory
-        extra = grant - own
         self._granted = grant
-        self.cache_bytes = self._cache.max_bytes = own // 4 + extra // 2
-        self.flush_bytes = own // 4 + extra // 8
-        self.backlog_limit = own // 2 + extra // 4
+        self.cache_bytes = self._cache.max_bytes = own // 4 + grant - own
 
     def flush(self) -> None:
         """Hand what was planned to the disk thread now (the pump calls this before it waits
