@@ -1,7 +1,9 @@
 """Bulk throughput: 1 GiB through ``cat``, the consumer only counts bytes.
 
 Contenders, interleaved: a plain blocking ``os.read`` loop over a pipe enlarged to 1 MiB (the
-ceiling), asyncio ``StreamReader.read(65536)`` (the usual way), and ccstream on asyncio and on trio.
+ceiling), the same loop counting newlines with ``bytes.count`` (the ceiling of a reader that
+counts lines, as ccstream does by default), asyncio ``StreamReader.read(65536)`` (the usual
+way), and ccstream on asyncio and on trio.
 
     .venv/bin/python benchmarks/bench_read_path.py [--size-mib 1024] [--repeats 5]
 """
@@ -22,14 +24,16 @@ from _common import interleave, report
 from ccstream._pipes import make_pipe
 
 
-def plain_read(path: str, size: int) -> float:
+def plain_read(path: str, size: int, count_lines: bool = False) -> float:
     r, w = make_pipe(nonblocking_read=False)
     t0 = time.perf_counter()
     proc = subprocess.Popen(["cat", path], stdout=w)
     os.close(w)
-    total = 0
+    total = lines = 0
     while chunk := os.read(r, 1 << 20):
         total += len(chunk)
+        if count_lines:
+            lines += chunk.count(b"\n")
     proc.wait()
     os.close(r)
     assert total == size, total
@@ -85,6 +89,10 @@ def main() -> None:
         times = interleave(
             [
                 ("plain blocking os.read (1 MiB pipe)", lambda: plain_read(path, size)),
+                (
+                    "plain os.read + bytes.count",
+                    lambda: plain_read(path, size, count_lines=True),
+                ),
                 ("asyncio StreamReader.read(64 KiB)", lambda: asyncio_streamreader(path, size)),
                 ("ccstream asyncio", lambda: ccstream_on("asyncio", path, size)),
                 ("ccstream trio", lambda: ccstream_on("trio", path, size)),
@@ -100,6 +108,8 @@ def main() -> None:
             args.repeats,
         )
     report(times, "plain blocking os.read (1 MiB pipe)", size)
+    print()
+    report(times, "plain os.read + bytes.count", size)
     print()
     report(times, "asyncio StreamReader.read(64 KiB)", size)
 

@@ -1,15 +1,25 @@
 """The WebSocket adapter's benchmarks, by hand: throughput, the seed's workload, latency, many
 clients. Every server runs as its own process on loopback; contenders are interleaved.
 
-    .venv/bin/python benchmarks/bench_ws.py throughput [--size 1G] [--repeats 3]
+    .venv/bin/python benchmarks/bench_ws.py throughput [--size 1G] [--repeats 3] [--chunk 64K]
+        [--encoding binary|text] [--baseline OTHER_CHECKOUT/src]
+    .venv/bin/python benchmarks/bench_ws.py syscalls [--size 64M] [--chunk 64K]
+    .venv/bin/python benchmarks/bench_ws.py ping [--size 1G] [--baseline OTHER_CHECKOUT/src]
     .venv/bin/python benchmarks/bench_ws.py seed [--lines 1000000] [--repeats 3]
     .venv/bin/python benchmarks/bench_ws.py latency [--lines 300]
     .venv/bin/python benchmarks/bench_ws.py concurrent [--clients 64] [--size 16M]
     .venv/bin/python benchmarks/bench_ws.py slow [--size 200M] [--rate 1M]
 
-``throughput``: a file of --size bytes sent by ``cat`` to a loopback client in binary frames,
-through ccstream-ws, against the core's own throughput (in process, no network) and Debian's
-``websocketd --binary`` on the same file (skipped when not installed).
+``throughput``: a file of --size bytes of 100-character lines sent by ``cat`` to a loopback client
+in frames of --chunk bytes (binary, or JSON text with ``--encoding text``), through ccstream-ws,
+against the core's own throughput (in process, no network), Debian's ``websocketd --binary`` on
+the same file (skipped when not installed) and, with ``--baseline``, ccstream-ws served from
+another checkout's ``src`` (``PYTHONPATH``).
+``syscalls``: one ``throughput`` transfer with the server under ``strace -c -f``: system calls
+per message, and the frames read back from the spool files (at most one ``pread64`` each: the
+rest came from the spool's memory).
+``ping``: a ``ping`` request every 20 ms during a bulk ``throughput`` transfer, on its own
+connection and on a second one; the time to each answer.
 ``seed``: scripts/large_output.py --no-sleep in text frames, against the script piped into
 ``cat > /dev/null``; also messages per MB.
 ``latency``: a child writes a line every 10 ms; time from its write to the client's receipt.
@@ -38,7 +48,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anyio
@@ -55,8 +65,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = str(ROOT / "scripts" / "large_output.py")
 BIN = Path(sys.executable).parent
 MiB = 1 << 20
-# Bulk transfers use the largest frame the server allows: per-message costs dominate at 64 KiB.
-CHUNK = MiB
+CHUNK = 64 * 1024
+"""Frame size of ``throughput`` unless ``--chunk`` says otherwise (the adapter's default)."""
 
 
 def free_port() -> int:
@@ -79,11 +89,26 @@ def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def ws_server(*extra: str) -> Iterator[tuple[str, int]]:
-    """``ccstream-ws serve`` on a free port; yields (url, pid)."""
+def ws_server(*extra: str, src: str | None = None) -> Iterator[tuple[str, int]]:
+    """``ccstream-ws serve`` on a free port (from the checkout ``src`` when given); yields
+    (url, pid)."""
     port = free_port()
+    env = None
+    if src is not None:
+        env = {**os.environ, "PYTHONPATH": src}
     proc = subprocess.Popen(
-        [str(BIN / "ccstream-ws"), "serve", "--port", str(port), "--log-level", "warning", *extra],
+        [
+            sys.executable,
+            "-c",
+            "from ccstream_ws.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            *extra,
+        ],
+        env=env,
     )
     try:
         wait_port(port, proc)
@@ -94,8 +119,12 @@ def ws_server(*extra: str) -> Iterator[tuple[str, int]]:
 
 
 def make_file(size: int) -> str:
+    """A file of ``size`` bytes of 100-character lines (99 printable characters and a newline)."""
     fd, path = tempfile.mkstemp(prefix="bench_ws_")
-    block = os.urandom(MiB)
+    alphabet = bytes(range(0x21, 0x7F))
+    rows = bytes(alphabet[b % len(alphabet)] for b in os.urandom(99 * 128))
+    lines = b"".join(rows[i * 99 : (i + 1) * 99] + b"\n" for i in range(128))
+    block = (lines * (MiB // len(lines) + 1))[:MiB]
     with os.fdopen(fd, "wb") as f:
         for _ in range(size // MiB):
             f.write(block)
@@ -125,23 +154,24 @@ def core_cat(path: str, size: int) -> float:
     return _core_cat(path, size, ccstream.Options(count_lines=False))
 
 
-def core_spooled_cat(path: str, size: int) -> float:
-    """The core as the adapter drives it: frames of CHUNK bytes, spooled with the adapter's
+def core_spooled_cat(path: str, size: int, chunk: int) -> float:
+    """The core as the adapter drives it: frames of ``chunk`` bytes, spooled with the adapter's
     per-execution spool options, no network."""
-    from ccstream_ws.server._budget import spool_options
+    from ccstream_ws.server._budget import memory_pool, spool_options
     from ccstream_ws.server._config import ServerConfig
 
     # Removed when the run closes (the adapter keeps it for its retention time).
-    spool = dataclasses.replace(spool_options(ServerConfig(), "bench", CHUNK), keep=False)
-    return _core_cat(path, size, ccstream.Options(chunk_size=CHUNK, read_size=CHUNK, spool=spool))
+    options = spool_options(ServerConfig(), "bench", chunk, pool=memory_pool())
+    spool = dataclasses.replace(options, keep=False)
+    return _core_cat(path, size, ccstream.Options(chunk_size=chunk, read_size=MiB, spool=spool))
 
 
-def ws_cat(url: str, path: str, size: int) -> float:
+def ws_cat(url: str, path: str, size: int, chunk: int, encoding: str) -> float:
     async def main() -> None:
         total = 0
         async with Client(url, compression=None) as client:
             execution = await client.execute(
-                ["cat", path], output_options={"encoding": "binary", "chunk_size": CHUNK}
+                ["cat", path], output_options={"encoding": encoding, "chunk_size": chunk}
             )
             async for event in execution:
                 if isinstance(event, RemoteOutput):
@@ -167,21 +197,58 @@ def websocketd_cat(port: int, size: int) -> float:
     return time.perf_counter() - t0
 
 
+def server_cpu(pid: int, cpu: list[float], fn: Callable[[], float]) -> Callable[[], float]:
+    """``fn``, noting the CPU seconds (user and system, all threads) process ``pid`` spent
+    during each call in ``cpu``: unlike wall time, near the same on a loaded machine."""
+    process = psutil.Process(pid)
+
+    def timed() -> float:
+        before = process.cpu_times()
+        elapsed = fn()
+        after = process.cpu_times()
+        cpu.append(after.user + after.system - before.user - before.system)
+        return elapsed
+
+    return timed
+
+
 def throughput(args: argparse.Namespace) -> None:
-    size = args.size
+    size, chunk, encoding = args.size, args.chunk, args.encoding
+    cpu: dict[str, list[float]] = {}
     path = make_file(size)
     print(
-        f"throughput: {size / MiB:.0f} MiB of random bytes from cat, "
-        f"binary frames of {CHUNK // 1024} KiB"
+        f"throughput: {size / MiB:.0f} MiB of 100-character lines from cat, "
+        f"{encoding} frames of {chunk // 1024} KiB"
     )
+    ours = f"ccstream-ws {encoding} frames"
     try:
         with contextlib.ExitStack() as stack:
-            url, _ = stack.enter_context(ws_server())
+            url, pid = stack.enter_context(ws_server())
             contenders = [
                 ("core in-process (no network)", lambda: core_cat(path, size)),
-                ("core spooled as the adapter", lambda: core_spooled_cat(path, size)),
-                ("ccstream-ws binary frames", lambda: ws_cat(url, path, size)),
+                ("core spooled as the adapter", lambda: core_spooled_cat(path, size, chunk)),
+                (
+                    ours,
+                    server_cpu(
+                        pid,
+                        cpu.setdefault(ours, []),
+                        lambda: ws_cat(url, path, size, chunk, encoding),
+                    ),
+                ),
             ]
+            if args.baseline:
+                base_url, base_pid = stack.enter_context(ws_server(src=args.baseline))
+                name = f"baseline {encoding} frames"
+                contenders.append(
+                    (
+                        name,
+                        server_cpu(
+                            base_pid,
+                            cpu.setdefault(name, []),
+                            lambda: ws_cat(base_url, path, size, chunk, encoding),
+                        ),
+                    )
+                )
             websocketd = shutil.which("websocketd")
             if websocketd:
                 port = free_port()
@@ -204,11 +271,134 @@ def throughput(args: argparse.Namespace) -> None:
                 stack.callback(proc.wait, 10)
                 stack.callback(proc.terminate)
                 wait_port(port, proc)
-                contenders.append(("websocketd --binary", lambda: websocketd_cat(port, size)))
+                name = "websocketd --binary"
+                contenders.append(
+                    (
+                        name,
+                        server_cpu(
+                            proc.pid, cpu.setdefault(name, []), lambda: websocketd_cat(port, size)
+                        ),
+                    )
+                )
             else:
                 print("  websocketd not installed: skipped")
             times = interleave(contenders, args.repeats)
-        report(times, "ccstream-ws binary frames", size)
+        report(times, ours, size)
+        print("server CPU (user + system, median):")
+        for name, values in cpu.items():
+            per_gib = statistics.median(values) * (1 << 30) / size
+            print(
+                f"  {name:32s} {per_gib:.2f} s per GiB, "
+                f"{per_gib * 1e6 / ((1 << 30) / chunk):.0f} us per {chunk // 1024} KiB of output"
+            )
+    finally:
+        os.unlink(path)
+
+
+def syscalls(args: argparse.Namespace) -> None:
+    size, chunk = args.size, args.chunk
+    path = make_file(size)
+    out = Path(tempfile.mkdtemp(prefix="bench_ws_strace_")) / "strace.txt"
+    messages: list[int] = []
+
+    async def main(url: str) -> None:
+        total = 0
+        async with Client(url, compression=None) as client:
+            execution = await client.execute(
+                ["cat", path], output_options={"encoding": "binary", "chunk_size": chunk}
+            )
+            async for event in execution:
+                if isinstance(event, RemoteOutput):
+                    total += len(event.data)
+        assert total == size, (total, size)
+        assert execution.completion is not None
+        messages.append(int(execution.completion.params["messages"]))
+
+    try:
+        with ws_server() as (url, pid):
+            asyncio.run(main(url))  # a warm-up, not traced
+            messages.clear()
+            tracer = subprocess.Popen(
+                ["strace", "-c", "-f", "-o", str(out), "-p", str(pid)], stderr=subprocess.DEVNULL
+            )
+            time.sleep(1.0)  # strace attaches to every thread
+            asyncio.run(main(url))
+            tracer.send_signal(2)
+            tracer.wait(30)
+        calls: dict[str, int] = {}
+        for line in out.read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 5 and fields[0][0].isdigit() and fields[-1] != "total":
+                calls[fields[-1]] = int(fields[3])
+    finally:
+        os.unlink(path)
+        shutil.rmtree(out.parent, ignore_errors=True)
+    n = messages[0]
+    total = sum(calls.values())
+    top = sorted(calls.items(), key=lambda kv: -kv[1])[:10]
+    read_back = calls.get("pread64", 0)
+    print(
+        f"syscalls: {size / MiB:.0f} MiB in {n} binary messages of {chunk // 1024} KiB: "
+        f"{total / n:.1f} system calls per message in the server (strace -c -f)\n  "
+        + ", ".join(f"{name} {count / n:.2f}" for name, count in top)
+        + f"\n  frames read back from the spool files: at most {read_back} (pread64), "
+        f"so at least {100 * (1 - read_back / n):.1f}% of the frames came from memory"
+    )
+
+
+def _ping_during_bulk(url: str, path: str, size: int, chunk: int) -> dict[str, list[float]]:
+    """Seconds to each ``ping`` answer during one bulk transfer: sent every 20 ms on the
+    transfer's own connection (the answer queues behind what the sockets hold) and on a second
+    connection (the server's own delay)."""
+    waits: dict[str, list[float]] = {"same connection": [], "second connection": []}
+
+    async def main() -> None:
+        total = 0
+        done = asyncio.Event()
+
+        async def pings(client: Client, name: str) -> None:
+            while not done.is_set():
+                await asyncio.sleep(0.02)
+                t0 = time.perf_counter()
+                await client.call("ping")
+                if not done.is_set():
+                    waits[name].append(time.perf_counter() - t0)
+
+        async with Client(url, compression=None) as client, Client(url) as other:
+            execution = await client.execute(
+                ["cat", path], output_options={"encoding": "binary", "chunk_size": chunk}
+            )
+            tasks = [
+                asyncio.create_task(pings(client, "same connection")),
+                asyncio.create_task(pings(other, "second connection")),
+            ]
+            async for event in execution:
+                if isinstance(event, RemoteOutput):
+                    total += len(event.data)
+            done.set()
+            await asyncio.gather(*tasks)
+        assert total == size, (total, size)
+
+    asyncio.run(main())
+    return waits
+
+
+def ping(args: argparse.Namespace) -> None:
+    size = args.size
+    path = make_file(size)
+    print(f"ping every 20 ms during a bulk stream of {size / MiB:.0f} MiB (target: within 20 ms)")
+    try:
+        servers = [("ccstream-ws", None)]
+        if args.baseline:
+            servers.append(("baseline", args.baseline))
+        for name, src in servers:
+            with ws_server(src=src) as (url, _):
+                for where, values in _ping_during_bulk(url, path, size, args.chunk).items():
+                    ms = sorted(w * 1000 for w in values)
+                    print(
+                        f"  {name}, {where}: {len(ms)} answers, median {statistics.median(ms):.2f}"
+                        f" ms, p90 {ms[int(len(ms) * 0.9)]:.2f} ms, max {ms[-1]:.2f} ms"
+                    )
     finally:
         os.unlink(path)
 
@@ -471,16 +661,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("which", choices=["throughput", "seed", "latency", "concurrent", "slow"])
+    parser.add_argument(
+        "which",
+        choices=["throughput", "syscalls", "ping", "seed", "latency", "concurrent", "slow"],
+    )
     parser.add_argument("--size", type=parse_size, default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--lines", type=int, default=None)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--rate", type=parse_size, default=MiB, help="slow: bytes per second")
+    parser.add_argument("--chunk", type=parse_size, default=CHUNK, help="throughput: frame bytes")
+    parser.add_argument("--encoding", choices=["binary", "text"], default="binary")
+    parser.add_argument("--baseline", help="throughput: another checkout's src to serve from")
     args = parser.parse_args()
     if args.which == "throughput":
         args.size = args.size or 1 << 30
         throughput(args)
+    elif args.which == "syscalls":
+        args.size = args.size or 64 * MiB
+        syscalls(args)
+    elif args.which == "ping":
+        args.size = args.size or 1 << 30
+        ping(args)
     elif args.which == "seed":
         args.lines = args.lines or 1_000_000
         seed(args)

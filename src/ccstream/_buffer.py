@@ -18,6 +18,7 @@ import anyio
 
 from ._check import check_int
 from ._events import Event, Output, StreamName
+from ._newlines import NewlineCounter
 
 __all__ = ["BufferSink", "EventBuffer"]
 
@@ -44,6 +45,7 @@ class EventBuffer:
         self._ready: anyio.Event | None = None
         self._closed = False
         self._abandoned = False
+        self._counters = {"stdout": NewlineCounter(), "stderr": NewlineCounter()}
 
     def buffered(self, stream: StreamName) -> int:
         """Bytes of ``stream`` waiting for the consumer."""
@@ -62,7 +64,11 @@ class EventBuffer:
         """Queue ``stream``'s frames, or park them if they do not fit in its share (never
         waits); return their newlines (0 without ``count_lines``). Call :meth:`wait_space`
         next."""
-        newlines = sum(f.data.count(b"\n") for f in frames) if self._count_lines else 0
+        newlines = 0
+        if self._count_lines:
+            count = self._counters[stream].count
+            for frame in frames:
+                newlines += count(frame.data)
         if self._abandoned:
             return newlines
         size = sum(len(f.data) for f in frames)

@@ -11,6 +11,7 @@ from ._check import check_int, check_number
 from ._chunker import MIN_CHUNK_SIZE, ChunkMode
 from ._pty import Pty
 from .exceptions import InvalidOption
+from .spool._memory import MemoryPool
 from .spool._quota import QuotaPolicy
 
 if TYPE_CHECKING:
@@ -91,14 +92,15 @@ class SpoolOptions:
     so finding a line reads at most about ``index_bytes`` plus one frame. ``on_disk_error``:
     ``"stop"`` kills the run when the spool cannot be written (reason ``spool_error``);
     ``"continue"`` lets it go on unspooled. Either way the result says what was not spooled.
-    ``memory``: bytes of output the spool may hold in memory (recent frames for consumers that
-    keep up, and batches on their way to the disk thread); a server running many spooled runs at
-    once lowers it. ``page_cache``: bytes at the end of each stream left in the page cache once
-    written; older bytes are dropped from it (they stay on disk, and a reader that far behind
-    reads them from there), so a big spool does not push other files out of the cache, and on
+    ``memory``: bytes of output the spool may hold in memory (recent frames for consumers that keep
+    up, and batches on their way to the disk thread); a server running many spooled runs at once
+    lowers it. ``memory_pool``: a :class:`~ccstream.spool.MemoryPool` shared by the spools of many
+    runs: while this run's spool is busy its cache of recent frames grows to its share of the pool
+    (``memory`` stays its least). ``page_cache``: bytes at the end of each stream left in the page
+    cache once written; older bytes are dropped from it (they stay on disk, and a reader that far
+    behind reads them from there), so a big spool does not push other files out of the cache, and on
     VMs that return freed memory to the host new writes reuse warm pages instead of faulting in
-    fresh ones (``docs/large-outputs.md``, The page cache). ``None`` leaves the cache to the
-    kernel.
+    fresh ones (``docs/large-outputs.md``, The page cache). ``None`` leaves the cache to the kernel.
 
     ``store`` and ``key``: write the spool through a :class:`~ccstream.spool.Store` instead (the
     run's sink is ``store.create(key, options)``), so every reader the store opens by ``key``
@@ -136,6 +138,7 @@ class SpoolOptions:
     on_quota: QuotaPolicy = "pause"
     store: Store | None = None
     key: str | None = None
+    memory_pool: MemoryPool | None = None
 
     def __post_init__(self) -> None:
         if self.directory is not None and not isinstance(self.directory, (str, os.PathLike)):
@@ -155,6 +158,10 @@ class SpoolOptions:
         _positive_int("SpoolOptions.index_every", self.index_every)
         _positive_int("SpoolOptions.index_bytes", self.index_bytes)
         _positive_int("SpoolOptions.memory", self.memory, minimum=256 * 1024)
+        if self.memory_pool is not None and not isinstance(self.memory_pool, MemoryPool):
+            raise InvalidOption(
+                f"SpoolOptions.memory_pool must be a MemoryPool, got {self.memory_pool!r}"
+            )
         _positive_int("SpoolOptions.page_cache", self.page_cache, minimum=0)
         # A head and a tail segment per stream must always fit, or nothing could be kept.
         _positive_int("SpoolOptions.quota", self.quota, minimum=4 * self.segment_size)

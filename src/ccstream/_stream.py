@@ -65,6 +65,10 @@ _READER_POLL = (0.002, 0.1)
 """Seconds between two looks at the live readers while the quota holds the pumps for them, at
 first and at most (doubling meanwhile): readers move without telling anyone, which keeps their
 hot path free of wake-ups, and a reader that stays away long costs ten looks a second."""
+# A pump turn that read this much is a busy child's: when its pipe then runs dry, the sink's
+# gathered batch waits up to _HOLD_FLUSH seconds for more before it goes to the disk thread.
+_BUSY_READ = 128 * 1024
+_HOLD_FLUSH = 0.002
 
 
 def _make_sink(options: SpoolOptions, argv: Sequence[str], mode: str) -> Sink:
@@ -630,6 +634,7 @@ class Run:
         # A terminal's end of output is EIO, which read_terminal turns into b"".
         read = read_terminal if fd == self._terminal_fd else os.read
         eof = False
+        busy = False
         while not eof:
             batch: list[Output] = []
             got = 0
@@ -654,12 +659,20 @@ class Run:
             if eof:
                 break
             if got:
+                busy = got >= _BUSY_READ
                 # A fast child never makes the read wait; yield anyway so timers, the monitor
                 # and the consumer get their turn.
                 await anyio.lowlevel.checkpoint()
                 continue
-            self._sinks[name].flush()  # the pipe is empty: send what the sink gathers
             deadline = chunker.deadline
+            if busy:
+                # A busy child's pipe ran dry for a moment: it usually refills within
+                # microseconds, and every hand-off to the disk thread is a GIL round trip.
+                busy = False
+                hold = clock() + _HOLD_FLUSH
+                deadline = hold if deadline is None else min(deadline, hold)
+            else:
+                self._sinks[name].flush()  # the pipe is empty: send what the sink gathers
             if deadline is None:
                 await anyio.wait_readable(fd)
             else:

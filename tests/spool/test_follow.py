@@ -87,3 +87,63 @@ async def test_a_step_that_fails_changes_nothing(tmp_path: Path) -> None:
     assert data == b"".join(f.data for f in frames)
     follower.close()
     source.close()
+
+
+async def test_batches_are_the_followed_events_in_order_and_bounded(tmp_path: Path) -> None:
+    """``follow_batches`` gives what ``follow`` gives, in batches of at least one event, of at
+    most ``max_events`` events, and past ``max_bytes`` only by their last frame."""
+    from ccstream.spool import Spool
+
+    writer, frames = _writer(tmp_path)
+    await writer.aclose([(sum(len(f.data) for f in frames), 300), (0, 0)])
+    with Spool.open(writer.path) as spool:
+        single = [event async for event in spool.follow()]
+        batches = [b async for b in spool.follow_batches(max_bytes=250, max_events=7)]
+    assert [e for b in batches for e in b] == single
+    assert all(1 <= len(b) <= 7 for b in batches)
+    for batch in batches:
+        sizes = [len(e.data) for e in batch if isinstance(e, Output)]
+        assert sum(sizes[:-1]) < 250
+    assert len(batches) < len(single), "every batch held one event: nothing was batched"
+
+
+async def test_batches_from_the_writers_memory_take_what_is_ready(tmp_path: Path) -> None:
+    """A live reader's batch is everything the writer has in memory, up to its bounds, and
+    the very frame objects the pump made."""
+    writer, frames = _writer(tmp_path)
+    writer.flush()  # a reader of the store takes what is on disk (the pump flushes so)
+    spool_source = writer.source()
+    follower = Follower(spool_source, None, ["stdout"], poll_interval=0.01)
+    batch = await follower.batch(1 << 30, 1000)
+    assert len(batch) == len(frames)
+    assert all(a is b for a, b in zip(batch, frames, strict=True))
+    await writer.aclose([(sum(len(f.data) for f in frames), 300), (0, 0)])
+    assert await follower.batch(1 << 30, 1000) == []
+    follower.close()
+    spool_source.close()
+
+
+async def test_batch_bounds_are_checked(tmp_path: Path) -> None:
+    from ccstream import InvalidOption
+    from ccstream.spool import Spool
+
+    writer, frames = _writer(tmp_path)
+    await writer.aclose([(sum(len(f.data) for f in frames), 300), (0, 0)])
+    with Spool.open(writer.path) as spool:
+        for bad in ({"max_bytes": 0}, {"max_events": True}, {"max_bytes": 1.5}):
+            with pytest.raises(InvalidOption):
+                async for _ in spool.follow_batches(**bad):
+                    pass
+
+
+async def test_a_complete_spool_is_read_once(tmp_path: Path) -> None:
+    """Once a directory's spool is complete its state is kept: nothing in it changes, and a
+    follower asks for the state at every step (spool.json is not parsed again)."""
+    writer, frames = _writer(tmp_path)
+    await writer.aclose([(sum(len(f.data) for f in frames), 300), (0, 0)])
+    source = DirectorySource(writer.path)
+    first = source.snapshot()
+    assert first.complete
+    (writer.path / "spool.json").write_text("not json any more")
+    assert source.snapshot() is first
+    source.close()

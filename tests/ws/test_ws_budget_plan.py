@@ -15,9 +15,14 @@ from ccstream_ws.exceptions import ConfigError
 from ccstream_ws.server._budget import (
     ALLOWANCE_FLOOR,
     SEGMENT_MAX,
+    SPOOL_MEMORY,
+    SPOOL_MEMORY_MOST,
     Holding,
     admit,
+    hold_outlives_owner,
+    memory_pool,
     quota_for,
+    reader_hold,
     reservation,
     shed,
     spool_options,
@@ -122,3 +127,22 @@ def test_disk_bytes_counts_files_directories_and_blocks(tmp_path: Path) -> None:
     assert size >= 10_000 + 1 + 5 * MiB
     assert size <= 10_000 + 1 + 5 * MiB + 64 * 1024
     assert disk_bytes(tmp_path / "missing") == 0
+
+
+def test_the_quota_holds_for_the_owners_reader_as_on_quota_says() -> None:
+    # "pause": held each time the last reader leaves, and after the owner left as well.
+    assert reader_hold("pause") is True
+    assert hold_outlives_owner("pause")
+    # "auto": held for the first reader only, and let go when the owner leaves.
+    assert reader_hold("auto") is False
+    assert not hold_outlives_owner("auto")
+    # "drop": never held.
+    assert reader_hold("drop") is None
+
+
+def test_the_servers_spool_memory_is_one_pool_for_its_executions() -> None:
+    pool = memory_pool()
+    assert (pool.total, pool.most) == (SPOOL_MEMORY, SPOOL_MEMORY_MOST)
+    options = spool_options(ServerConfig(), "e", pool=pool)
+    assert options.memory_pool is pool
+    assert spool_options(ServerConfig(), "e").memory_pool is None

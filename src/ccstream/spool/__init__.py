@@ -14,6 +14,7 @@ from .._lazy import attach as _attach
 
 if _typing.TYPE_CHECKING:
     from ._base import RangeReader, Sink, Source, Store
+    from ._memory import MemoryPool
     from ._reader import PAGE_BYTES, READ_LIMIT, CutLine, Page, Spool
     from ._records import Checkpoint, Record
     from ._search import MATCH_BYTES, Match, Search, SearchCursor
@@ -28,6 +29,7 @@ _NAMES: dict[str, str] = {
     "Sink": "._base",
     "Source": "._base",
     "Store": "._base",
+    "MemoryPool": "._memory",
     "PAGE_BYTES": "._reader",
     "READ_LIMIT": "._reader",
     "CutLine": "._reader",
@@ -52,6 +54,7 @@ __all__ = [
     "CutLine",
     "LocalStore",
     "Match",
+    "MemoryPool",
     "Page",
     "RangeReader",
     "Record",

@@ -149,6 +149,28 @@ class _Cursor:
             if self._idle() or not await self._source.run_sync(self._advance):
                 await self._wait()
 
+    async def batch(self, max_bytes: int, max_events: int) -> list[Output | Gap]:
+        """The next events in order, at least one (none at the end): the first as :meth:`next`
+        waits for it, then what is ready without I/O (read ahead, or in the writer's memory),
+        up to ``max_events`` events or ``max_bytes`` bytes of frames."""
+        first = await self.next()
+        if first is None:
+            return []
+        out: list[Output | Gap] = [first]
+        size = len(first.data) if isinstance(first, Output) else 0
+        pending = self._pending
+        while size < max_bytes and len(out) < max_events:
+            if not pending and (self._done or not self._from_cache()):
+                break
+            self._source.check()
+            event = pending.popleft()
+            if isinstance(event, Output):
+                size += len(event.data)
+            out.append(event)
+        if not pending:
+            self._pending_bytes = 0
+        return out
+
     def _from_cache(self) -> bool:
         """Take frames from the writer's memory, without I/O; whether any event came."""
         r = self._r

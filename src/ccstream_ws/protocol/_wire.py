@@ -191,9 +191,10 @@ class OutputEncoder:
             # Every text frame passes the decoder, compressed or not, so a character split across
             # frames comes out whole and in order.
             text = decoder.decode(data)
-            payload = text.encode("utf-8")
         gzip = False
         if self._compressor is not None:
+            if text is not None:
+                payload = text.encode("utf-8")
             packed = self._compressor.compress(payload)
             if packed.encoding is not None:
                 gzip = True

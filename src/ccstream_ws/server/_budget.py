@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ccstream import SpoolOptions
+from ccstream.spool import MemoryPool
 
 if TYPE_CHECKING:
     from ..protocol._params import QuotaChoice
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
 __all__ = [
     "spool_options",
     "ALLOWANCE_FLOOR",
+    "SPOOL_MEMORY",
+    "SPOOL_MEMORY_MOST",
+    "memory_pool",
+    "hold_outlives_owner",
+    "reader_hold",
     "SEGMENT_MAX",
     "Eviction",
     "Holding",
@@ -163,7 +169,35 @@ class Eviction:
         }
 
 
-_SPOOL_MEMORY = 2 * 1024 * 1024
+_SPOOL_MEMORY = 2 * MiB
+SPOOL_MEMORY = 64 * MiB
+"""Bytes of spooled output the server's busy executions share in memory
+(:class:`~ccstream.spool.MemoryPool`): mostly their caches of recent frames, from which a
+client that keeps up takes its frames."""
+SPOOL_MEMORY_MOST = 16 * MiB
+"""The most of :data:`SPOOL_MEMORY` one busy execution gets, in bytes."""
+
+
+def reader_hold(on_quota: QuotaChoice) -> bool | None:
+    """How a run's quota waits for the owner's reader (it comes just after the run started),
+    by ``execute``'s ``on_quota``: ``None``, it does not (``"drop"``); else the ``again`` of
+    :meth:`~ccstream.spool.LocalStore.hold_for_reader`: ``True`` (``"pause"``) holds each time
+    the last reader leaves, ``False`` (``"auto"``) only until the first reader comes, and the
+    hold ends when the owner leaves (:func:`hold_outlives_owner`)."""
+    if on_quota == "drop":
+        return None
+    return on_quota == "pause"
+
+
+def hold_outlives_owner(on_quota: QuotaChoice) -> bool:
+    """Whether the quota's hold for a reader to come stays once the owner left (``"pause"``);
+    under ``"auto"`` nobody is waited for any more, unless a client follows."""
+    return on_quota != "auto"
+
+
+def memory_pool() -> MemoryPool:
+    """The server's spool memory, shared by its busy executions."""
+    return MemoryPool(SPOOL_MEMORY, most=SPOOL_MEMORY_MOST)
 
 
 def spool_options(
@@ -171,6 +205,7 @@ def spool_options(
     execution_id: str,
     chunk_size: int = 64 * 1024,
     on_quota: QuotaChoice = "auto",
+    pool: MemoryPool | None = None,
 ) -> SpoolOptions:
     """The spool of one execution: in ``config.spool_directory/<execution_id>`` (or a fresh
     temporary directory), kept after the run (this module removes it), with the server's quota
@@ -179,17 +214,19 @@ def spool_options(
 
     The segment size is the quota's sixteenth, at most the core's 64 MiB: the quota must hold
     four segments, and smaller ones waste less of it when it drops the middle of the output.
-    ``chunk_size`` is the execution's frame size in bytes.
+    ``chunk_size`` is the execution's frame size in bytes. ``pool``: the server's spool memory
+    (:func:`memory_pool`), of which a busy execution's cache takes its share.
     """
     directory = (
         Path(config.spool_directory) / execution_id if config.spool_directory is not None else None
     )
     quota = config.execution_quota
     segment = segment_size(quota)
-    # A server runs many spooled executions at once: 2 MiB of output in memory per spool (the
-    # core's default is 16 MiB) keeps 64 busy executions near 128 MiB in all. A client that
-    # asked for big frames gets room for four: the cache of recent frames (a quarter) then holds
-    # one, and its reader takes it from memory instead of reading it back from the file.
+    # A server runs many spooled executions at once: 2 MiB of output in memory per spool at
+    # least (the core's default is 16 MiB) keeps 64 busy executions near 128 MiB in all; the
+    # pool gives more to each while fewer are busy. A client that asked for big frames gets
+    # room for four: the cache of recent frames (a quarter) then holds one, and its reader
+    # takes it from memory instead of reading it back from the file.
     memory = max(_SPOOL_MEMORY, 4 * chunk_size)
     return SpoolOptions(
         directory=directory,
@@ -198,4 +235,5 @@ def spool_options(
         segment_size=segment,
         memory=memory,
         on_quota="drop" if on_quota == "drop" else "pause",
+        memory_pool=pool,
     )

@@ -37,7 +37,7 @@ from ccstream.spool import LocalStore, Spool, SpoolState
 
 from ..protocol._params import ExecuteParams
 from ..protocol._text import os_string_to_wire
-from ._budget import Eviction
+from ._budget import Eviction, hold_outlives_owner, reader_hold
 
 __all__ = ["Execution", "completed_status"]
 
@@ -166,8 +166,8 @@ class Execution:
             self._tell_owner_moved()
             self._poke()
             return
-        if self.params.on_quota == "auto":
-            self._let_go()  # nobody is waited for any more, unless a client follows
+        if not hold_outlives_owner(self.params.on_quota):
+            self._let_go()
         if not self.detached:
             self.cancel()
         self._poke()
@@ -318,10 +318,11 @@ class Execution:
             async with ccstream.stream(command, self._through_store()) as run:
                 self.run = run
                 self.spooled = True
-                if self.params.on_quota in ("auto", "pause"):
+                again = reader_hold(self.params.on_quota)
+                if again is not None:
                     # The owner's reader comes just after the run started: hold from offset 0.
                     # With reconnect, also each time the owner's connection leaves.
-                    again = self.params.on_quota == "pause" or self.reconnect is not None
+                    again = again or self.reconnect is not None
                     self._hold = self.store.hold_for_reader(self.id, again=again)
                 self.pid = run.pid
                 self.state = "running"

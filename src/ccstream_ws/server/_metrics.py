@@ -68,6 +68,9 @@ class Metrics:
             ["type"],
             registry=self.prometheus,
         )
+        # The labelled children, looked up once: sent() runs for every message.
+        self._sent_text = (self.messages.labels("text"), self.sent_bytes.labels("text"))
+        self._sent_binary = (self.messages.labels("binary"), self.sent_bytes.labels("binary"))
         self.connections = Counter(
             "ccstream_ws_connections_accepted",
             "WebSocket connections admitted (refused ones count as refusals).",
@@ -120,11 +123,13 @@ class Metrics:
         """Count one ASGI ``websocket.send`` event that went out."""
         text = message.get("text")
         if text is not None:
-            self.messages.labels("text").inc()
-            self.sent_bytes.labels("text").inc(len(text))  # characters: cheap, near enough
+            messages, sent = self._sent_text
+            messages.inc()
+            sent.inc(len(text))  # characters: cheap, near enough
         else:
-            self.messages.labels("binary").inc()
-            self.sent_bytes.labels("binary").inc(len(message.get("bytes") or b""))
+            messages, sent = self._sent_binary
+            messages.inc()
+            sent.inc(len(message.get("bytes") or b""))
 
     def refused(self, kind: str, code: int) -> None:
         """Count a refusal: ``kind`` is ``rpc``, ``close`` or ``http``."""

@@ -2,9 +2,12 @@
 
 The receive loop handles one request at a time (each is quick: a spawn, a signal, a page read in
 a worker thread); output goes out from one reader task per execution the client reads, each
-following the execution's spool from its own offsets. All sends pass one lock, so a reply waits
-behind at most one frame per reader. A reader holds one frame and waits for the socket: a slow
-client makes its readers fall behind in the spool, never the child.
+following the execution's spool from its own offsets. All sends pass one lock. A reader sends
+in batches: everything its follower has ready without waiting (at most :data:`BATCH_BYTES` or
+:data:`BATCH_EVENTS`) under one hold of the lock, so a bulk stream costs one turn of the event
+loop per batch rather than per frame, and a reply waits behind at most one batch per reader. A
+reader holds one batch of frames (the spool's own objects) and one encoded message, and waits
+for the socket: a slow client makes its readers fall behind in the spool, never the child.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import anyio
 import anyio.abc
 
 import ccstream
-from ccstream import Output, StreamName
+from ccstream import Gap, Output, StreamName
 
 from .._version import VERSION
 from ..exceptions import RPCError
@@ -79,7 +82,12 @@ CAPABILITIES = [
 ]
 
 _ANSWERED = object()
-_READ_MIN = 256 * 1024
+_READ_SIZE = 1024 * 1024  # a busy child's pipe is read up to this much per turn of the pump
+BATCH_BYTES = 256 * 1024
+"""Bytes of frames a reader sends under one hold of the connection's send lock, at most (its
+last frame may pass it): a reply waits behind at most one such batch per reader."""
+BATCH_EVENTS = 256
+"""Frames (and gaps) a reader sends under one hold of the send lock, at most."""
 _CONTROL_STATUS = {"PAUSE": "paused", "RESUME": "resumed", "CANCEL": "canceled"}
 
 
@@ -127,32 +135,54 @@ class Session:
         """Send one message; raises :class:`_Gone` once the client is gone."""
         if self._gone:
             raise _Gone
+        async with self._lock:
+            await self._deliver(message)
+
+    async def _send_output(
+        self,
+        batch: list[Output | Gap],
+        output: Callable[[Output], list[Message]],
+        gap: Callable[[Gap], list[Message]],
+    ) -> None:
+        """Encode and send a batch of a reader's events under one hold of the lock: one loop
+        turn for the whole batch (taking the lock is a checkpoint), each message encoded just
+        before it goes out, so the reader holds one encoded message at a time."""
+        if self._gone:
+            raise _Gone
+        async with self._lock:
+            for item in batch:
+                for message in output(item) if isinstance(item, Output) else gap(item):
+                    await self._deliver(message)
+
+    async def _deliver(self, message: Message) -> None:
+        """Send ``message``, the lock held."""
+        if self._gone:
+            raise _Gone
         event: dict[str, Any] = {"type": "websocket.send"}
         event["text" if isinstance(message, str) else "bytes"] = message
-        async with self._lock:
+        try:
             try:
-                try:
-                    await self._send(event)
-                except UnicodeEncodeError:
-                    if not isinstance(message, str):
-                        raise
-                    # A lone surrogate reached one of our messages (a bug, not the client's
-                    # doing). The ASGI servers encode before they write, so nothing went out:
-                    # send it with each such character as its JSON escape, which JSON text
-                    # allows, and carry on.
-                    log.error(
-                        "session %s: a message held a lone surrogate; sent it escaped: %.200r",
-                        self.id,
-                        message,
-                    )
-                    event["text"] = as_text(message)
-                    await self._send(event)
-            except Exception as exc:
-                # Each server says "gone" its own way (uvicorn ClientDisconnected, hypercorn
-                # an unexpected-message error after the close): all mean the same here.
-                log.debug("session %s: send failed: %r", self.id, exc)
-                self._gone = True
-                raise _Gone from exc
+                await self._send(event)
+            except UnicodeEncodeError:
+                if not isinstance(message, str):
+                    raise
+                # A lone surrogate reached one of our messages (a bug, not the client's
+                # doing). The ASGI servers encode before they write, so nothing went out:
+                # send it with each such character as its JSON escape, which JSON text
+                # allows, and carry on.
+                log.error(
+                    "session %s: a message held a lone surrogate; sent it escaped: %.200r",
+                    self.id,
+                    message,
+                )
+                event["text"] = as_text(message)
+                await self._send(event)
+        except Exception as exc:
+            # Each server says "gone" its own way (uvicorn ClientDisconnected, hypercorn
+            # an unexpected-message error after the close): all mean the same here.
+            log.debug("session %s: send failed: %r", self.id, exc)
+            self._gone = True
+            raise _Gone from exc
 
     async def _answer(self, request: rpc.Request, result: Any) -> None:
         if not request.notification:
@@ -298,9 +328,15 @@ class Session:
                 kill_grace=config.kill_grace,
                 # The spool takes every frame and never waits for a reader; this hand-off only
                 # matters if the disk fails (and then the run is stopped).
-                buffer_limit=max(2 * p.output.chunk_size, _READ_MIN),
-                read_size=max(p.output.chunk_size, _READ_MIN),
-                spool=spool_options(config, execution_id, p.output.chunk_size, p.on_quota),
+                buffer_limit=max(2 * p.output.chunk_size, _READ_SIZE),
+                read_size=max(p.output.chunk_size, _READ_SIZE),
+                spool=spool_options(
+                    config,
+                    execution_id,
+                    p.output.chunk_size,
+                    p.on_quota,
+                    self.registry.spool_budget.memory,
+                ),
                 pty=_pty(p.pty),
                 force_color=p.force_color,
             )
@@ -579,7 +615,7 @@ class Session:
     ) -> None:
         """Send ``execution``'s output from ``offsets`` on (replayed from the spool, then live)
         to this client, with every control notice published meanwhile, then its completion.
-        Holds one frame: it waits for the socket, and the spool keeps what the client has not
+        Holds one batch: it waits for the socket, and the spool keeps what the client has not
         taken yet."""
         encoder = OutputEncoder(execution.id, options, offsets)
         execution.reader_joined()
@@ -657,15 +693,19 @@ class Session:
         """Send the output frames; return why the spool could not be read to the end, if so."""
         if not execution.spooled:
             return "the execution keeps no spool"
-        send = self.send
+        send = self._send_output
         output, gap = encoder.output, encoder.gap
         try:
             with execution.open_spool() as spool:
-                events = spool.follow(offsets, streams=encoder.options.streams)
-                async with contextlib.aclosing(events):
-                    async for item in events:
-                        for message in output(item) if isinstance(item, Output) else gap(item):
-                            await send(message)
+                batches = spool.follow_batches(
+                    offsets,
+                    streams=encoder.options.streams,
+                    max_bytes=BATCH_BYTES,
+                    max_events=BATCH_EVENTS,
+                )
+                async with contextlib.aclosing(batches):
+                    async for batch in batches:
+                        await send(batch, output, gap)
         except ccstream.CCStreamError as exc:
             if execution.evicted is not None:
                 return execution.evicted.message  # the budget's doing: told, not a fault

@@ -26,9 +26,11 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+import ccstream
+
 from ..exceptions import RPCError
 from ..protocol._codes import ErrorCode
-from ._budget import Eviction, Holding, admit, reservation, shed
+from ._budget import Eviction, Holding, admit, memory_pool, reservation, shed
 from ._config import ServerConfig
 from ._execution import Execution, result_fields
 
@@ -59,6 +61,8 @@ class SpoolBudget:
         """Bytes their spools freed."""
         self.watching = False
         self._over = False
+        self.memory = memory_pool()
+        """The spool memory the busy executions share (their caches of recent frames)."""
         _check_free_space(config)
 
     # -- what is held -------------------------------------------------------------------------
@@ -225,9 +229,14 @@ async def _measure(executions: Sequence[Execution]) -> None:
     measured after its execution settled is final."""
     for execution in executions:
         settled = execution.settled
-        if not execution.spooled:
+        # Each measure is an await: an execution may be dropped (its spool deleted, its key
+        # forgotten by the store) while the others are measured. It holds nothing then.
+        if not execution.spooled or execution.spool_removed:
             continue
-        execution.disk_bytes = await execution.store.usage(execution.id)
+        try:
+            execution.disk_bytes = await execution.store.usage(execution.id)
+        except ccstream.SpoolNotFound:
+            continue
         execution.disk_final = settled
 
 

@@ -3,7 +3,8 @@
 In the writing process the writer publishes a new immutable :class:`SpoolState` after each batch
 it committed (one attribute assignment, so a reader in any thread sees a whole one). A reader in
 another process builds the same view from the files: ``spool.json`` once the run ended, otherwise
-the order log's last record (sizes), the gaps file, and whether the writer still lives.
+the order log's last record (sizes), the gaps file, and whether the writer still lives. Once the
+view says complete it is kept: nothing in a complete spool changes.
 """
 
 from __future__ import annotations
@@ -59,14 +60,20 @@ class DiskState:
         self.meta = meta
         self._files = files
         self._same_host = meta.writer_host == socket.gethostname()
+        self._final: SpoolState | None = state_from_meta(meta) if meta.complete else None
 
     def snapshot(self) -> SpoolState:
+        # A complete spool never changes: its state is read once (a follower asks for it at
+        # every step).
+        if self._final is not None:
+            return self._final
         # spool.json first: once it says complete, everything in it is final; if it does not yet,
         # whatever we read after it is at least as new as it.
         meta = read_meta(self.path)
         self.meta = meta
         if meta.complete:
-            return state_from_meta(meta)
+            self._final = state_from_meta(meta)
+            return self._final
         # The gaps before the order log: a hand-off's records are written before its gaps, so
         # the records read next cover every byte up to the end of every gap read here.
         gaps = read_gaps(self.path)
@@ -95,8 +102,9 @@ class DiskState:
             with contextlib.suppress(Exception):
                 again = read_meta(self.path)
                 if again.complete:
-                    return state_from_meta(again)
-            return SpoolState(
+                    self._final = state_from_meta(again)
+                    return self._final
+            self._final = SpoolState(
                 records=state.records,
                 sizes=state.sizes,
                 newlines=None,
@@ -106,4 +114,5 @@ class DiskState:
                 complete=True,
                 error=f"the writing process {meta.writer_pid} ended without closing the spool",
             )
+            return self._final
         return state

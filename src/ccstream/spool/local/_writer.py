@@ -1,20 +1,23 @@
 """The spool writer, event-loop side: plans each batch of frames and hands it to the disk thread.
 
 The pumps call :meth:`SpoolWriter.append` with each batch they read; it never waits. Per frame it
-costs one ``bytes.count`` (the newlines, which the run's statistics need anyway), one ``struct``
-record and a few integer comparisons; the bytes themselves are not copied here. The disk thread
-(:mod:`ccstream.spool._disk`) writes them with ``writev`` off the loop.
+costs one newline count (:class:`~ccstream._newlines.NewlineCounter`: the run's statistics
+need it anyway), one ``struct`` record and a few integer comparisons; the bytes themselves are
+not copied here. The disk thread (:mod:`ccstream.spool._disk`) writes them with ``writev`` off
+the loop.
 
 Batches go to the disk thread in groups of about a quarter of ``SpoolOptions.memory``, after
 at most ``FLUSH_AFTER`` seconds, and whenever the pump is about to wait for the pipe
-(:meth:`SpoolWriter.flush`): fewer hand-offs mean fewer GIL round trips between the loop and the
+(:meth:`SpoolWriter.flush`; for a busy child, once its pipe stayed empty for 2 ms): fewer
+hand-offs mean fewer GIL round trips between the loop and the
 thread, and larger ``writev`` calls.
 
-The newest frames also stay in a small in-memory cache (a quarter of the memory budget, and never
-a frame that is not yet on disk is dropped from it), so a consumer that keeps up takes the very
-frame objects the pump made, without reading them back; one that falls behind reads the files
-(from the page cache) and catches up. If the disk thread falls more than half the budget behind,
-the pump waits for the disk: never for a consumer.
+The newest frames also stay in a small in-memory cache (a quarter of the memory budget, and
+never a frame that is not yet on disk is dropped from it; while the writer is busy a
+:class:`~ccstream.spool.MemoryPool` may grant it more: see :meth:`SpoolWriter._use`), so a
+consumer that keeps up takes the very frame objects the pump made, without reading them back;
+one that falls behind reads the files (from the page cache) and catches up. If the disk thread
+falls more than half the budget behind, the pump waits for the disk: never for a consumer.
 
 Quota: the first segment of each stream is the head and is kept; when the next piece would take
 the output over the quota, the oldest finished middle segment (of either stream) is dropped and
@@ -42,6 +45,7 @@ import anyio
 import anyio.to_thread
 
 from ..._events import Gap, Output, StreamName
+from ..._newlines import NewlineCounter
 from ...exceptions import SpoolError
 
 if TYPE_CHECKING:
@@ -129,6 +133,7 @@ class SpoolWriter(Sink):
         """Frames handed over so far (the disk may be behind: see :attr:`state`)."""
         self._sizes = [0, 0]
         self._newlines = [0, 0]
+        self._counters = [NewlineCounter(), NewlineCounter()]
         self._open_line = [False, False]
         self._checkpoints = [1, 1]
         self._indexers = [
@@ -155,6 +160,8 @@ class SpoolWriter(Sink):
         """True while the quota is spent on bytes a live reader has not taken: the pump must
         stop reading until :meth:`retry_held` clears it."""
         self._cache = RecentBatches(max_bytes=self.cache_bytes, max_frames=_CACHE_FRAMES)
+        self._pool = options.memory_pool
+        self._granted = options.memory
         # Planned and not yet handed to the disk thread (one Job per hand-off).
         self._ops: list[Write] = []
         self._drops: list[Drop] = []
@@ -318,10 +325,11 @@ class SpoolWriter(Sink):
             segment, pieces = -1, []
         start_pos = pos
         start_newlines = newlines
+        count_newlines = self._counters[sid].count
         for frame in frames:
             data = frame.data
             n = len(data)
-            count = data.count(b"\n")
+            count = count_newlines(data)
             flags = frame.invalid_bytes << 1 | sid
             if sid:
                 order += _pack_frame(other, pos, newlines, frame.seq, n, flags)
@@ -355,19 +363,34 @@ class SpoolWriter(Sink):
         self._times_out += _pack_time(time.time_ns()) * len(frames)
         self._cache.add(self.records, frames, total)
         self.records += len(frames)
+        now = time.monotonic()
+        if self._pool is not None:
+            grant = self._pool.grant(self, self.options.memory, now)
+            if grant != self._granted:
+                self._use(grant)
         if not self._unsent_bytes:
-            self._unsent_since = time.monotonic()
+            self._unsent_since = now
         self._unsent_bytes += total
         if (
             self._drops
             or self._unsent_bytes >= self.flush_bytes
-            or time.monotonic() - self._unsent_since >= FLUSH_AFTER
+            or now - self._unsent_since >= FLUSH_AFTER
         ):
             # A drop goes out at once: until it is done the disk holds more than the quota.
             self.flush()
         self._cache.evict(self._disk.state.records)
         self._wake()
         return newlines - start_newlines
+
+    def _use(self, grant: int) -> None:
+        """Take ``grant`` bytes of memory (the pool's share, at least our own): what is above
+        our own memory goes to the cache, from which a reader that keeps up takes its frames.
+        The hand-offs and the backlog keep their sizes: larger ones let the pump run further
+        ahead of what readers of the store can take, out of the cache (measured: most frames
+        were read back from the files when an eighth and a quarter of the share went to them)."""
+        own = self.options.memory
+        self._granted = grant
+        self.cache_bytes = self._cache.max_bytes = own // 4 + grant - own
 
     def flush(self) -> None:
         """Hand what was planned to the disk thread now (the pump calls this before it waits
@@ -608,6 +631,8 @@ class SpoolWriter(Sink):
         self, totals: Sequence[tuple[int, int]], returncode: int | None, reason: str | None
     ) -> SpoolState:
         self._sealed_disk = True
+        if self._pool is not None:
+            self._pool.leave(self)
         if self._watching is None:
             self._disk.close_progress()  # else the task watching it closes it
         if self._final is None:
