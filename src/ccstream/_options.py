@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ._check import check_int, check_number
 from ._chunker import MIN_CHUNK_SIZE, ChunkMode
 from .exceptions import InvalidOption
 from .spool._quota import QuotaPolicy
+
+if TYPE_CHECKING:
+    from .spool._base import Store
 
 __all__ = [
     "ChunkMode",
@@ -93,6 +96,13 @@ class SpoolOptions:
     fresh ones (``docs/large-outputs.md``, The page cache). ``None`` leaves the cache to the
     kernel.
 
+    ``store`` and ``key``: write the spool through a :class:`~ccstream.spool.Store` instead (the
+    run's sink is ``store.create(key, options)``), so every reader the store opens by ``key``
+    reads it, live during the run and after it; ``directory`` must then be ``None`` (the store
+    decides where the spool lives: a :class:`~ccstream.spool.LocalStore` puts it under its
+    root, :class:`~ccstream.spool.redis.RedisStore` in Redis). Without a store the spool is a
+    directory of this machine, as if written through ``LocalStore()``.
+
     ``on_quota``: what the quota does to bytes that a live reader has not read yet. A live reader
     is a :meth:`~ccstream.Spool.follow` of the run's own handle (``run.spool``) while it is
     iterated, and the run's own events while they are iterated (not :meth:`~ccstream.Run.wait`).
@@ -120,10 +130,23 @@ class SpoolOptions:
     memory: int = 16 * MiB
     page_cache: int | None = 32 * MiB
     on_quota: QuotaPolicy = "pause"
+    store: Store | None = None
+    key: str | None = None
 
     def __post_init__(self) -> None:
         if self.directory is not None and not isinstance(self.directory, (str, os.PathLike)):
             raise InvalidOption(f"spool directory must be a path, got {self.directory!r}")
+        if self.store is not None:
+            from .spool._base import Store
+
+            if not isinstance(self.store, Store):
+                raise InvalidOption(f"spool store must be a Store, got {self.store!r}")
+            if not isinstance(self.key, str) or not self.key:
+                raise InvalidOption(f"a spool store needs a key (a string), got {self.key!r}")
+            if self.directory is not None:
+                raise InvalidOption("a spool written through a store takes no directory")
+        elif self.key is not None:
+            raise InvalidOption("a spool key needs a store (SpoolOptions(store=..., key=...))")
         _positive_int("SpoolOptions.segment_size", self.segment_size, minimum=16)
         _positive_int("SpoolOptions.index_every", self.index_every)
         _positive_int("SpoolOptions.index_bytes", self.index_bytes)

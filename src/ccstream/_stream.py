@@ -6,7 +6,8 @@ both pipes concurrently in large fixed-size reads (never ``readline()``), so a c
 20 MiB line or filling stderr while we wait on stdout never blocks on us.
 
 Each pump writes its frames to a sink: its stream's share of the buffer (:class:`BufferSink`),
-or, with a spool, the :class:`SpoolWriter`, which never waits
+or, with a spool, the spool's :class:`~ccstream.spool.Sink` (``SpoolOptions.store``'s, or a
+local :class:`~ccstream.spool.local._writer.SpoolWriter`), which never waits
 for a consumer (unless its quota is spent on bytes a live reader has not read, under
 ``on_quota="pause"``: then the pumps wait for the reader), and the caller's events come from
 a :class:`~ccstream.spool._follow.RunFollower` of the spool: the same frames, in the same order,
@@ -39,10 +40,11 @@ from ._events import STREAMS, Event, Output, Reason, Result, Started, StreamName
 from ._lifetime import Pinned
 from ._lifetime import stop as stop_processes
 from ._monitor import MemoryMonitor
-from ._options import Options
+from ._options import Options, SpoolOptions
 from ._pipes import make_pipe
 from ._process import Child, spawn
 from .exceptions import InvalidOption, UsageError
+from .spool._base import Sink
 from .spool._follow import RunFollower
 from .spool._reader import Spool
 from .spool.local._writer import SpoolWriter
@@ -59,6 +61,14 @@ _READER_POLL = (0.002, 0.1)
 """Seconds between two looks at the live readers while the quota holds the pumps for them, at
 first and at most (doubling meanwhile): readers move without telling anyone, which keeps their
 hot path free of wake-ups, and a reader that stays away long costs ten looks a second."""
+
+
+def _make_sink(options: SpoolOptions, argv: Sequence[str], mode: str) -> Sink:
+    """The run's spool: made by ``options.store`` under ``options.key``, else a directory."""
+    if options.store is not None:
+        assert options.key is not None  # SpoolOptions checks it
+        return options.store.create(options.key, options, argv=argv, mode=mode)
+    return SpoolWriter(options, argv=argv, mode=mode)
 
 
 class _Sink(Protocol):
@@ -166,7 +176,7 @@ class Run:
         self._limiter: anyio.CapacityLimiter | None = None
         self._buffer = EventBuffer(options.buffer_limit, count_lines=count_lines)
         self._sinks: dict[StreamName, _Sink] = {n: self._buffer.sink(n) for n in STREAMS}
-        self._spool_writer: SpoolWriter | None = None
+        self._spool_writer: Sink | None = None
         self._spool: Spool | None = None
         self._follower: RunFollower | None = None
         self._started_taken = False
@@ -283,9 +293,7 @@ class Run:
         child_fds: list[int] = []
         try:
             if opts.spool is not None:
-                writer = self._spool_writer = SpoolWriter(
-                    opts.spool, argv=prepared.argv, mode=opts.mode
-                )
+                writer = self._spool_writer = _make_sink(opts.spool, prepared.argv, opts.mode)
                 self._sinks = {n: writer for n in STREAMS}
                 self._spool = Spool(
                     writer.source(), on_close=None if opts.spool.keep else writer.remove
@@ -650,7 +658,7 @@ class Run:
             writer.retry_held()
             poll = min(poll * 2, longest)
 
-    async def _watch_spool(self, writer: SpoolWriter) -> None:
+    async def _watch_spool(self, writer: Sink) -> None:
         # The disk may fail while the child is quiet: act then, not at its next output.
         await writer.wait_failed()
         if not self._spool_failed:

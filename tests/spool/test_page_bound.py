@@ -16,20 +16,12 @@ from hypothesis import strategies as st
 
 from ccstream import InvalidOption
 from ccstream.spool._reader import Page, Spool
-from ccstream.spool.testing import StoreFactory
+from ccstream.spool.testing import StoreFactory, layouts, quota_scripts, scripts
 from tests.spool._helpers import Script, readers, split_lines, spool_of, streams_of, sync
 
-# Newlines now and then: lines from empty to hundreds of bytes, some without any newline.
-writes = st.binary(max_size=300).map(lambda b: b.replace(b"\x00", b"\n"))
-script = st.lists(writes.map(lambda b: ("stdout", b)), max_size=12)
-layout = st.fixed_dictionaries(
-    {
-        "segment_size": st.integers(16, 96),
-        "index_every": st.integers(1, 6),
-        "index_bytes": st.integers(1, 80),
-        "chunk_size": st.integers(16, 48),
-    }
-)
+# Lines from empty to hundreds of bytes, some without any newline.
+script = scripts(("stdout",), max_write=300, max_writes=12)
+layout = layouts(page_cache=False)
 bound = st.integers(1, 64)
 SETTINGS = settings(max_examples=int(os.environ.get("SPOOL_EXAMPLES", "60")), deadline=None)
 
@@ -148,14 +140,7 @@ def test_a_bounded_tail_and_the_pages_after_it_give_exactly_the_last_n_lines(
             spool.close()
 
 
-quota_script = st.lists(
-    st.tuples(
-        st.just("stdout"),
-        st.binary(min_size=10, max_size=200).map(lambda b: b.replace(b"\x00", b"\n")),
-    ),
-    min_size=4,
-    max_size=30,
-)
+quota_script = quota_scripts(("stdout",))
 
 
 @SETTINGS

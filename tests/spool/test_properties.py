@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ccstream._events import Gap, Output, StreamName
 from ccstream.spool.local._format import STREAMS
-from ccstream.spool.testing import StoreFactory
+from ccstream.spool.testing import StoreFactory, layouts, quota_scripts, scripts
 from tests.spool._helpers import (
     Script,
     follow_all,
@@ -29,29 +29,10 @@ from tests.spool._helpers import (
     walk,
 )
 
-# Writes rich in newlines; some long lines, some without any.
-writes = st.binary(max_size=120).map(lambda b: b.replace(b"\x00", b"\n").replace(b"\x01", b"\n"))
-stdout_script = st.lists(writes.map(lambda b: ("stdout", b)), max_size=25)
-mixed_script = st.lists(st.tuples(st.sampled_from(["stdout", "stderr"]), writes), max_size=25)
-layout = st.fixed_dictionaries(
-    {
-        "segment_size": st.integers(16, 96),
-        "index_every": st.integers(1, 6),
-        "index_bytes": st.integers(1, 80),
-        "chunk_size": st.integers(16, 48),
-        # Dropping written bytes from the page cache must never change what readers get.
-        "page_cache": st.integers(0, 200),
-    }
-)
-# Big writes for the quota: most examples should drop something.
-quota_script = st.lists(
-    st.tuples(
-        st.sampled_from(["stdout", "stderr"]),
-        st.binary(min_size=10, max_size=200).map(lambda b: b.replace(b"\x00", b"\n")),
-    ),
-    min_size=4,
-    max_size=30,
-)
+stdout_script = scripts(("stdout",))
+mixed_script = scripts()
+layout = layouts()
+quota_script = quota_scripts()
 SETTINGS = settings(max_examples=int(os.environ.get("SPOOL_EXAMPLES", "60")), deadline=None)
 
 

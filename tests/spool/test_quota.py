@@ -1,30 +1,27 @@
 """The quota and live readers: under ``on_quota="pause"`` nothing a reader has not taken is
 dropped and the child waits for it; under ``"drop"`` the middle goes and every gap is counted.
 
-The planner (:func:`next_drop`) and the writer are checked synchronously with hypothesis; the
-rest runs real children on both backends, with a consumer that stops reading for a while.
+The planner (:func:`next_drop`, :func:`slowest`) is checked synchronously with hypothesis, on
+its own and over a run of segments and moving readers; the rest runs real children on both
+backends, with a consumer that stops reading for a while.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import anyio
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import ccstream
 from ccstream import Gap, Output, Reason
-from ccstream._chunker import Chunker
 from ccstream._pipes import PIPE_SIZE
 from ccstream.spool._quota import ReaderMark, next_drop, slowest
-from ccstream.spool.local._format import STREAMS
-from ccstream.spool.local._writer import SpoolWriter
 
 PY = sys.executable
 SEGMENT = 64 * 1024
@@ -100,59 +97,61 @@ def test_slowest_is_the_lowest_offset_of_the_readers_that_want_each_stream(
         assert slowest(marks)[sid] == (min(wanted) if wanted else None)
 
 
-# -- the writer ---------------------------------------------------------------------------------
+# -- the planner over a run -------------------------------------------------------------------
 
-# (0, stream, _, n): the child writes n two-byte lines; (1, reader, stream, n): a reader
-# takes up to n more bytes of a stream.
+# (0, stream, _, n): the stream finishes n % 4 more segments; (1, reader, stream, n): a reader
+# takes up to n more bytes of a stream. After each step the quota sheds down to _KEEP middle
+# segments, as the writer does, asking next_drop each time.
 _steps = st.lists(
     st.tuples(st.integers(0, 1), st.integers(0, 2), st.integers(0, 1), st.integers(0, 300)),
     min_size=1,
     max_size=60,
 )
+_KEEP = 2
 
 
-@settings(max_examples=60, deadline=None)
+def _shed(
+    middle: list[tuple[int, int, int]], size: int, marks: list[ReaderMark], dropped: list[list[int]]
+) -> None:
+    while len(middle) > _KEEP:
+        i = next_drop(middle, size, slowest(marks))
+        if i is None:
+            return  # held: the writer waits for a reader
+        sid, index, _lines = middle.pop(i)
+        for mark in marks:
+            if mark.want[sid]:
+                assert mark.pos[sid] >= (index + 1) * size, "dropped bytes a reader had not read"
+        # Oldest first within a stream, from the first middle segment: one gap per stream.
+        assert index == (dropped[sid][-1] + 1 if dropped[sid] else 1)
+        dropped[sid].append(index)
+
+
 @given(_steps, st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=3))
-def test_pause_policy_never_drops_bytes_a_live_reader_has_not_read(
+def test_pause_planner_never_drops_bytes_a_live_reader_has_not_read_and_frees_once_all_read(
     steps: list[tuple[int, int, int, int]], wants: list[tuple[bool, bool]]
 ) -> None:
     size = 16
-    with tempfile.TemporaryDirectory() as tmp:
-        writer = SpoolWriter(
-            ccstream.SpoolOptions(
-                directory=Path(tmp) / "spool", segment_size=size, quota=4 * size, on_quota="pause"
-            )
-        )
-        marks = [ReaderMark([0, 0], [a, b]) for a, b in wants]
-        for mark in marks:
-            writer.add_reader(mark)
-        chunkers = {s: Chunker(s, chunk_size=32) for s in STREAMS}
-        written = [0, 0]
-        try:
-            for kind, first, second, n in steps:
-                if kind == 0:
-                    sid = first % 2
-                    if n:
-                        writer.append(STREAMS[sid], chunkers[STREAMS[sid]].feed(b"x\n" * n))
-                        written[sid] += 2 * n
-                else:
-                    mark = marks[first % len(marks)]
-                    mark.pos[second] = min(written[second], mark.pos[second] + n)
-                    writer.retry_held()
-                for gap in writer._gap_tuple():
-                    sid = STREAMS.index(gap.stream)
-                    for mark in marks:
-                        if mark.want[sid]:
-                            assert gap.offset + gap.bytes <= mark.pos[sid]
-            # Readers that took everything free the writer: the quota holds again.
-            for mark in marks:
-                mark.pos[:] = written
-            writer.retry_held()
-            assert not writer.held
-            assert writer._kept <= 4 * size or not writer._middle
-        finally:
-            writer.close()
-            writer.remove()
+    marks = [ReaderMark([0, 0], [a, b]) for a, b in wants]
+    middle: list[tuple[int, int, int]] = []
+    written = [0, 0]
+    dropped: list[list[int]] = [[], []]
+    for kind, first, second, n in steps:
+        if kind == 0:
+            sid = first % 2
+            for _ in range(n % 4):
+                index = written[sid] // size
+                if index >= 1:  # segment 0 is the head: always kept
+                    middle.append((sid, index, 0))
+                written[sid] += size
+        else:
+            mark = marks[first % len(marks)]
+            mark.pos[second] = min(written[second], mark.pos[second] + n)
+        _shed(middle, size, marks, dropped)
+    # Readers that took everything free the quota: it holds its bound again.
+    for mark in marks:
+        mark.pos[:] = written
+    _shed(middle, size, marks, dropped)
+    assert len(middle) <= _KEEP
 
 
 # -- real runs ----------------------------------------------------------------------------------

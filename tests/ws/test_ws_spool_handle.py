@@ -3,6 +3,7 @@ followed across the run's end, pages, removal; and the spool options the server 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sys
 from pathlib import Path
@@ -43,11 +44,13 @@ async def test_a_reader_opened_by_id_follows_across_the_runs_end_byte_exact(
 ) -> None:
     config = ServerConfig(spool_directory=str(tmp_path))
     store = LocalStore(tmp_path)
-    options = ccstream.Options(spool=spool_options(config, "abc"))
+    through = dataclasses.replace(
+        spool_options(config, "abc"), directory=None, store=store, key="abc"
+    )
+    options = ccstream.Options(spool=through)
     got = {"stdout": hashlib.sha256(), "stderr": hashlib.sha256()}
     sizes = {"stdout": 0, "stderr": 0}
     async with ccstream.stream([PY, "-c", CHILD], options) as run:
-        store.adopt("abc", run.spool)
         spool = store.open("abc")
         assert spool.path == tmp_path / "abc"
         events = spool.follow()

@@ -3,6 +3,7 @@ the files on disk, and is told why when it asks for the next one."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -39,9 +40,9 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 async def _ended_spool(tmp_path: Path, name: str) -> LocalStore:
     config = ServerConfig(spool_directory=str(tmp_path))
     store = LocalStore(tmp_path)
-    options = ccstream.Options(spool=spool_options(config, name))
+    spool = dataclasses.replace(spool_options(config, name), directory=None, store=store, key=name)
+    options = ccstream.Options(spool=spool)
     async with ccstream.stream(["seq", "1", "200000"], options) as run:
-        store.adopt(name, run.spool)
         assert (await run.wait()).ok
     return store
 

@@ -17,6 +17,12 @@ contract in :mod:`ccstream.spool._base`:
 - a removed spool cuts its readers off with :class:`~ccstream.SpoolNotFound`.
 
 The scripts are seeded, so a failure repeats; they are small, so the suite takes seconds.
+
+The hypothesis strategies of the spool's property tests are here too — :func:`writes`,
+:func:`scripts`, :func:`quota_scripts`, :func:`layouts` (see
+:mod:`ccstream.spool._strategies`) — for a store's own property tests. They need hypothesis
+(``pip install 'ccstream[testing]'``); the checks above do not, and without it only asking for a
+strategy fails, with an :class:`ImportError` that says so.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -34,7 +41,35 @@ from ..exceptions import SpoolNotFound
 from ._base import Sink, Store
 from ._reader import Page, Spool
 
-__all__ = ["CHECKS", "StoreFactory", "check_store"]
+if TYPE_CHECKING:
+    from ._strategies import layouts, quota_scripts, scripts, writes
+
+__all__ = [
+    "CHECKS",
+    "StoreFactory",
+    "check_store",
+    "layouts",
+    "quota_scripts",
+    "scripts",
+    "writes",
+]
+
+_STRATEGIES = frozenset({"layouts", "quota_scripts", "scripts", "writes"})
+
+
+def __getattr__(name: str) -> Any:
+    # The strategies need hypothesis, which only their users install: import it on demand.
+    if name not in _STRATEGIES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        from . import _strategies
+    except ImportError as exc:
+        raise ImportError(
+            f"ccstream.spool.testing.{name} is a hypothesis strategy and needs hypothesis: "
+            "pip install 'ccstream[testing]'"
+        ) from exc
+    return getattr(_strategies, name)
+
 
 StoreFactory = Callable[[Path], Store]
 """Makes an empty store whose spools live under the given directory (a store that keeps them

@@ -18,6 +18,7 @@ whoever reads it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -219,15 +220,23 @@ class Execution(NoticeBoard):
 
     # -- the run's task -----------------------------------------------------------------------
 
+    def _through_store(self) -> ccstream.Options:
+        """:attr:`options` with the spool written through :attr:`store` under :attr:`id` (the
+        store decides where it lives), so every reader the store opens by id reads it live."""
+        spool = self.options.spool
+        if spool is None:
+            return self.options
+        spool = dataclasses.replace(spool, directory=None, store=self.store, key=self.id)
+        return dataclasses.replace(self.options, spool=spool)
+
     async def run_task(
         self, command: ccstream.Command, *, task_status: anyio.abc.TaskStatus[None]
     ) -> None:
         """Run the command; report the start through ``task_status`` (a spawn error raises
         from ``TaskGroup.start`` instead), then keep the execution while it is wanted."""
         try:
-            async with ccstream.stream(command, self.options) as run:
+            async with ccstream.stream(command, self._through_store()) as run:
                 self.run = run
-                self.store.adopt(self.id, run.spool)
                 self.spooled = True
                 if self.params.on_quota in ("auto", "pause"):
                     # The owner's reader comes just after the run started: hold from offset 0.

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import ccstream
 from ccstream._options import SpoolOptions
 from ccstream.spool import LocalStore
 
@@ -39,3 +40,30 @@ async def test_a_created_spool_holds_no_file_open_once_its_sink_and_readers_clos
     assert _open_files_under(root) == []
     assert await store.remove("one")
     assert _open_files_under(root) == []
+
+
+async def test_a_run_with_a_store_writes_its_spool_through_it(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    options = ccstream.Options(spool=ccstream.SpoolOptions(store=store, key="k", keep=True))
+    async with ccstream.stream(["seq", "1", "5000"], options) as run:
+        reader = store.open("k")  # made by store.create: read live, by key, during the run
+        assert (await run.wait()).ok
+    assert reader.path == tmp_path / "k"
+    expected = b"".join(b"%d\n" % i for i in range(1, 5001))
+    assert await reader.read("stdout", 0, len(expected) + 1) == expected
+    assert store.state("k").complete
+    reader.close()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"store": "not a store", "key": "k"}, "must be a Store"),
+        ({"store": LocalStore(), "key": ""}, "needs a key"),
+        ({"store": LocalStore(), "key": "k", "directory": "/tmp/x"}, "takes no directory"),
+        ({"key": "k"}, "needs a store"),
+    ],
+)
+def test_spool_options_with_a_store_are_checked(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ccstream.InvalidOption, match=message):
+        ccstream.SpoolOptions(**fields)  # type: ignore[arg-type]

@@ -1,10 +1,10 @@
 """The local store: spools as directories, by key, for a process that serves many of them.
 
 A key is a directory name under the store's ``root`` (with no root, each spool gets a fresh
-temporary directory, which the store remembers). A spool a run of this process writes is
-:meth:`~LocalStore.adopt`\\ ed (or made with :meth:`~LocalStore.create`): every reader opened by
-its key then reads it live (frames from the writer's memory, woken at once), during the run and
-after it alike; a spool from another process, or from before, is read from
+temporary directory, which the store remembers). A spool a run of this process writes is made
+with :meth:`~LocalStore.create` (a run does so with ``SpoolOptions(store=..., key=...)``): every
+reader opened by its key then reads it live (frames from the writer's memory, woken at once),
+during the run and after it alike; a spool from another process, or from before, is read from
 its directory.
 """
 
@@ -60,9 +60,9 @@ class LocalStore(Store):
         return None if self.root is None else self.root / key
 
     def options(self, key: str, options: SpoolOptions) -> SpoolOptions:
-        """``options`` with the directory of ``key``'s spool, kept after its run (the store
-        removes it), for a run that makes its own writer (``Options(spool=...)``)."""
-        return replace(options, directory=self.directory(key), keep=True)
+        """``options`` as the writer of ``key``'s spool takes them: its directory, kept after
+        its run (the store removes it)."""
+        return replace(options, directory=self.directory(key), keep=True, store=None, key=None)
 
     # -- making and finding ---------------------------------------------------------------------
 
@@ -76,12 +76,6 @@ class LocalStore(Store):
         live.close()
         self._entries[key] = _Entry(writer.path, live)
         return writer
-
-    def adopt(self, key: str, spool: Spool) -> None:
-        """Serve ``key`` from ``spool``, the reader of a spool a run of this process writes
-        (``run.spool``), made with :meth:`options`; readers opened by key read it live."""
-        # Its source is the template of every reader's (reopen): it needs no open files itself.
-        self._entries[key] = _Entry(spool.path, spool.source)
 
     def open(self, key: str) -> Spool:
         entry = self._entries.get(key)
