@@ -246,10 +246,10 @@ class RedisPeers(Peers):
                 return
             if not done:
                 log.warning(
-                    "node %s: execution %s was finalised by another node (its lease ran out) "
-                    "before it ended here",
+                    "node %s: execution %s ended here after %s",
                     self.name,
                     eid,
+                    self._why_lost(eid),
                 )
 
     async def released(self, execution: Execution) -> None:
@@ -284,7 +284,13 @@ class RedisPeers(Peers):
         )
         return bool(held)
 
+    def _why_lost(self, execution_id: str) -> str:
+        if keys.epoch_of(execution_id) != self.epoch:
+            return "Redis lost its data (its epoch changed)"
+        return "another node finalised it as node_lost (its lease ran out)"
+
     async def _renew_all(self) -> None:
+        await self._check_epoch()
         for execution in self._local():
             if execution.state != "running":
                 if execution.state == "ended" and execution.result is not None:
@@ -294,10 +300,11 @@ class RedisPeers(Peers):
                 continue
             if not await self._progress(execution):
                 log.error(
-                    "node %s: lost the lease on %s (another node finalised it as node_lost): "
-                    "stopping the run",
+                    "node %s: lost the lease on %s: %s; stopping the run, its output has "
+                    "nowhere to go",
                     self.name,
                     execution.id,
+                    self._why_lost(execution.id),
                 )
                 execution.cancel()
 
