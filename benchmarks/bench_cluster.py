@@ -238,7 +238,8 @@ def concurrent(args: argparse.Namespace) -> None:
         )
         for name, b0, peak in zip("AB", base, peaks, strict=True):
             print(
-                f"  node {name}: RSS {b0 / (1 << 20):.1f} MiB, peak +{(peak - b0) / (1 << 20):.1f} MiB"
+                f"  node {name}: RSS {b0 / (1 << 20):.1f} MiB, "
+                f"peak +{(peak - b0) / (1 << 20):.1f} MiB"
             )
         print(
             f"  Redis used_memory {base_redis / (1 << 20):.1f} MiB, "

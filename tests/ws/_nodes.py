@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-import subprocess
 
 from ._cli_server import serve_cli, stop
 from .conftest import free_port

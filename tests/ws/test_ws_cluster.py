@@ -128,7 +128,8 @@ async def test_a_killed_node_is_finalised_node_lost_within_the_lease_and_command
             result = status["result"]
             assert (result["status"], result["reason"]) == ("failed", "node_lost")
             assert result["exit_code"] is None
-            assert result["node"] == "a" and result["finalised_by"] == "b"
+            assert result["node"] == "a"
+            assert result["finalised_by"] == "b"
             assert result["stdout"]["bytes"] == 7
             assert result["unflushed"] == {"stdout": 0, "stderr": 0}
             # Sent to a dead node: it waited for it in vain, or found it down. Never a no-op.
@@ -139,7 +140,8 @@ async def test_a_killed_node_is_finalised_node_lost_within_the_lease_and_command
             down = await canceller.call("cancel", {"execution_id": eid})
             assert down["error"]["code"] == -32007  # ended, as node_lost
             health = get_json(b.port, "/healthz")[1]["cluster"]
-            assert health["node"] == "b" and health["finalised"] == 1
+            assert health["node"] == "b"
+            assert health["finalised"] == 1
             assert health["redis"]["connected"] is True
 
 

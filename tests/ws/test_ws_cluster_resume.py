@@ -77,7 +77,8 @@ async def test_resume_on_the_other_node_gets_exactly_the_rest_and_pages_and_rang
                 )
             )["result"]
             assert page["lines"] == EXPECTED.splitlines(keepends=True)[1234:1237]
-            assert page["complete"] is False and page["known_lines"] == LINES
+            assert page["complete"] is False
+            assert page["known_lines"] == LINES
 
         status, headers, body = get(
             b.port, f"/executions/{eid}/stdout", {"Range": "bytes=50000-50999"}
@@ -86,7 +87,8 @@ async def test_resume_on_the_other_node_gets_exactly_the_rest_and_pages_and_rang
         assert headers["content-range"] == f"bytes 50000-50999/{len(EXPECTED)}"
         assert body == EXPECTED.encode()[50000:51000]
         status, _, body = get(a.port, f"/executions/{eid}/merged")
-        assert status == 200 and body.count(b"\n") == LINES + 1
+        assert status == 200
+        assert body.count(b"\n") == LINES + 1
 
 
 async def test_a_subscriber_on_the_other_node_hears_a_killed_owner_as_node_lost(
@@ -110,7 +112,8 @@ async def test_a_subscriber_on_the_other_node_hears_a_killed_owner_as_node_lost(
             completed = (await other.until("process.completed", timeout=4 * LEASE))["params"]
             assert time.monotonic() - killed < LEASE + 0.5
             assert (completed["status"], completed["reason"]) == ("failed", "node_lost")
-            assert completed["exit_code"] is None and completed["node"] == "a"
+            assert completed["exit_code"] is None
+            assert completed["node"] == "a"
             assert completed["unflushed"] == {"stdout": 0, "stderr": 0}
             assert completed["stdout"]["bytes"] == 8
             # Nothing hangs: a late subscriber and a download get the end at once.
