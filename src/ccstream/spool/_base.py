@@ -288,6 +288,16 @@ class Store(abc.ABC):
         when there is none. A spool this store is writing in this process is read live (frames
         from the writer's memory, woken at once)."""
 
+    async def aopen(self, key: str) -> Spool:
+        """As :meth:`open`, asking the store where it must: a network store's :meth:`open`
+        knows only the spools this process writes or opened before, this finds any. The
+        default is :meth:`open`."""
+        return self.open(key)
+
+    async def astate(self, key: str) -> SpoolState:
+        """As :meth:`state`, asking the store where it must (the default is :meth:`state`)."""
+        return self.state(key)
+
     @abc.abstractmethod
     def revoke(self, key: str, reason: str) -> None:
         """Cut off ``key``'s readers now (quick; the spool stays until :meth:`remove`): their

@@ -118,32 +118,10 @@ class SpoolWriter(Sink):
         self.flush_bytes = options.memory // 4
         self.backlog_limit = options.memory // 2
         """Bytes handed to the disk thread and not yet written before the pump waits."""
-        self.path, self._created = _make_directory(options.directory)
         self.mode = mode
         size = options.segment_size
         self._segment_size = size
-        try:
-            self.meta = Meta(
-                segment_size=size,
-                index_every=options.index_every,
-                index_bytes=options.index_bytes,
-                mode=mode,
-                argv=list(argv),
-                writer_pid=os.getpid(),
-                writer_host=socket.gethostname(),
-                started_at=time.time(),
-            )
-            write_json(self.path / META, self.meta.to_json())
-            (self.path / ORDER).touch(mode=0o600)
-            first = CHECKPOINT.pack(0, 0 << 1 | 1)
-            for stream in STREAMS:
-                # touch first: write_bytes alone would create the file 0644 (umask permitting).
-                (self.path / index_name(stream)).touch(mode=0o600)
-                (self.path / index_name(stream)).write_bytes(first)
-            self._disk = DiskWriter(self.path, size, SpoolState(), page_cache=options.page_cache)
-        except OSError as exc:
-            self.remove()
-            raise SpoolError(f"cannot start the spool at {str(self.path)!r}: {exc}") from exc
+        self._start(options, argv, mode)
         self.records = 0
         """Frames handed over so far (the disk may be behind: see :attr:`state`)."""
         self._sizes = [0, 0]
@@ -186,6 +164,34 @@ class SpoolWriter(Sink):
         self._sealed_disk = False  # the disk thread finished
         self._closed = False
         self._final: SpoolState | None = None
+
+    def _start(self, options: SpoolOptions, argv: Sequence[str], mode: str) -> None:
+        """Make the spool's place and start what stores its batches (``self._disk``): here a
+        directory and its disk thread; a store of its own overrides this."""
+        self.path, self._created = _make_directory(options.directory)
+        size = options.segment_size
+        try:
+            self.meta = Meta(
+                segment_size=size,
+                index_every=options.index_every,
+                index_bytes=options.index_bytes,
+                mode=mode,
+                argv=list(argv),
+                writer_pid=os.getpid(),
+                writer_host=socket.gethostname(),
+                started_at=time.time(),
+            )
+            write_json(self.path / META, self.meta.to_json())
+            (self.path / ORDER).touch(mode=0o600)
+            first = CHECKPOINT.pack(0, 0 << 1 | 1)
+            for stream in STREAMS:
+                # touch first: write_bytes alone would create the file 0644 (umask permitting).
+                (self.path / index_name(stream)).touch(mode=0o600)
+                (self.path / index_name(stream)).write_bytes(first)
+            self._disk = DiskWriter(self.path, size, SpoolState(), page_cache=options.page_cache)
+        except OSError as exc:
+            self.remove()
+            raise SpoolError(f"cannot start the spool at {str(self.path)!r}: {exc}") from exc
 
     # -- what readers see -----------------------------------------------------------------------
 
