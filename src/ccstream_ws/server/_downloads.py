@@ -136,7 +136,7 @@ async def serve(scope: Scope, receive: Receive, send: Send, route: str, registry
     execution.reader_joined()
     try:
         try:
-            spool = execution.open_spool()
+            spool = await execution.aopen_spool()
         except ccstream.CCStreamError as exc:
             await send_json(send, 410, {"error": f"output no longer available: {exc}"}, head=head)
             return

@@ -23,7 +23,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import anyio.abc
@@ -37,6 +37,9 @@ from ..protocol._params import ExecuteParams
 from ..protocol._text import os_string_to_wire
 from ._budget import Eviction
 from ._notices import NoticeBoard
+
+if TYPE_CHECKING:
+    from ccstream.spool.redis import RedisStore
 
 __all__ = ["Execution", "completed_status"]
 
@@ -66,7 +69,7 @@ class Execution(NoticeBoard):
         owner: str,
         retention: float,
         stdin: MemoryObjectSendStream[bytes] | None,
-        store: LocalStore | None = None,
+        store: LocalStore | RedisStore | None = None,
     ) -> None:
         super().__init__()
         self.id = execution_id
@@ -176,6 +179,14 @@ class Execution(NoticeBoard):
         if not self.spooled:
             raise ccstream.SpoolNotFound(f"execution {self.id} keeps no spool")
         return self.store.open(self.id)
+
+    async def aopen_spool(self) -> Spool:
+        """:meth:`open_spool`, as an execution of another node opens its spool."""
+        return self.open_spool()
+
+    async def aspool_state(self) -> SpoolState | None:
+        """:meth:`spool_state`, as an execution of another node reads it."""
+        return self.spool_state()
 
     def spool_state(self) -> SpoolState | None:
         """The spool's state now (``None`` before the run started)."""

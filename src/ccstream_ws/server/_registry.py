@@ -9,7 +9,7 @@ import logging
 import secrets
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
@@ -27,6 +27,9 @@ from ._execution import Execution
 from ._metrics import Metrics
 from ._peers import Alone, Peers
 from ._spool_budget import SpoolBudget
+
+if TYPE_CHECKING:
+    from ccstream.spool.redis import RedisStore
 
 __all__ = ["AnyExecution", "Registry"]
 
@@ -53,8 +56,8 @@ class Registry:
         """The app is shutting down: no new executions."""
         self.started_at = time.time()
         self._executions: dict[str, Execution] = {}
-        self.store = LocalStore(config.spool_directory)
-        """Every execution's spool, by execution id."""
+        self.store: LocalStore | RedisStore = LocalStore(config.spool_directory)
+        """Every execution's spool, by execution id (in Redis with ``--redis``)."""
         self.spool_budget = SpoolBudget(config, self._executions)
         """The spool budget over these executions (:mod:`ccstream_ws.server._spool_budget`)."""
         self.metrics = Metrics(self)
@@ -62,9 +65,19 @@ class Registry:
         self.peers: Peers = Alone()
         """The other nodes on the same Redis (:mod:`ccstream_ws.server._peers`)."""
         if config.redis is not None:
-            from ._cluster._node import RedisPeers  # needs the [redis] extra
+            # Needs the [redis] extra; the store and the peers are entered in the lifespan.
+            from ccstream.spool.redis import RedisStore
 
-            self.peers = RedisPeers(config, self.store, lambda: list(self._executions.values()))
+            from ._cluster._node import RedisPeers
+
+            store = RedisStore.from_url(
+                config.redis,
+                # An ended execution is kept at most this long (by its node, or after it).
+                retention=config.max_retention + config.lease,
+                max_connections=1024,
+            )
+            self.store = store
+            self.peers = RedisPeers(config, store, lambda: list(self._executions.values()))
 
     def __iter__(self) -> Iterator[Execution]:
         return iter(list(self._executions.values()))

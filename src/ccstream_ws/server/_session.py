@@ -387,7 +387,7 @@ class Session:
         try:
             # Read and encoded off the event loop: a page of up to MAX_PAGE_BYTES never holds
             # up the event loop, and with it every other connection.
-            with execution.open_spool() as spool:
+            with await execution.aopen_spool() as spool:
                 message = await page_message(
                     spool, request.id, p.stream, p.line, p.count, p.encoding, p.max_bytes
                 )
@@ -409,7 +409,7 @@ class Session:
                 ErrorCode.LIMIT_REACHED, f"this connection reads its limit of {limit} subscriptions"
             )
         try:
-            state = execution.spool_state()
+            state = await execution.aspool_state()
             assert state is not None
             sizes: dict[StreamName, int] = {"stdout": state.sizes[0], "stderr": state.sizes[1]}
         except ccstream.SpoolError as exc:
@@ -570,7 +570,7 @@ class Session:
         send = self.send
         output, gap = encoder.output, encoder.gap
         try:
-            with execution.open_spool() as spool:
+            with await execution.aopen_spool() as spool:
                 events = spool.follow(offsets, streams=encoder.options.streams)
                 async with contextlib.aclosing(events):
                     async for item in events:

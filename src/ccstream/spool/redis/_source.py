@@ -261,6 +261,15 @@ class RedisSource(Source):
 
     async def wait(self, records: int, poll_interval: float) -> None:
         await self._store._tailer(self.key).wait(records, poll_interval)
+        # The follower looks at the snapshot outside run_sync next (is there more?): it must
+        # be the state now, not that of the last read.
+        self.check()
+        try:
+            state = await self.client.hget(self.keys.meta, "state")
+        except Exception as exc:
+            raise SpoolError(f"cannot read the spool {self.key!r} from Redis: {exc}") from exc
+        if state is not None:
+            self._state = state_from_json(state)
 
     def hold(self, mark: ReaderMark) -> Callable[[], None]:
         self.marks.append(mark)

@@ -5,8 +5,8 @@ store uses too, so in Redis Cluster all of an execution lives on one slot and on
 all of it; every key of one node carries the node's name (``ccs:node:{NODE}…``). Only
 :data:`RUNNING` and :data:`EPOCH` are shared, and no script touches them together with others.
 
-An execution id is 32 hex digits: the first :data:`EPOCH_DIGITS` are the epoch of the Redis it was
-made in, the other 96 bits random, so knowing an id is still as good as having been told it, and any
+An execution id is 32 hex digits: the first :data:`EPOCH_DIGITS` are those of the epoch of the
+Redis it was made in (the spool store's, :data:`EPOCH`), the other 96 bits random, so knowing an id is still as good as having been told it, and any
 node, even one started after Redis lost its data, tells such an id from an unknown one.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import string
+import uuid
 
 __all__ = [
     "EPOCH",
@@ -28,11 +29,13 @@ __all__ = [
     "new_id",
     "node_key",
     "reply_key",
+    "tag",
 ]
 
 EPOCH = "ccs:epoch"
-"""The epoch: set once (``SET NX``) by the first node to find it missing, so a Redis that lost
-its data has another one."""
+"""The epoch, shared with the spool store (:attr:`ccstream.spool.redis.RedisStore.epoch`): 32
+random hex digits set once (``SET NX``) by the first to find it missing, so a Redis that lost its
+data has another one."""
 RUNNING = "ccs:running"
 """The set of the ids of running executions: what the nodes look at for lapsed leases."""
 EPOCH_DIGITS = 8
@@ -41,17 +44,23 @@ _HEX = frozenset(string.hexdigits.lower())
 
 
 def new_epoch() -> str:
-    """A fresh epoch: :data:`EPOCH_DIGITS` random hex digits."""
-    return secrets.token_hex(EPOCH_DIGITS // 2)
+    """A fresh epoch: 128 random bits in hex, as the spool store makes one."""
+    return uuid.uuid4().hex
+
+
+def tag(epoch: str) -> str:
+    """The part of ``epoch`` an execution id begins with."""
+    return epoch[:EPOCH_DIGITS]
 
 
 def new_id(epoch: str) -> str:
-    """An execution id of ``epoch``: the epoch, then 96 random bits, in hex."""
-    return epoch + secrets.token_hex((_ID_DIGITS - EPOCH_DIGITS) // 2)
+    """An execution id of ``epoch``: its :func:`tag`, then 96 random bits, in hex."""
+    return tag(epoch) + secrets.token_hex((_ID_DIGITS - EPOCH_DIGITS) // 2)
 
 
 def epoch_of(execution_id: str) -> str | None:
-    """The epoch an id was made in, or ``None`` for an id that cannot be one of ours."""
+    """The :func:`tag` of the epoch an id was made in, or ``None`` for an id that cannot be one
+    of ours."""
     if len(execution_id) != _ID_DIGITS or not _HEX.issuperset(execution_id):
         return None
     return execution_id[:EPOCH_DIGITS]

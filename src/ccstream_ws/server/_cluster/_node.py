@@ -34,7 +34,8 @@ import anyio
 import anyio.abc
 import coredis
 
-from ccstream.spool import Store
+from ccstream import CCStreamError
+from ccstream.spool.redis import RedisStore
 
 from ...exceptions import ConfigError, RPCError
 from ...protocol._codes import ErrorCode
@@ -70,10 +71,11 @@ class RedisPeers(Peers):
     """The other nodes on the Redis of ``config.redis``; see the module docstring.
 
     ``store`` is the shared spool store (every node's readers open an execution's spool from it
-    by id); ``local`` gives this node's executions (the registry's)."""
+    by id; entered and left with :meth:`hosting`); ``local`` gives this node's executions (the
+    registry's)."""
 
     def __init__(
-        self, config: ServerConfig, store: Store, local: Callable[[], Iterable[Execution]]
+        self, config: ServerConfig, store: RedisStore, local: Callable[[], Iterable[Execution]]
     ) -> None:
         assert config.redis is not None
         self.config = config
@@ -109,34 +111,51 @@ class RedisPeers(Peers):
     async def hosting(self, handler: CommandHandler) -> AsyncIterator[None]:
         """Connect (:class:`~ccstream_ws.ConfigError` when Redis is unreachable: the server
         does not start), then run the node's background work until the app ends."""
-        async with self._client:
-            try:
-                with anyio.fail_after(max(2.0, self.config.lease)):
-                    await self._beat()
-            except (*REDIS_ERRORS, TimeoutError) as exc:
-                text = f"cannot reach Redis at {redact_url(self.url)}: {exc}"
-                log.error("%s", text)
-                raise ConfigError(text) from None
-            log.info(
-                "node %s: on Redis %s (epoch %s), lease %.3g s",
-                self.name,
-                redact_url(self.url),
-                self.epoch,
-                self.config.lease,
-            )
-            async with anyio.create_task_group() as group:
-                self._group = group
-                group.start_soon(self._every, self.config.lease / 4, self._beat, "heartbeat")
-                group.start_soon(self._every, self.config.lease / 4, self._renew_all, "leases")
-                group.start_soon(self._every, self.config.lease / 5, self._sweep, "finaliser")
-                group.start_soon(serve_commands, self._client, self.name, handler)
+        try:
+            # Not under a timeout scope: the store opens a task group of its own here (the
+            # connection has its own timeout).
+            await self.store.__aenter__()
+        except (*REDIS_ERRORS, CCStreamError) as exc:
+            text = f"cannot use Redis at {redact_url(self.url)}: {exc}"
+            log.error("%s", text)
+            raise ConfigError(text) from None
+        try:
+            async with self._client:
                 try:
+                    with anyio.fail_after(max(2.0, self.config.lease)):
+                        await self._beat()
+                except REDIS_ERRORS as exc:
+                    text = f"cannot reach Redis at {redact_url(self.url)}: {exc}"
+                    log.error("%s", text)
+                    raise ConfigError(text) from None
+                async with self._background(handler):
                     yield
-                finally:
-                    self._group = None
-                    group.cancel_scope.cancel()
-                    with anyio.CancelScope(shield=True), anyio.move_on_after(1.0):
-                        await self._client.delete([keys.node_key(self.name)])
+        finally:
+            # Left where it was entered (its task group's scope must be the current one).
+            await self.store.__aexit__(None, None, None)
+
+    @asynccontextmanager
+    async def _background(self, handler: CommandHandler) -> AsyncIterator[None]:
+        log.info(
+            "node %s: on Redis %s (epoch %s), lease %.3g s",
+            self.name,
+            redact_url(self.url),
+            self.epoch,
+            self.config.lease,
+        )
+        async with anyio.create_task_group() as group:
+            self._group = group
+            group.start_soon(self._every, self.config.lease / 4, self._beat, "heartbeat")
+            group.start_soon(self._every, self.config.lease / 4, self._renew_all, "leases")
+            group.start_soon(self._every, self.config.lease / 5, self._sweep, "finaliser")
+            group.start_soon(serve_commands, self._client, self.name, handler)
+            try:
+                yield
+            finally:
+                self._group = None
+                group.cancel_scope.cancel()
+                with anyio.CancelScope(shield=True), anyio.move_on_after(1.0):
+                    await self._client.delete([keys.node_key(self.name)])
 
     async def _every(self, interval: float, step: Callable[[], Any], what: str) -> None:
         failing = False
@@ -176,7 +195,7 @@ class RedisPeers(Peers):
                     self.epoch,
                     current,
                 )
-                self._lost_epochs.append(self.epoch)
+                self._lost_epochs.append(keys.tag(self.epoch))
             self.epoch = current
         return current
 
@@ -285,7 +304,7 @@ class RedisPeers(Peers):
         return bool(held)
 
     def _why_lost(self, execution_id: str) -> str:
-        if keys.epoch_of(execution_id) != self.epoch:
+        if self.epoch is not None and keys.epoch_of(execution_id) != keys.tag(self.epoch):
             return "Redis lost its data (its epoch changed)"
         return "another node finalised it as node_lost (its lease ran out)"
 
@@ -312,13 +331,16 @@ class RedisPeers(Peers):
 
     def check(self, execution_id: str) -> None:
         epoch = keys.epoch_of(execution_id)
-        if epoch is not None and self.epoch is not None and epoch != self.epoch:
+        if epoch is None or self.epoch is None:
+            return
+        current = keys.tag(self.epoch)
+        if epoch != current:
             raise RPCError(
                 ErrorCode.STORE_LOST,
                 f"execution {execution_id!r} was made in Redis epoch {epoch}, and Redis is at "
-                f"epoch {self.epoch} now: it lost its data (restarted empty), and the "
+                f"epoch {current} now: it lost its data (restarted empty), and the "
                 "execution and its output with it",
-                {"reason": "epoch", "epoch": epoch, "current": self.epoch},
+                {"reason": "epoch", "epoch": epoch, "current": current},
             )
 
     async def find(self, execution_id: str) -> RemoteExecution | None:
@@ -411,6 +433,11 @@ class RedisPeers(Peers):
             eid,
             fields.get("node"),
         )
+        try:
+            # Its writer is fenced off and its spool ends: every follower of it ends too.
+            await self.store.finalize(eid, reason="node_lost")
+        except CCStreamError as exc:
+            log.warning("node %s: could not end the spool of %s: %s", self.name, eid, exc)
         return True
 
     async def _sweep(self) -> None:
@@ -437,7 +464,7 @@ class RedisPeers(Peers):
                 "connected": self._connected,
                 "error": self._error,
                 "latency": self._latency,
-                "epoch": self.epoch,
+                "epoch": None if self.epoch is None else keys.tag(self.epoch),
                 "lost_epochs": list(self._lost_epochs),
             },
             "following": len(self._remote),

@@ -10,15 +10,18 @@ Redis, followed by one task per (node, execution) however many connections read 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 import ccstream
-from ccstream.spool import Spool, SpoolState, Store
+from ccstream.spool import Spool, SpoolState
 
 from .._notices import NoticeBoard
 from ._record import Record
+
+if TYPE_CHECKING:
+    from ccstream.spool.redis import RedisStore
 
 __all__ = ["RemoteExecution"]
 
@@ -35,7 +38,9 @@ class RemoteExecution(NoticeBoard):
     spooled = True
     """Its spool is in the shared store."""
 
-    def __init__(self, execution_id: str, record: Record, store: Store, last_event: str) -> None:
+    def __init__(
+        self, execution_id: str, record: Record, store: RedisStore, last_event: str
+    ) -> None:
         super().__init__()
         self.id = execution_id
         self.record = record
@@ -97,14 +102,15 @@ class RemoteExecution(NoticeBoard):
         """How the run ended, once it did (``node_lost`` when its node was lost)."""
         return self.record.result()
 
-    def open_spool(self) -> Spool:
-        """A reader of its output from the shared store (close it when done)."""
-        return self.store.open(self.id)
+    async def aopen_spool(self) -> Spool:
+        """A reader of its output from the shared store (close it when done);
+        :class:`~ccstream.SpoolNotFound` once its spool is gone."""
+        return await self.store.aopen(self.id)
 
-    def spool_state(self) -> SpoolState | None:
-        """Its spool's state now, from the shared store."""
+    async def aspool_state(self) -> SpoolState | None:
+        """Its spool's state now, from the shared store (``None`` without one)."""
         try:
-            return self.store.state(self.id)
+            return await self.store.astate(self.id)
         except ccstream.SpoolNotFound:
             return None
 
