@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._cli_server import serve_cli, stop
+from ._cli_server import stop
 from .conftest import free_port
 
 LEASE = 1.0
 """Seconds of the nodes' lease in these tests: a lost node is finalised within it."""
+START_TIMEOUT = 20.0
 
 
 @dataclass
 class Node:
-    """One server process: its name, port and process."""
+    """One server process: its name, port, process and log."""
 
     name: str
     port: int
@@ -36,35 +40,45 @@ class Node:
         self.proc.wait(10)
 
 
-@contextmanager
-def node(redis_url: str, directory: Path, name: str, *flags: str) -> Iterator[Node]:
-    """A node named ``name`` on ``redis_url``; stopped (SIGTERM, by its pid) on exit."""
+def _spawn(redis_url: str, directory: Path, name: str, flags: tuple[str, ...]) -> Node:
     port = free_port()
     log = directory / f"node-{name}.log"
-    proc = serve_cli(
-        port,
-        log,
-        "--redis",
-        redis_url,
-        "--node-id",
-        name,
-        "--lease",
-        str(LEASE),
-        "--command-timeout",
-        "2",
-        "--drain-timeout",
-        "0",
-        *flags,
-    )
-    try:
-        yield Node(name, port, proc, log)
-    finally:
-        if proc.poll() is None:
-            stop(proc, signal.SIGTERM)
+    argv = [sys.executable, "-m", "ccstream_ws.cli", "serve", "--port", str(port)]
+    argv += ["--redis", redis_url, "--node-id", name, "--lease", str(LEASE)]
+    argv += ["--command-timeout", "2", "--drain-timeout", "0", *flags]
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
+    return Node(name, port, proc, log)
+
+
+def _wait(node: Node, deadline: float) -> None:
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", node.port), timeout=0.2).close()
+            return
+        except OSError:
+            if node.proc.poll() is not None or time.monotonic() > deadline:
+                text = node.log.read_text()
+                raise RuntimeError(f"node {node.name} did not start: {text}") from None
+            time.sleep(0.05)
 
 
 @contextmanager
-def nodes(redis_url: str, directory: Path, *names: str) -> Iterator[list[Node]]:
-    """One node per name on ``redis_url``."""
-    with ExitStack() as stack:
-        yield [stack.enter_context(node(redis_url, directory, name)) for name in names]
+def nodes(
+    redis_url: str, directory: Path, *names: str, flags: tuple[str, ...] = ()
+) -> Iterator[list[Node]]:
+    """One node per name on ``redis_url``, started together; each stopped (SIGTERM, by its
+    pid; SIGKILL if it does not end) on exit."""
+    started = [_spawn(redis_url, directory, name, flags) for name in names]
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        for node in started:
+            _wait(node, deadline)
+        yield started
+    finally:
+        for node in started:
+            if node.proc.poll() is None:
+                node.proc.send_signal(signal.SIGTERM)
+        for node in started:
+            if node.proc.poll() is None:
+                stop(node.proc, signal.SIGTERM)
