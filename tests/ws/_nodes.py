@@ -51,15 +51,19 @@ def _spawn(redis_url: str, directory: Path, name: str, flags: tuple[str, ...]) -
     return Node(name, port, proc, log)
 
 
-def _wait(node: Node, deadline: float) -> None:
+def wait_for_port(
+    port: int, proc: subprocess.Popen[bytes], log: Path, deadline: float | None = None
+) -> None:
+    """Return once 127.0.0.1:``port`` accepts; :class:`RuntimeError` (with ``log``) when
+    ``proc`` ended or ``deadline`` (default: :data:`START_TIMEOUT` from now) passed."""
+    deadline = time.monotonic() + START_TIMEOUT if deadline is None else deadline
     while True:
         try:
-            socket.create_connection(("127.0.0.1", node.port), timeout=0.2).close()
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
         except OSError:
-            if node.proc.poll() is not None or time.monotonic() > deadline:
-                text = node.log.read_text()
-                raise RuntimeError(f"node {node.name} did not start: {text}") from None
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start: {log.read_text()}") from None
             time.sleep(0.05)
 
 
@@ -73,7 +77,7 @@ def nodes(
     try:
         deadline = time.monotonic() + START_TIMEOUT
         for node in started:
-            _wait(node, deadline)
+            wait_for_port(node.port, node.proc, node.log, deadline)
         yield started
     finally:
         for node in started:

@@ -4,6 +4,9 @@ executions are finalised as ``node_lost`` by the other; a Redis that lost its da
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -15,8 +18,9 @@ import pytest
 
 from .._redis import RedisServer, redis_server
 from ._http import get, get_json
-from ._nodes import LEASE, Node, nodes
+from ._nodes import LEASE, Node, nodes, wait_for_port
 from ._raw import Raw, raw
+from .conftest import HERE, free_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.asyncio_only]
 
@@ -253,8 +257,14 @@ async def test_redis_restarted_empty_is_told_as_store_lost_never_another_executi
             assert answer["error"]["data"]["epoch"] == eid[:8]
             status, body = get_json(b.port, f"/executions/{eid}/stdout")
             assert (status, body["reason"], body["code"]) == (410, "epoch", -32012)
-        status, ready = get_json(a.port, "/readyz")
-        assert status == 200, ready
+        deadline = time.monotonic() + 5
+        while True:  # ready again once its heartbeat reached the restarted Redis
+            status, ready = get_json(a.port, "/readyz")
+            if status == 200:
+                break
+            assert time.monotonic() < deadline, ready
+            assert "is unreachable" in ready["reasons"][0]
+            await _sleep(0.05)
         deadline = time.monotonic() + 5
         while True:  # the owner sees it at its next heartbeat
             health = get_json(a.port, "/healthz")[1]["cluster"]["redis"]
@@ -268,3 +278,60 @@ async def test_redis_restarted_empty_is_told_as_store_lost_never_another_executi
 
 async def _sleep(seconds: float) -> None:
     await anyio.sleep(seconds)
+
+
+async def test_a_trio_node_and_an_asyncio_node_serve_each_others_executions(
+    pair: list[Node], redis_server: RedisServer, tmp_path: Path
+) -> None:
+    a, _ = pair
+    port = free_port()
+    config = {"redis": redis_server.url, "node_id": "t", "lease": LEASE}
+    log = tmp_path / "node-t.log"
+    with log.open("wb") as sink:
+        trio_node = subprocess.Popen(  # noqa: ASYNC220 - started once, before any I/O
+            [
+                sys.executable,
+                str(HERE / "_server.py"),
+                "hypercorn-trio",
+                str(port),
+                json.dumps(config),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, trio_node, log)
+        url = f"ws://127.0.0.1:{port}/ws"
+        async with raw(url) as on_trio, raw(a.url) as on_asyncio:
+            await on_trio.recv()
+            await on_asyncio.recv()
+            # Started on trio, fed and read on asyncio.
+            cat = await on_trio.call("execute", {"argv": ["cat"], "stdin": True, "detach": True})
+            eid = cat["result"]["execution_id"]
+            await on_asyncio.call("subscribe", {"execution_id": eid})
+            fed = await on_asyncio.call("stdin", {"execution_id": eid, "data": "hi\n", "eof": True})
+            assert fed["result"]["bytes"] == 3
+            assert (await on_asyncio.until("process.output"))["params"]["data"] == "hi\n"
+            done = (await on_asyncio.until("process.completed"))["params"]
+            assert (done["status"], done["exit_code"]) == ("completed", 0)
+            # Started on asyncio, cancelled and read on trio.
+            sleeper = await on_asyncio.call("execute", {"command": "echo up; sleep 30"})
+            other = sleeper["result"]["execution_id"]
+            await on_trio.call("subscribe", {"execution_id": other})
+            assert (await on_trio.until("process.output"))["params"]["data"] == "up\n"
+            canceled = await on_trio.call("cancel", {"execution_id": other})
+            assert canceled["result"]["status"] == "canceled"
+            # Its reader here hears it (told before the cancel acts: maybe before the answer).
+            heard = [m for m in on_trio.seen if m.get("method") == "process.canceled"]
+            if not heard:
+                heard = [await on_trio.until("process.canceled")]
+            assert heard[0]["params"]["execution_id"] == other
+            end = (await on_trio.until("process.completed"))["params"]
+            assert (end["status"], end["reason"]) == ("canceled", "cancelled")
+    finally:
+        trio_node.send_signal(signal.SIGINT)
+        try:
+            trio_node.wait(15)
+        except subprocess.TimeoutExpired:
+            trio_node.kill()
+            trio_node.wait()

@@ -10,7 +10,7 @@ from ..protocol import _jsonrpc as rpc
 from ..protocol._codes import ErrorCode
 from ._execution import Execution
 
-__all__ = ["CONTROL_STATUS", "control", "feed_stdin", "notice"]
+__all__ = ["CONTROL_STATUS", "check_running", "control", "feed_stdin", "notice"]
 
 CONTROL_STATUS = {"PAUSE": "paused", "RESUME": "resumed", "CANCEL": "canceled"}
 """A ``control`` ``type`` to its ``status`` (and its notice, ``process.<status>``)."""
@@ -24,11 +24,16 @@ def notice(execution_id: str, pid: int, status: str) -> str:
     )
 
 
+def check_running(execution: Execution) -> None:
+    """``INVALID_STATE`` once ``execution`` ended."""
+    if not execution.running:
+        raise RPCError(ErrorCode.INVALID_STATE, f"execution {execution.id} already ended")
+
+
 def control(execution: Execution, kind: str) -> str:
     """Pause, resume or cancel ``execution`` (``kind`` a key of :data:`CONTROL_STATUS`) and
     return the encoded notice for its readers; ``INVALID_STATE`` once it ended."""
-    if not execution.running:
-        raise RPCError(ErrorCode.INVALID_STATE, f"execution {execution.id} already ended")
+    check_running(execution)
     if kind == "PAUSE":
         execution.pause()
     elif kind == "RESUME":

@@ -51,8 +51,10 @@ class Peers(abc.ABC):
         """This node started ``execution``'s run."""
 
     @abc.abstractmethod
-    async def noticed(self, execution: Execution, message: str) -> None:
-        """A control notice of this node's ``execution``, for its readers on other nodes."""
+    async def noticed(self, execution: Execution, message: str, paused: bool) -> None:
+        """A control notice of this node's ``execution`` for its readers on other nodes, told
+        before the control acts, so they hear it before the end it may cause; ``paused``: the
+        execution is stopped after it."""
 
     @abc.abstractmethod
     async def ended(self, execution: Execution) -> None:
@@ -103,7 +105,7 @@ class Alone(Peers):
     async def started(self, execution: Execution) -> None:
         return None
 
-    async def noticed(self, execution: Execution, message: str) -> None:
+    async def noticed(self, execution: Execution, message: str, paused: bool) -> None:
         return None
 
     async def ended(self, execution: Execution) -> None:

@@ -122,13 +122,18 @@ class Registry:
                 raise RPCError(ErrorCode.INVALID_STATE, f"execution {execution.id} already ended")
             answer = await self.peers.command(execution, "control", {"type": kind})
             return str(answer.get("status")), None
-        return _actions.CONTROL_STATUS[kind], _actions.control(execution, kind)
+        status = _actions.CONTROL_STATUS[kind]
+        _actions.check_running(execution)
+        await self.peers.noticed(
+            execution, _actions.notice(execution.id, execution.pid, status), kind == "PAUSE"
+        )
+        return status, _actions.control(execution, kind)
 
     async def publish(self, execution: AnyExecution, message: str) -> None:
-        """Tell every reader of this node's ``execution``, here and on other nodes, a notice."""
+        """Tell every reader of this node's ``execution`` here a notice (:meth:`control` told
+        the other nodes' already)."""
         if isinstance(execution, Execution):
             execution.notify(message)
-            await self.peers.noticed(execution, message)
 
     async def stdin(self, execution: AnyExecution, data: bytes, eof: bool) -> dict[str, Any]:
         """Feed the child's stdin, here or on the execution's node (:func:`_actions.feed_stdin`)."""

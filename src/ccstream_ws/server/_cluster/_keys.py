@@ -6,8 +6,9 @@ all of it; every key of one node carries the node's name (``ccs:node:{NODE}…``
 :data:`RUNNING` and :data:`EPOCH` are shared, and no script touches them together with others.
 
 An execution id is 32 hex digits: the first :data:`EPOCH_DIGITS` are those of the epoch of the
-Redis it was made in (the spool store's, :data:`EPOCH`), the other 96 bits random, so knowing an id is still as good as having been told it, and any
-node, even one started after Redis lost its data, tells such an id from an unknown one.
+Redis it was made in (the spool store's, :data:`EPOCH`), the other 96 bits random, so knowing an
+id is still as good as having been told it, and any node, even one started after Redis lost its
+data, tells such an id from an unknown one.
 """
 
 from __future__ import annotations

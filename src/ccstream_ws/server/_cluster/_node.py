@@ -36,6 +36,7 @@ import coredis
 
 from ccstream import CCStreamError
 from ccstream.spool.redis import RedisStore
+from ccstream.spool.redis._layout import Keys
 
 from ...exceptions import ConfigError, RPCError
 from ...protocol._codes import ErrorCode
@@ -57,6 +58,8 @@ log = logging.getLogger("ccstream_ws")
 
 _UNUSED = 30.0
 """Seconds a follower of another node's execution lasts with no reader on this node."""
+_SPOOL_MADE = 2.0
+"""Seconds a new execution waits for its spool to be in Redis before it is published."""
 _MAX_CONNECTIONS = 1024
 """Connections to Redis at most: each follower and each command waits on one of its own."""
 
@@ -219,6 +222,7 @@ class RedisPeers(Peers):
             **progress_fields(((0, 0), (0, 0)), (0, 0), False),
         }
         eid = execution.id
+        await self._spool_made(eid)
         try:
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.hset(keys.exec_key(eid), fields)
@@ -228,7 +232,18 @@ class RedisPeers(Peers):
             # Readers on this node still read it; other nodes cannot find it, and told so.
             log.error("node %s: could not publish execution %s: %s", self.name, eid, exc)
 
-    async def noticed(self, execution: Execution, message: str) -> None:
+    async def _spool_made(self, eid: str) -> None:
+        """Wait (a moment at most) until the run's spool is in Redis, so that a node that finds
+        the execution finds its spool too (the store makes it from a task of its own)."""
+        # Asked of Redis: the writer's own store answers from the sink's memory.
+        meta = Keys(self.store.prefix, eid).meta
+        with anyio.move_on_after(_SPOOL_MADE):
+            while not await self._client.exists([meta]):  # noqa: ASYNC110 - Redis, polled
+                await anyio.sleep(0.005)
+            return
+        log.warning("node %s: the spool of %s is not in Redis yet", self.name, eid)
+
+    async def noticed(self, execution: Execution, message: str, paused: bool) -> None:
         try:
             await self._client.xadd(
                 keys.events_key(execution.id),
@@ -237,9 +252,7 @@ class RedisPeers(Peers):
                 threshold=scripts.EVENTS_KEPT,
                 trim_operator=coredis.PureToken.APPROXIMATELY,
             )
-            await self._client.hset(
-                keys.exec_key(execution.id), {"paused": "1" if execution.paused else "0"}
-            )
+            await self._client.hset(keys.exec_key(execution.id), {"paused": "1" if paused else "0"})
         except REDIS_ERRORS as exc:
             log.warning(
                 "node %s: a notice of %s did not reach the other nodes: %s",
@@ -379,6 +392,7 @@ class RedisPeers(Peers):
         when its lease ran out; stop once it ended or nobody here read it for a while."""
         eid = remote.id
         block = max(1, int(self.config.lease * 1000 / 5))
+        quiet = 0
         try:
             while not remote.ended.is_set() or remote.readers:
                 if remote.readers == 0 and time.monotonic() - remote.used_at > _UNUSED:
@@ -390,9 +404,12 @@ class RedisPeers(Peers):
                     got = await self._client.xread(
                         {keys.events_key(eid): remote.last_event}, count=64, block=block
                     )
-                    if not got:
-                        await self._finalise_lapsed(eid)
                     entries = got.get(keys.events_key(eid), ()) if got else ()
+                    if not entries:
+                        quiet += 1
+                        await self._quiet(remote, quiet)
+                        continue
+                    quiet = 0
                     ended = False
                     for entry in entries:
                         remote.last_event = str(entry.identifier)
@@ -401,12 +418,10 @@ class RedisPeers(Peers):
                             remote.notify(str(values.get("message", "")))
                         elif values.get("kind") == "ended":
                             ended = True
-                    if ended or not got:
+                    if ended:
                         fields = await self._client.hgetall(keys.exec_key(eid))
-                        if fields:
-                            remote.update(Record(dict(fields)))
-                        elif remote.running:
-                            # Dropped by its node, or expired: it ended, how is not known.
+                        remote.update(Record(dict(fields or remote.record.fields)))
+                        if remote.running:  # gone meanwhile: it ended, how is not known
                             remote.update(Record({**remote.record.fields, "state": "gone"}))
                 except REDIS_ERRORS as exc:
                     log.warning("node %s: following %s: %s", self.name, eid, exc)
@@ -414,6 +429,20 @@ class RedisPeers(Peers):
         finally:
             if self._remote.get(eid) is remote:
                 del self._remote[eid]
+
+    async def _quiet(self, remote: RemoteExecution, quiet: int) -> None:
+        """Nothing new in ``remote``'s events: finalise it if its lease ran out, and take its
+        record's progress. Its end is taken from the events, which come in order after its
+        notices; only a record that says ended twice with no event (its events gone) or is gone
+        itself ends it here."""
+        await self._finalise_lapsed(remote.id)
+        fields = await self._client.hgetall(keys.exec_key(remote.id))
+        if not fields:
+            remote.update(Record({**remote.record.fields, "state": "gone"}))
+            return
+        record = Record(dict(fields))
+        if record.running or quiet > 1:
+            remote.update(record)
 
     async def _finalise_lapsed(self, eid: str) -> bool:
         done: Any = await self._finalise(
