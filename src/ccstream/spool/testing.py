@@ -3,7 +3,7 @@ checks a stream): call :func:`check_store` with a factory of empty stores, insid
 on each backend, or run the :data:`CHECKS` one by one.
 
 Each check writes scripted output through the store's :class:`~ccstream.spool.Sink` and reads it
-back through :meth:`Store.open <ccstream.spool.Store.open>`, asserting one invariant of the
+back through :meth:`Store.aopen <ccstream.spool.Store.aopen>`, asserting one invariant of the
 contract in :mod:`ccstream.spool._base`:
 
 - a walk of pages by their cursor gives every line once, in order; the page at line ``k`` holds
@@ -182,7 +182,7 @@ async def check_page_walks_give_every_line_once_within_the_byte_bound(store: Sto
     script = _script(1, long_every=37)
     await _write(store.create("walk", _options()), script)
     expected = _streams(script)
-    with store.open("walk") as spool:
+    with await store.aopen("walk") as spool:
         for stream in STREAMS:
             for count, max_bytes in ((1, 1 << 20), (7, 300), (1000, 4096), (3, 1)):
                 pages = await _walk(spool, stream, count, max_bytes)
@@ -199,7 +199,7 @@ async def check_the_page_at_line_k_holds_the_lines_from_k(store: Store) -> None:
     script = _script(2)
     await _write(store.create("at-k", _options()), script)
     lines = _lines(_streams(script)["stdout"])
-    with store.open("at-k") as spool:
+    with await store.aopen("at-k") as spool:
         assert await spool.known_lines("stdout") == len(lines)
         for k in (0, 1, 13, len(lines) // 2, len(lines) - 1, len(lines)):
             for n in (1, 5, 64):
@@ -216,7 +216,7 @@ async def check_the_page_at_line_k_holds_the_lines_from_k(store: Store) -> None:
 async def check_merged_replay_is_the_live_sequence(store: Store) -> None:
     """``follow`` from 0 replays the frames in the order they were appended."""
     frames = await _write(store.create("merged", _options()), _script(3))
-    with store.open("merged") as spool:
+    with await store.aopen("merged") as spool:
         got = [event async for event in spool.follow()]
     assert all(isinstance(event, Output) for event in got)
     assert [(e.stream, e.offset, e.data) for e in got if isinstance(e, Output)] == [
@@ -230,7 +230,7 @@ async def check_follow_from_any_offset_yields_exactly_the_bytes_from_there(store
     await _write(store.create("offsets", _options()), script)
     expected = _streams(script)
     rng = random.Random(4)
-    with store.open("offsets") as spool:
+    with await store.aopen("offsets") as spool:
         for stream in STREAMS:
             size = len(expected[stream])
             for start in {0, 1, size // 3, size - 1, size, rng.randrange(size + 1)}:
@@ -249,7 +249,7 @@ async def check_quota_gaps_and_kept_bytes_account_for_every_byte(store: Store) -
     options = _options(quota=4 * 4096, on_quota="drop")
     await _write(store.create("quota", options), script)
     expected = _streams(script)
-    with store.open("quota") as spool:
+    with await store.aopen("quota") as spool:
         assert spool.gaps, "the quota dropped nothing: the check proves nothing"
         for stream in STREAMS:
             pos = 0
@@ -270,10 +270,10 @@ async def check_quota_gaps_and_kept_bytes_account_for_every_byte(store: Store) -
 async def check_completion_is_recorded(store: Store) -> None:
     """After the sink closed: complete, the return code and reason, pages complete."""
     await _write(store.create("done", _options()), _script(6, writes=20))
-    state = store.state("done")
+    state = await store.astate("done")
     assert state.complete
     assert (state.returncode, state.reason) == (3, "exited")
-    with store.open("done") as spool:
+    with await store.aopen("done") as spool:
         assert spool.complete
         assert (spool.returncode, spool.reason) == (3, "exited")
         assert (await spool.tail(1)).complete
@@ -284,7 +284,7 @@ async def check_a_reader_opened_while_writing_sees_what_one_after_sees(store: St
     same frames as a reader opened after the sink closed."""
     script = _script(7, writes=120)
     sink = store.create("live", _options())
-    with store.open("live") as live:
+    with await store.aopen("live") as live:
         got: list[Output | Gap] = []
 
         async def follow() -> None:
@@ -295,7 +295,7 @@ async def check_a_reader_opened_while_writing_sees_what_one_after_sees(store: St
             async with anyio.create_task_group() as tg:
                 tg.start_soon(follow)
                 frames = await _write(sink, script, pause=0.0)
-    with store.open("live") as after:
+    with await store.aopen("live") as after:
         replay = [event async for event in after.follow()]
     key = [(e.stream, e.offset, bytes(e.data)) for e in got if isinstance(e, Output)]
     assert key == [(e.stream, e.offset, bytes(e.data)) for e in replay if isinstance(e, Output)]
@@ -305,7 +305,7 @@ async def check_a_reader_opened_while_writing_sees_what_one_after_sees(store: St
 async def check_removing_cuts_readers_off(store: Store) -> None:
     """:meth:`Store.remove` cuts off a reader that holds a frame; opening fails after."""
     await _write(store.create("gone", _options()), _script(8))
-    spool = store.open("gone")
+    spool = await store.aopen("gone")
     events = spool.follow()
     assert isinstance(await events.__anext__(), Output)
     assert await store.remove("gone", "removed by the check")
@@ -321,7 +321,7 @@ async def check_removing_cuts_readers_off(store: Store) -> None:
     await events.aclose()
     spool.close()
     try:
-        store.open("gone")
+        await store.aopen("gone")
     except SpoolNotFound:
         pass
     else:

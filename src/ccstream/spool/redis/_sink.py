@@ -51,6 +51,10 @@ _GROUP_BYTES = 4 * 1024 * 1024
 a bound on how long other clients wait."""
 
 
+SEAL_TIMEOUT = 10.0
+"""Seconds the end of a run waits at most for Redis to record it."""
+
+
 def _translate(exc: Exception, where: str) -> SpoolError:
     """The spool error a failed script means (its reply's first word says why)."""
     text = str(exc)
@@ -79,6 +83,10 @@ class _Flusher:
         self.committed_bytes = 0
         self.epoch = 1
         self.failed = anyio.Event()
+        self.created = anyio.Event()
+        """Set once the spool exists in Redis (or its making failed)."""
+        self.removed = False
+        """Set when the store removes the spool: nothing of this writer lands after that."""
         self._store = store
         self._keys = keys
         self._size = segment_size
@@ -117,6 +125,7 @@ class _Flusher:
     async def run(self) -> None:
         try:
             await self._script(self._store._create, self._create)
+            self.created.set()
             while True:
                 while not self._jobs and not self._stopping:
                     self._wake = anyio.Event()
@@ -206,7 +215,9 @@ class _Flusher:
         ]
 
     async def _flush(self, group: list[Job]) -> None:
-        await self._script(self._store._flush, self.flush_args(group))
+        if not await self._script(self._store._flush, self.flush_args(group)):
+            # Sent again after a lost reply (coredis retries): Redis had it, nothing doubled.
+            log.info("flush %d of the spool %r was stored already", self._seq + 1, self._keys.key)
         self._seq += 1
         self.state = group[-1].state
         self.committed_bytes += sum(job.nbytes for job in group)
@@ -220,12 +231,13 @@ class _Flusher:
         self.error = message
         self.state = replace(self.state, error=message)
         self.failed.set()
+        self.created.set()
         self._advanced()
 
     async def seal(self, state: SpoolState, ttl: float | None) -> None:
         """Record the final ``state`` and give every key the TTL (``None``: none), unless this
         writer was fenced off or the spool is lost (then someone else ends it)."""
-        if isinstance(self.failure, (SpoolFenced, SpoolLost)):
+        if self.removed or isinstance(self.failure, (SpoolFenced, SpoolLost)):
             return
         seconds = 0 if ttl is None else max(1, round(ttl))
         args = [str(self.epoch), state_to_json(state), str(state.records), repr(time.time())]
@@ -276,9 +288,22 @@ class RedisSink(SpoolWriter):
         self._store._start_soon(self._flusher.run)
 
     @property
+    def failure(self) -> SpoolError | None:
+        """Why writing stopped, as an exception (:class:`SpoolFenced` when another writer took
+        the spool over, :class:`SpoolLost` when Redis lost it), once it did."""
+        return self._flusher.failure
+
+    @property
     def epoch(self) -> int:
         """This writer's epoch (fencing token): a flush is refused once the spool's is higher."""
         return self._flusher.epoch
+
+    async def ready(self) -> None:
+        """Return once the spool exists in Redis, so that a reader anywhere can open it;
+        :class:`~ccstream.SpoolError` if it could not be made."""
+        await self._flusher.created.wait()
+        if self._flusher.failure is not None and not self._flusher.state.records:
+            raise self._flusher.failure
 
     def source(self) -> Source:
         from ._source import LiveRedisSource
@@ -305,7 +330,9 @@ class RedisSink(SpoolWriter):
         await self._flusher.finish()
         if self._final is None:
             state = self._finish_state(totals, returncode, reason)
-            with anyio.CancelScope(shield=True):
+            # Shielded (a cancelled run still records its end), but bounded: a Redis that does
+            # not answer does not hold the run's end for longer than this.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(SEAL_TIMEOUT):
                 await self._flusher.seal(state, self._store.retention)
             self._final = state
         self._wake()

@@ -141,6 +141,7 @@ class _Ranges(RangeReader):
             at = last
         source.check()
         if not data:
+            source.call(source.verify)  # gone from Redis altogether: say so, not "missing"
             return False
         self._at = (sid, pos)
         self._data = bytes(data)
@@ -225,19 +226,43 @@ class RedisSource(Source):
     def snapshot(self) -> SpoolState:
         self.check()
         if in_worker():
-            token, state = self.call(self.client.hmget, self.keys.meta, ["token", "state"])
-            if token is None or state is None:
-                self.call(self._store.gone, self.key)  # raises: lost, or removed
-            token = token.decode()
-            if self._token is None:
-                self._token = token
-            elif token != self._token:
-                raise SpoolLost(
-                    f"the spool {self.key!r} in Redis is another one than the one read so far "
-                    "(made again after Redis lost the first)"
-                )
-            self._state = state_from_json(state)
+            self.call(self.refresh)
         return self._state
+
+    async def refresh(self) -> SpoolState:
+        """Read the state from Redis now (what :meth:`snapshot` gives outside ``run_sync``)."""
+        self.check()
+        try:
+            token, state = await self.client.hmget(self.keys.meta, ["token", "state"])
+        except Exception as exc:
+            raise SpoolError(f"cannot read the spool {self.key!r} from Redis: {exc}") from exc
+        if token is None or state is None:
+            await self._store.gone(self.key)  # raises: lost, or removed
+        assert token is not None
+        assert state is not None
+        text = token.decode()
+        if self._token is None:
+            self._token = text
+        elif text != self._token:
+            raise SpoolLost(
+                f"the spool {self.key!r} in Redis is another one than the one read so far "
+                "(made again after Redis lost the first)"
+            )
+        self.check()
+        self._state = state_from_json(state)
+        return self._state
+
+    async def verify(self) -> None:
+        """Raise :class:`~ccstream.spool.redis.SpoolLost` (or
+        :class:`~ccstream.SpoolNotFound`) unless Redis still holds this very spool."""
+        try:
+            token = await self.client.hget(self.keys.meta, "token")
+        except Exception as exc:
+            raise SpoolError(f"cannot read the spool {self.key!r} from Redis: {exc}") from exc
+        if token is None:
+            await self._store.gone(self.key)
+        elif self._token is not None and token.decode() != self._token:
+            raise SpoolLost(f"the spool {self.key!r} in Redis is another one than the one read")
 
     def records(self, start: int, count: int) -> list[Record]:
         data = self._records.get(start, count)
@@ -261,15 +286,8 @@ class RedisSource(Source):
 
     async def wait(self, records: int, poll_interval: float) -> None:
         await self._store._tailer(self.key).wait(records, poll_interval)
-        # The follower looks at the snapshot outside run_sync next (is there more?): it must
-        # be the state now, not that of the last read.
-        self.check()
-        try:
-            state = await self.client.hget(self.keys.meta, "state")
-        except Exception as exc:
-            raise SpoolError(f"cannot read the spool {self.key!r} from Redis: {exc}") from exc
-        if state is not None:
-            self._state = state_from_json(state)
+        # The readers look at snapshot() next, on the loop: it must be the state now.
+        await self.refresh()
 
     def hold(self, mark: ReaderMark) -> Callable[[], None]:
         self.marks.append(mark)

@@ -92,10 +92,14 @@ class RedisStore(Store):
         **client_options: Any,
     ) -> RedisStore:
         """A store on the Redis at ``url`` (``redis://HOST:PORT/DB``, ``rediss://`` for TLS,
-        ``unix://PATH``); ``client_options`` go to :meth:`coredis.Redis.from_url`."""
-        return cls(
-            coredis.Redis.from_url(url, **client_options), prefix=prefix, retention=retention
-        )
+        ``unix://PATH``); ``client_options`` go to :meth:`coredis.Redis.from_url`. Unless they
+        say otherwise, a connection attempt gives up after 5 s and a reply after 30 s (then the
+        command is retried, twice, and a writer that still gets no answer fails as on a full
+        disk): a Redis that stopped answering never holds a run forever."""
+        client_options.setdefault("connect_timeout", 5.0)
+        client_options.setdefault("stream_timeout", 30.0)
+        client = coredis.Redis.from_url(url, **client_options)
+        return cls(client, prefix=prefix, retention=retention)
 
     # -- lifetime -------------------------------------------------------------------------------
 
@@ -209,6 +213,15 @@ class RedisStore(Store):
         )
         return sink
 
+    async def ready(self, key: str) -> None:
+        """Return once the spool this process writes for ``key`` exists in Redis, so that a
+        reader on any node can open it (publish an execution after this); nothing to wait for
+        when this process does not write it. :class:`~ccstream.SpoolError` if it could not be
+        made."""
+        entry = self._entries.get(key)
+        if entry is not None and entry.sink is not None:
+            await entry.sink.ready()
+
     def open(self, key: str) -> Spool:
         """The reader of ``key``'s spool, for a spool this store writes or has opened before
         (:meth:`aopen` opens any: it asks Redis, which this call cannot without waiting)."""
@@ -222,10 +235,15 @@ class RedisStore(Store):
     async def aopen(self, key: str) -> Spool:
         self._check_key(key)
         entry = self._entries.get(key)
-        if entry is not None and entry.sink is not None and not entry.removed:
-            return self._reader(key, entry)
         if entry is not None and entry.revoked is not None:
             raise SpoolNotFound(entry.revoked)
+        if entry is not None and entry.sink is not None and not entry.removed:
+            if entry.sink.closed:
+                # Its writer is done here, so Redis alone holds it now: is it still there?
+                meta = await self._meta(key)
+                if meta[0] != entry.sink.token:
+                    raise SpoolLost(f"the spool {key!r} in Redis is another one than written")
+            return self._reader(key, entry)
         meta = await self._meta(key)
         if entry is None or entry.removed:
             entry = self._entries[key] = _Entry()
@@ -379,8 +397,13 @@ class RedisStore(Store):
         self.revoke(key, reason or f"the spool {key!r} was removed")
         entry = self._entries[key]
         with anyio.CancelScope(shield=True):
-            if entry.sink is not None:
-                await entry.sink._flusher.finish()  # nothing of it may land after the delete
+            sink = entry.sink
+            if sink is not None:
+                sink._flusher.removed = True
+                await sink._flusher.finish()  # nothing of it may land after the delete
+                if sink.accepting:
+                    # Still being written: it stops as on a failed disk, and says why.
+                    sink._flusher._fail(SpoolError(f"the spool {key!r} was removed"))
             try:
                 deleted = await self.client.delete(Keys(self.prefix, key).all())
             except Exception as exc:
