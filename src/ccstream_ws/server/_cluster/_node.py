@@ -36,7 +36,6 @@ import coredis
 
 from ccstream import CCStreamError
 from ccstream.spool.redis import RedisStore
-from ccstream.spool.redis._layout import Keys
 
 from ...exceptions import ConfigError, RPCError
 from ...protocol._codes import ErrorCode
@@ -235,11 +234,11 @@ class RedisPeers(Peers):
     async def _spool_made(self, eid: str) -> None:
         """Wait (a moment at most) until the run's spool is in Redis, so that a node that finds
         the execution finds its spool too (the store makes it from a task of its own)."""
-        # Asked of Redis: the writer's own store answers from the sink's memory.
-        meta = Keys(self.store.prefix, eid).meta
         with anyio.move_on_after(_SPOOL_MADE):
-            while not await self._client.exists([meta]):  # noqa: ASYNC110 - Redis, polled
-                await anyio.sleep(0.005)
+            try:
+                await self.store.ready(eid)
+            except CCStreamError as exc:
+                log.warning("node %s: the spool of %s is not in Redis: %s", self.name, eid, exc)
             return
         log.warning("node %s: the spool of %s is not in Redis yet", self.name, eid)
 
