@@ -205,7 +205,7 @@ def concurrent(args: argparse.Namespace) -> None:
                     digest.update(event.data)
             done = await follower.wait()
             await execution.wait()
-            return digest.hexdigest() == expected(n, size) and done.ok
+            return digest.hexdigest() == expected(n, size) and done.status == "completed"
 
     async def main(a: str, b: str, procs: list[psutil.Process], url: str) -> None:
         base = [p.memory_info().rss for p in procs]

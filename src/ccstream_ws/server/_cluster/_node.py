@@ -103,6 +103,8 @@ class RedisPeers(Peers):
         self._latency: float | None = None
         self._lost_epochs: list[str] = []
         self._finalised = 0
+        self._token = secrets.token_hex(8)
+        """This process among the nodes: a node restarted under the same name has another."""
         self._renew = self._client.register_script(scripts.RENEW)
         self._end = self._client.register_script(scripts.END)
         self._finalise = self._client.register_script(scripts.FINALISE)
@@ -176,7 +178,9 @@ class RedisPeers(Peers):
 
     async def _beat(self) -> None:
         began = time.monotonic()
-        value = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "at": time.time()})
+        value = json.dumps(
+            {"token": self._token, "pid": os.getpid(), "host": socket.gethostname()}
+        )
         await self._client.set(keys.node_key(self.name), value, px=int(self.config.lease * 1000))
         await self._check_epoch()
         self._latency = time.monotonic() - began
@@ -211,6 +215,7 @@ class RedisPeers(Peers):
     async def started(self, execution: Execution) -> None:
         fields = {
             "node": self.name,
+            "token": self._token,
             "epoch": self.epoch or "",
             "state": "running",
             "pid": str(execution.pid),
@@ -311,7 +316,7 @@ class RedisPeers(Peers):
         flat = [v for pair in fields.items() for v in pair]
         held: Any = await self._renew(
             keys=[keys.lease_key(execution.id), keys.exec_key(execution.id)],
-            args=[self.name, self.lease_ms, *flat],
+            args=[self.name, self.lease_ms, self._token, *flat],
         )
         return bool(held)
 
@@ -322,22 +327,27 @@ class RedisPeers(Peers):
 
     async def _renew_all(self) -> None:
         await self._check_epoch()
-        for execution in self._local():
-            if execution.state != "running":
-                if execution.state == "ended" and execution.result is not None:
-                    ttl = self._ttl(execution)
-                    await self._client.pexpire(keys.exec_key(execution.id), ttl)
-                    await self._client.pexpire(keys.events_key(execution.id), ttl)
-                continue
-            if not await self._progress(execution):
-                log.error(
-                    "node %s: lost the lease on %s: %s; stopping the run, its output has "
-                    "nowhere to go",
-                    self.name,
-                    execution.id,
-                    self._why_lost(execution.id),
-                )
-                execution.cancel()
+        # All at once (a round trip in all, not one per execution): a busy Redis answers late.
+        async with anyio.create_task_group() as group:
+            for execution in self._local():
+                group.start_soon(self._renew_one, execution)
+
+    async def _renew_one(self, execution: Execution) -> None:
+        if execution.state != "running":
+            if execution.state == "ended" and execution.result is not None:
+                ttl = self._ttl(execution)
+                await self._client.pexpire(keys.exec_key(execution.id), ttl)
+                await self._client.pexpire(keys.events_key(execution.id), ttl)
+            return
+        if not await self._progress(execution):
+            log.error(
+                "node %s: lost the lease on %s: %s; stopping the run, its output has "
+                "nowhere to go",
+                self.name,
+                execution.id,
+                self._why_lost(execution.id),
+            )
+            execution.cancel()
 
     # -- other nodes' executions ----------------------------------------------------------
 
@@ -443,7 +453,21 @@ class RedisPeers(Peers):
         if record.running or quiet > 1:
             remote.update(record)
 
+    async def _alive(self, node: str, token: str | None) -> bool:
+        """True while ``node``'s heartbeat is there and says it is the process ``token``."""
+        beat = await self._client.get(keys.node_key(node))
+        if beat is None:
+            return False
+        try:
+            return token is None or json.loads(beat).get("token") == token
+        except (ValueError, AttributeError):
+            return False
+
     async def _finalise_lapsed(self, eid: str) -> bool:
+        node, token = await self._client.hmget(keys.exec_key(eid), ["node", "token"])
+        if node is not None and await self._alive(node, token):
+            # Its node is alive and only late to renew (a busy Redis or node): not lost.
+            return False
         done: Any = await self._finalise(
             keys=[keys.lease_key(eid), keys.exec_key(eid), keys.events_key(eid)],
             args=[self.name, repr(time.time()), int(self.config.max_retention * 1000)],

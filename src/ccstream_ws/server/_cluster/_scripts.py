@@ -9,14 +9,22 @@ EVENTS_KEPT = 256
 """Events an execution's stream keeps (``MAXLEN ~``): control notices and the end."""
 
 RENEW = """
--- KEYS: lease, exec. ARGV: node, lease ms, then the progress fields and values.
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if #ARGV > 2 then redis.call('HSET', KEYS[2], unpack(ARGV, 3)) end
+-- KEYS: lease, exec. ARGV: node, lease ms, node token, then the progress fields and values.
+local holder = redis.call('GET', KEYS[1])
+if holder ~= ARGV[1] then
+  -- Lapsed but not finalised (the node was only late): take it again; else it is lost.
+  if holder or redis.call('HGET', KEYS[2], 'state') ~= 'running'
+     or redis.call('HGET', KEYS[2], 'token') ~= ARGV[3] then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if #ARGV > 3 then redis.call('HSET', KEYS[2], unpack(ARGV, 4)) end
 return 1
 """
-"""Renew the owner's lease and record its progress; 0 when the lease is not the node's any
-more (it ran out and another node finalised the execution)."""
+"""Renew the owner's lease (taking it again when it lapsed while the execution was still
+running) and record its progress; 0 when the execution is not this node's any more (another
+node finalised it, or Redis lost it)."""
 
 END = f"""
 -- KEYS: lease, exec, events. ARGV: node, result JSON, time, ttl ms.
