@@ -187,17 +187,17 @@ def expected(n: int, size: int) -> str:
 
 
 def concurrent(args: argparse.Namespace) -> None:
-    count, size = args.executions, args.size
+    count, size, chunk = args.executions, args.size, args.chunk
 
     async def one(start: str, read: str, n: int) -> bool:
         async with Client(start, compression=None) as owner, Client(read, compression=None) as r:
             execution = await owner.execute(
                 [sys.executable, "-c", CHILD.format(size=size, n=n)],
-                output_options={"encoding": "binary", "chunk_size": 1 << 20},
+                output_options={"encoding": "binary", "chunk_size": chunk},
                 detach=True,
             )
             follower = await r.subscribe(
-                execution.id, output_options={"encoding": "binary", "chunk_size": 1 << 20}
+                execution.id, output_options={"encoding": "binary", "chunk_size": chunk}
             )
             digest = hashlib.sha256()
             async for event in follower:
@@ -205,7 +205,10 @@ def concurrent(args: argparse.Namespace) -> None:
                     digest.update(event.data)
             done = await follower.wait()
             await execution.wait()
-            return digest.hexdigest() == expected(n, size) and done.status == "completed"
+            exact = digest.hexdigest() == expected(n, size) and done.status == "completed"
+            if not exact:
+                print(f"  execution {n}: {done.status} {done.reason} {done.params}", flush=True)
+            return exact
 
     async def main(a: str, b: str, procs: list[psutil.Process], url: str) -> None:
         base = [p.memory_info().rss for p in procs]
@@ -260,6 +263,7 @@ def main() -> None:
     con = sub.add_parser("concurrent")
     con.add_argument("--executions", type=int, default=64)
     con.add_argument("--size", type=parse_size, default=16 << 20)
+    con.add_argument("--chunk", type=parse_size, default=1 << 20, help="frame size (1M)")
     args = parser.parse_args()
     {"latency": latency, "concurrent": concurrent}[args.what](args)
 

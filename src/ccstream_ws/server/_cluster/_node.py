@@ -103,6 +103,8 @@ class RedisPeers(Peers):
         self._latency: float | None = None
         self._lost_epochs: list[str] = []
         self._finalised = 0
+        self._published: set[str] = set()
+        """This node's executions whose record is in Redis (the others are not renewed yet)."""
         self._token = secrets.token_hex(8)
         """This process among the nodes: a node restarted under the same name has another."""
         self._renew = self._client.register_script(scripts.RENEW)
@@ -232,6 +234,7 @@ class RedisPeers(Peers):
                 pipe.hset(keys.exec_key(eid), fields)
                 pipe.set(keys.lease_key(eid), self.name, px=self.lease_ms)
                 pipe.sadd(keys.RUNNING, [eid])
+            self._published.add(eid)
         except REDIS_ERRORS as exc:
             # Readers on this node still read it; other nodes cannot find it, and told so.
             log.error("node %s: could not publish execution %s: %s", self.name, eid, exc)
@@ -290,6 +293,7 @@ class RedisPeers(Peers):
 
     async def released(self, execution: Execution) -> None:
         eid = execution.id
+        self._published.discard(eid)
         with anyio.CancelScope(shield=True), anyio.move_on_after(1.0):
             try:
                 await self._client.delete(
@@ -333,13 +337,15 @@ class RedisPeers(Peers):
                 group.start_soon(self._renew_one, execution)
 
     async def _renew_one(self, execution: Execution) -> None:
+        if execution.id not in self._published:
+            return  # not in Redis yet (its spool is being made), or gone from it
         if execution.state != "running":
             if execution.state == "ended" and execution.result is not None:
                 ttl = self._ttl(execution)
                 await self._client.pexpire(keys.exec_key(execution.id), ttl)
                 await self._client.pexpire(keys.events_key(execution.id), ttl)
             return
-        if not await self._progress(execution):
+        if not await self._progress(execution) and execution.state == "running":
             log.error(
                 "node %s: lost the lease on %s: %s; stopping the run, its output has "
                 "nowhere to go",
