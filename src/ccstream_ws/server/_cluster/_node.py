@@ -180,9 +180,7 @@ class RedisPeers(Peers):
 
     async def _beat(self) -> None:
         began = time.monotonic()
-        value = json.dumps(
-            {"token": self._token, "pid": os.getpid(), "host": socket.gethostname()}
-        )
+        value = json.dumps({"token": self._token, "pid": os.getpid(), "host": socket.gethostname()})
         await self._client.set(keys.node_key(self.name), value, px=int(self.config.lease * 1000))
         await self._check_epoch()
         self._latency = time.monotonic() - began
@@ -347,8 +345,7 @@ class RedisPeers(Peers):
             return
         if not await self._progress(execution) and execution.state == "running":
             log.error(
-                "node %s: lost the lease on %s: %s; stopping the run, its output has "
-                "nowhere to go",
+                "node %s: lost the lease on %s: %s; stopping the run, its output has nowhere to go",
                 self.name,
                 execution.id,
                 self._why_lost(execution.id),
