@@ -3,6 +3,7 @@ local disk, and the Redis memory each byte kept costs.
 
     .venv/bin/python benchmarks/bench_redis.py [--size-mib 1024] [--repeats 3] [--backend asyncio]
     .venv/bin/python benchmarks/bench_redis.py --latency [--lines 500] [--backend asyncio]
+    .venv/bin/python benchmarks/bench_redis.py --replay [--size-mib 256] [--repeats 3]
 
 Each round runs ``cat`` of a file of random bytes (``--size-mib`` MiB) with a consumer that
 counts the bytes, once spooled to a local directory and once through a :class:`RedisStore` on a
@@ -15,6 +16,10 @@ in memory is what is measured), interleaved. After each Redis round, the growth 
 store, and a follower reads through a second store on the same Redis (its own connections, as
 another node: it sees only what Redis holds, woken by the spool's tailer). Prints the median and
 the 90th percentile of the time from a line's print to its arrival at the follower.
+
+``--replay``: a resuming reader on another node: the ended spool of ``--size-mib`` MiB is
+followed from offset 0 through a second store (Redis) against ``Spool.open`` of the same output
+spooled to a local directory (from the page cache), interleaved.
 """
 
 from __future__ import annotations
@@ -91,6 +96,52 @@ async def _latency(url: str, lines: int) -> list[float]:
     return delays
 
 
+async def _replay(spool: ccstream.Spool) -> int:
+    total = 0
+    async for event in spool.follow():
+        assert isinstance(event, ccstream.Output)
+        total += len(event.data)
+    spool.close()
+    return total
+
+
+def replay(args: argparse.Namespace, size: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="ccstream-bench-", dir=args.dir) as tmp:
+        root = Path(tmp)
+        blob = _blob(root, size)
+        anyio.run(_consume, blob, SpoolOptions(directory=root / "kept", keep=True))
+        with redis_server(root) as server:
+
+            async def write() -> None:
+                async with RedisStore.from_url(server.url) as store:
+                    await _consume(blob, SpoolOptions(store=store, key="replay", keep=True))
+
+            anyio.run(write)
+
+            def local() -> float:
+                start = time.perf_counter()
+                total = anyio.run(_replay, ccstream.Spool.open(root / "kept"))
+                assert total == size, total
+                return time.perf_counter() - start
+
+            def redis() -> float:
+                async def once() -> float:
+                    async with RedisStore.from_url(server.url) as node:
+                        start = time.perf_counter()
+                        total = await _replay(await node.aopen("replay"))
+                        assert total == size, total
+                        return time.perf_counter() - start
+
+                return anyio.run(once, backend=args.backend)
+
+            print(
+                f"{args.size_mib} MiB replayed from offset 0 on {args.backend}: a local spool "
+                f"against the same from Redis through another store, {args.repeats} rounds"
+            )
+            times = interleave([("local replay", local), ("redis replay", redis)], args.repeats)
+    report(times, "local replay", size)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024)
@@ -99,7 +150,11 @@ def main() -> None:
     parser.add_argument("--dir", default=None, help="where the blob and the local spool go")
     parser.add_argument("--latency", action="store_true", help="follow latency across stores")
     parser.add_argument("--lines", type=int, default=500)
+    parser.add_argument("--replay", action="store_true", help="replay from another store")
     args = parser.parse_args()
+    if args.replay:
+        replay(args, args.size_mib * MiB)
+        return
     if args.latency:
         with (
             tempfile.TemporaryDirectory(prefix="ccstream-bench-") as tmp,

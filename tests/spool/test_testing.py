@@ -36,3 +36,13 @@ def test_the_checks_import_without_hypothesis_and_a_strategy_says_it_needs_it() 
 def test_scripts_keep_to_their_streams_and_sizes(script: list[tuple[str, bytes]]) -> None:
     assert len(script) <= 3
     assert all(stream == "stderr" and len(data) <= 7 for stream, data in script)
+
+
+def test_the_redis_store_without_coredis_says_which_extra_brings_it() -> None:
+    code = (
+        "import sys\nsys.modules['coredis'] = None\n"
+        "try:\n    import ccstream.spool.redis\nexcept ImportError as exc:\n    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "ccstream[redis]" in done.stdout

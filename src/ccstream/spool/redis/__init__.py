@@ -41,6 +41,11 @@ The API::
   (:mod:`ccstream.spool.redis._tailer`), never a blocking connection each.
 """
 
+try:
+    import coredis  # noqa: F401  (the optional dependency: say which extra brings it)
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError("ccstream.spool.redis needs coredis: pip install 'ccstream[redis]'") from exc
+
 from ._errors import SpoolFenced, SpoolLost
 from ._layout import MAX_ENTRY
 from ._sink import RedisSink

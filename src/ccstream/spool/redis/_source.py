@@ -225,7 +225,9 @@ class RedisSource(Source):
 
     def snapshot(self) -> SpoolState:
         self.check()
-        if in_worker():
+        if in_worker() and not self._state.complete:
+            # Once complete a spool's state never changes (the contract): no need to ask again;
+            # a read that finds its bytes gone then asks whether the spool still is (verify).
             self.call(self.refresh)
         return self._state
 
