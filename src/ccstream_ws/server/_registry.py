@@ -18,7 +18,7 @@ import anyio.to_thread
 import ccstream
 from ccstream.spool import LocalStore
 
-from ..exceptions import RPCError
+from ..exceptions import ConfigError, RPCError
 from ..protocol._codes import ErrorCode
 from . import _actions
 from ._cluster import RemoteExecution
@@ -66,9 +66,14 @@ class Registry:
         """The other nodes on the same Redis (:mod:`ccstream_ws.server._peers`)."""
         if config.redis is not None:
             # Needs the [redis] extra; the store and the peers are entered in the lifespan.
-            from ccstream.spool.redis import RedisStore
+            try:
+                from ccstream.spool.redis import RedisStore
 
-            from ._cluster._node import RedisPeers
+                from ._cluster._node import RedisPeers
+            except ImportError as exc:
+                raise ConfigError(
+                    f"--redis needs the [redis] extra: pip install 'ccstream[redis]' ({exc})"
+                ) from None
 
             store = RedisStore.from_url(
                 config.redis,
