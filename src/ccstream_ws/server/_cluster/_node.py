@@ -2,14 +2,17 @@
 
 What this node does in the background while the app runs (:meth:`RedisPeers.hosting`):
 
-- its heartbeat (``ccs:node:{NODE}``, expiring after ``lease`` seconds), and the epoch check:
+- its heartbeat (``ccs:node:{NODE}``, renewed and expiring as a lease does), and the epoch check:
   a Redis that lost its data has no epoch, or another one (``STORE_LOST`` for every id of the
   old one);
 - every quarter of ``lease``, the lease of each of its running executions, with their progress
   (bytes and lines read, bytes stored); a lease it no longer holds (it ran out and another node
   finalised the execution) stops the run: its output has nowhere to go;
-- every fifth of ``lease``, the running executions of other nodes whose lease ran out: the first
-  node to find one finalises it (:data:`~._scripts.FINALISE`, one script) as ``node_lost``;
+- every fifth of ``lease``, the running executions of other nodes whose lease ran out and whose
+  node's heartbeat is gone (or is another process's: a node restarted under the same name): the
+  first node to find one finalises it (:data:`~._scripts.FINALISE`, one script) as
+  ``node_lost``. A node whose heartbeat is there is only late (a busy Redis or node): it takes
+  its lapsed leases again;
 - its command queue (:mod:`._commands`);
 - one follower per execution of another node that its connections read
   (:meth:`RedisPeers.follow`): control notices and the end, as they come.
@@ -181,7 +184,8 @@ class RedisPeers(Peers):
     async def _beat(self) -> None:
         began = time.monotonic()
         value = json.dumps({"token": self._token, "pid": os.getpid(), "host": socket.gethostname()})
-        await self._client.set(keys.node_key(self.name), value, px=int(self.config.lease * 1000))
+        # As long as a lease: a dead node's executions are finalised within ``lease``.
+        await self._client.set(keys.node_key(self.name), value, px=self.lease_ms)
         await self._check_epoch()
         self._latency = time.monotonic() - began
         self._connected, self._error = True, None
