@@ -78,3 +78,12 @@ def test_a_loss_line_has_the_stream_bytes_lines_and_why() -> None:
     assert describe_loss("stderr", 5, None, "not_sent", detail="reading failed") == (
         "stderr: 5 bytes (lines unknown) lost: the server did not send them: reading failed"
     )
+
+
+def test_a_run_whose_server_node_was_lost_is_255_and_says_so() -> None:
+    # ``node_lost``: another node of the cluster finalised it; nobody saw the child's exit.
+    assert exit_status("node_lost", None) == 255
+    assert exit_status("node_lost", None, lost=True) == 255
+    assert describe_end("node_lost", None) == (
+        "the server node that ran it was lost: how the child ended is not known"
+    )

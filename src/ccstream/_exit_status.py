@@ -113,6 +113,8 @@ def describe_end(
         return f"the run was stopped: its spool could not be written{detail} ({end})"
     if reason in ("exited", "signalled") and returncode is not None:
         return None
+    if reason == "node_lost":
+        return "the server node that ran it was lost: how the child ended is not known"
     return f"the run ended without a known status (reason: {reason}; {end})"
 
 

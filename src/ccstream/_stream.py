@@ -530,13 +530,14 @@ class Run:
 
     async def _linger(self, pipes_closed: anyio.Event) -> None:
         """Wait up to ``linger`` seconds for the pipes to close after the child exited; time
-        the pumps spend held by the quota for a slow reader does not count (the pipes still
-        hold output the child wrote, which the pumps read once the reader moves on)."""
+        the pumps spend held by the quota for a slow reader, or waiting for a slow store to take
+        their backlog, does not count (the pipes still hold output the child wrote, which the
+        pumps read once the reader or the store moves on)."""
         writer = self._spool_writer
         deadline = time.monotonic() + self.options.linger
         while not pipes_closed.is_set():
             now = time.monotonic()
-            if writer is not None and writer.held:
+            if writer is not None and (writer.held or writer.backlog > writer.backlog_limit):
                 deadline = now + self.options.linger
             elif now >= deadline:
                 return

@@ -243,6 +243,35 @@ def _parser() -> argparse.ArgumentParser:
         "(default 20s; a second signal cuts it short)",
     )
 
+    # Several nodes on one Redis (docs/deployment.md).
+    serve.add_argument(
+        "--redis",
+        metavar="URL",
+        help="redis://HOST:PORT/DB: keep the executions and their output in this Redis, so "
+        "every node sharing it serves every execution (default: none, one node)",
+    )
+    serve.add_argument(
+        "--node-id",
+        metavar="NAME",
+        help="this node's name in Redis (default: host name, pid and a random suffix)",
+    )
+    serve.add_argument(
+        "--lease",
+        type=float,
+        default=ServerConfig().lease,
+        metavar="SECONDS",
+        help="with --redis: a running execution whose node has not renewed its lease for this "
+        "long is finalised by another node as node_lost (default 10)",
+    )
+    serve.add_argument(
+        "--command-timeout",
+        type=float,
+        default=ServerConfig().command_timeout,
+        metavar="SECONDS",
+        help="with --redis: how long cancel, control and stdin wait for the node that runs the "
+        "execution (default 5)",
+    )
+
     run = sub.add_parser(
         "exec",
         help="run a command on a server and stream its output here",
@@ -434,6 +463,10 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         spool_budget=args.spool_budget,
         metrics=args.metrics_port is None,
         drain_timeout=args.drain_timeout,
+        redis=args.redis or None,
+        node_id=args.node_id or None,
+        lease=args.lease,
+        command_timeout=args.command_timeout,
     )
 
 

@@ -22,7 +22,7 @@ TICKS = (
     "for i in range(30):\n"
     "    print('out', i, flush=True)\n"
     "    if i % 3 == 0: print('err', i, file=sys.stderr, flush=True)\n"
-    "    time.sleep(0.01)\n"
+    "    time.sleep(0.5 if i == 15 else 0.01)\n"
 )
 
 
@@ -41,7 +41,7 @@ async def test_times_are_monotonic_and_within_the_runs_wall_clock_window(tmp_pat
             assert page.times == sorted(page.times)
             assert before <= page.times[0]
             assert page.times[-1] <= after
-            # The child slept 10 ms after each line: not all in one frame, not all one time.
+            # The child slept 0.5 s after line 15: not all in one frame, not all one time.
             assert page.times[-1] > page.times[0]
             whole[stream] = page.times
         assert (await run.spool.page(0, 100)).times is None  # not asked for

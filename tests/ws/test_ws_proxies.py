@@ -99,7 +99,7 @@ def proxied(
             filled = _proxies.fill(site, listen=listen, backend=backend, cert=cert, key=key)
             command = _proxies.nginx(filled, tmp_path / "nginx")
         else:
-            (config,) = _proxies.snippets("haproxy")
+            config = _proxies.snippets("haproxy")[0]
             filled = _proxies.fill(config, listen=listen, backend=backend, cert=cert, key=key)
             command = _proxies.haproxy(filled, tmp_path / "haproxy")
         proxy = _proxies.start(command, listen, tmp_path / f"{kind}.log")

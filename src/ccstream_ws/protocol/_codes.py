@@ -41,6 +41,13 @@ class ErrorCode(enum.IntEnum):
     """The inbound message is larger than the server's ``max_message_size``."""
     BUSY = -32010
     """A bounded buffer is full (stdin); retry later."""
+    # Several nodes on one Redis (docs/deployment.md).
+    OWNER_UNREACHABLE = -32011
+    """The node that runs the execution did not answer a ``cancel``, ``control`` or ``stdin``
+    (``data.reason``: ``"node_down"`` or ``"timeout"``); whether it acted is not known."""
+    STORE_LOST = -32012
+    """The Redis that held the execution lost its data (a restart without persistence): the
+    execution and its output are gone (``data.reason`` ``"epoch"``)."""
 
 
 class CloseCode(enum.IntEnum):

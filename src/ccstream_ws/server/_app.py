@@ -152,7 +152,11 @@ class App:
             # A server that died with its watchdog (both killed at once) left its runs behind;
             # the next one stops them before it takes work (the runs of live hosts are left).
             await anyio.to_thread.run_sync(ccstream.stop_orphaned_runs)
-            async with anyio.create_task_group() as host:
+            # With --redis: connected (or the startup fails) before any run, and after them.
+            async with (
+                self.registry.peers.hosting(self.registry.command),
+                anyio.create_task_group() as host,
+            ):
                 self.registry.host = host
                 try:
                     yield
@@ -374,6 +378,9 @@ class App:
         if problem is not None:
             where = _readiness.spool_directory(self.config.spool_directory)
             reasons.append(f"the spool directory {where} is not usable: {problem}")
+        cluster = self.registry.peers.problem()
+        if cluster is not None:
+            reasons.append(cluster)
         return {
             "ready": not reasons,
             "status": "ready" if not reasons else "not ready",
@@ -384,7 +391,9 @@ class App:
         """What ``/healthz`` answers: the server's state."""
         executions = list(self.registry)
         running = [e for e in executions if e.running]
+        cluster = self.registry.peers.health()
         return {
+            **({"cluster": cluster} if cluster is not None else {}),
             "status": "ok",
             "version": VERSION,
             "uptime": time.time() - self.registry.started_at,

@@ -94,6 +94,14 @@ class ServerConfig:
     listener of its own, :meth:`App.metrics_app`). ``drain_timeout``: seconds a shutdown lets
     running executions finish (no new ones are taken meanwhile) before it cancels them
     (:meth:`App.drain`).
+
+    Cluster (``docs/deployment.md``): ``redis`` is a ``redis://HOST:PORT/DB`` URL (``None``: one
+    node, everything in this process). With it, the executions' registry and their spools live in
+    that Redis, so every node sharing it answers for every execution. ``node_id`` names this node
+    there (``None``: host name, pid and a random suffix, unique per process). The owner of a
+    running execution renews its lease every third of ``lease`` seconds; an execution whose lease
+    ran out is finalised by another node as ``node_lost``. ``command_timeout``: seconds a
+    ``cancel``, ``control`` or ``stdin`` for another node's execution waits for that node's answer.
     """
 
     host: str = "127.0.0.1"
@@ -129,6 +137,11 @@ class ServerConfig:
 
     metrics: bool = True
     drain_timeout: float = 20.0
+
+    redis: str | None = None
+    node_id: str | None = None
+    lease: float = 10.0
+    command_timeout: float = 5.0
 
     def __post_init__(self) -> None:
         if self.token is not None and (not isinstance(self.token, str) or len(self.token) < 16):
@@ -172,6 +185,12 @@ class ServerConfig:
                 )
         for name in ("retention", "max_retention", "kill_grace", "drain_timeout"):
             _seconds(name, getattr(self, name))
+        _cluster_checks(self)
+
+    @property
+    def clustered(self) -> bool:
+        """True when the registry and the spools live in Redis (``redis`` is set)."""
+        return self.redis is not None
 
     @property
     def execution_quota(self) -> int | None:
@@ -199,3 +218,25 @@ class ServerConfig:
     def shell_allowed(self) -> bool:
         """Whether shell strings are accepted: ``allow_shell``, or loopback when unset."""
         return is_loopback(self.host) if self.allow_shell is None else self.allow_shell
+
+
+def _cluster_checks(config: ServerConfig) -> None:
+    if config.redis is not None and not config.redis.startswith(
+        ("redis://", "rediss://", "unix://")
+    ):
+        raise ConfigError(
+            "redis must be a redis://HOST:PORT/DB (or rediss://, unix://) URL, "
+            f"got {config.redis!r}"
+        )
+    if config.node_id is not None and (
+        not isinstance(config.node_id, str)
+        or not 1 <= len(config.node_id) <= 64
+        or any(c.isspace() or c in "{}" for c in config.node_id)
+    ):
+        raise ConfigError(
+            f"node_id must be 1 to 64 characters without spaces or braces, got {config.node_id!r}"
+        )
+    for name in ("lease", "command_timeout"):
+        value = getattr(config, name)
+        if finite(value) is None or value <= 0:
+            raise ConfigError(f"{name} must be a number of seconds > 0, got {value!r}")

@@ -116,13 +116,15 @@ async def serve(scope: Scope, receive: Receive, send: Send, route: str, registry
         return
     execution_id, what = match.group(1), match.group(2)
     try:
-        execution = registry.get(execution_id)
+        execution = await registry.find(execution_id)
     except RPCError as exc:
-        # An execution the spool budget evicted is gone for good (410), with why; else 404.
-        gone = isinstance(exc.data, dict) and exc.data.get("reason") == "spool_budget"
-        body = {"error": exc.message, "code": exc.code}
+        # Gone for good (410), with why: evicted by the spool budget, or lost with Redis's
+        # data (STORE_LOST, reason "epoch"); else 404.
+        why = exc.data.get("reason") if isinstance(exc.data, dict) else None
+        gone = why in ("spool_budget", "epoch")
+        body: dict[str, object] = {"error": exc.message, "code": exc.code}
         if gone:
-            body["reason"] = "spool_budget"
+            body["reason"] = str(why)
         await send_json(send, 410 if gone else 404, body, head=head)
         return
     if not execution.spooled:
@@ -134,7 +136,7 @@ async def serve(scope: Scope, receive: Receive, send: Send, route: str, registry
     execution.reader_joined()
     try:
         try:
-            spool = execution.open_spool()
+            spool = await execution.aopen_spool()
         except ccstream.CCStreamError as exc:
             await send_json(send, 410, {"error": f"output no longer available: {exc}"}, head=head)
             return

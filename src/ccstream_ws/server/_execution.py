@@ -23,9 +23,8 @@ import dataclasses
 import logging
 import math
 import time
-from collections import deque
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import anyio.abc
@@ -38,16 +37,16 @@ from ccstream.spool import LocalStore, Spool, SpoolState
 from ..protocol._params import ExecuteParams
 from ..protocol._text import os_string_to_wire
 from ._budget import Eviction, hold_outlives_owner, reader_hold
+from ._notices import NoticeBoard
+
+if TYPE_CHECKING:
+    from ccstream.spool.redis import RedisStore
 
 __all__ = ["Execution", "completed_status"]
 
 log = logging.getLogger("ccstream_ws")
 
 State = Literal["starting", "running", "ended"]
-
-NOTICES = 64
-"""Control notices (``process.paused``/``resumed``/``canceled``) an execution keeps for readers
-that have not sent them yet; a reader further behind than that skips to the kept ones."""
 
 
 def completed_status(result: Result) -> str:
@@ -59,7 +58,7 @@ def completed_status(result: Result) -> str:
     return "completed" if result.ok else "failed"
 
 
-class Execution:
+class Execution(NoticeBoard):
     """A command started by a client; see the module docstring."""
 
     def __init__(
@@ -71,9 +70,10 @@ class Execution:
         owner: str,
         retention: float,
         stdin: MemoryObjectSendStream[bytes] | None,
-        store: LocalStore | None = None,
+        store: LocalStore | RedisStore | None = None,
         reconnect: float | None = None,
     ) -> None:
+        super().__init__()
         self.id = execution_id
         self.store = store if store is not None else LocalStore()
         """The server's spools; this execution's is the one of key :attr:`id`."""
@@ -115,12 +115,10 @@ class Execution:
         self._abandon_at: float | None = None
         self._owner_moved = anyio.Event()
         self._wake = anyio.Event()
-        self.notice_count = 0
-        """Control notices published so far; a reader remembers how many it has sent."""
-        self._notices: deque[tuple[int, str]] = deque(maxlen=NOTICES)
-        self._noticed = anyio.Event()
         self.on_end: Callable[[Execution], None] | None = None
         """Called once when the run ended, as the state becomes ``ended`` (the metrics)."""
+        self.after_end: Callable[[Execution], Awaitable[None]] | None = None
+        """Awaited once when the run ended and its spool settled (the other nodes are told)."""
 
     # -- control ------------------------------------------------------------------------------
 
@@ -212,27 +210,6 @@ class Execution:
         self.readers -= 1
         self._poke()
 
-    # -- notices for every reader ---------------------------------------------------------------
-
-    def notify(self, message: str) -> None:
-        """Publish a control notice (an encoded notification) to every connection reading this
-        execution; each reader's connection sends it (:meth:`notices_after`)."""
-        self.notice_count += 1
-        self._notices.append((self.notice_count, message))
-        self._noticed.set()
-        self._noticed = anyio.Event()
-
-    def notices_after(self, seen: int) -> tuple[list[tuple[int, str]], int]:
-        """The kept notices after number ``seen``, and how many after it are no longer kept."""
-        newer = [(n, m) for n, m in self._notices if n > seen]
-        first = newer[0][0] if newer else self.notice_count + 1
-        return newer, first - seen - 1
-
-    async def wait_notice(self, seen: int) -> None:
-        """Return once there is a notice after number ``seen``."""
-        while self.notice_count <= seen:
-            await self._noticed.wait()
-
     @property
     def ended_at(self) -> float | None:
         """When the run ended (``time.monotonic()``), once it did."""
@@ -257,6 +234,14 @@ class Execution:
         if not self.spooled:
             raise ccstream.SpoolNotFound(f"execution {self.id} keeps no spool")
         return self.store.open(self.id)
+
+    async def aopen_spool(self) -> Spool:
+        """:meth:`open_spool`, as an execution of another node opens its spool."""
+        return self.open_spool()
+
+    async def aspool_state(self) -> SpoolState | None:
+        """:meth:`spool_state`, as an execution of another node reads it."""
+        return self.spool_state()
 
     def spool_state(self) -> SpoolState | None:
         """The spool's state now (``None`` before the run started)."""
@@ -292,6 +277,11 @@ class Execution:
         if self.result is not None:
             out["result"] = result_fields(self.result)
         return out
+
+    def completion(self) -> dict[str, Any] | None:
+        """How the run ended, as ``process.completed`` and ``status`` report it (``None``
+        while it runs, or when the adapter failed before it could tell)."""
+        return None if self.result is None else result_fields(self.result)
 
     def argv_on_wire(self) -> list[str | dict[str, str]]:
         """``argv`` as ``process.started`` and ``status`` send it: each element as text, or as
@@ -350,6 +340,8 @@ class Execution:
                 self.result = self.run.result  # killed by a cancelled scope: still truthful
             self._end()
             self.settled = self.spooled
+        if self.after_end is not None and self.run is not None:
+            await self.after_end(self)
         await self._linger()
 
     def _end(self) -> None:

@@ -35,7 +35,16 @@ from typing import Any, Literal, NoReturn
 
 from ..exceptions import ConfigError
 
-__all__ = ["LayerError", "Option", "Resolved", "blame", "options", "render", "resolve"]
+__all__ = [
+    "LayerError",
+    "Option",
+    "Resolved",
+    "blame",
+    "options",
+    "redact_url",
+    "render",
+    "resolve",
+]
 
 DEFAULT = "default"
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -346,7 +355,11 @@ def blame(resolved: Resolved, message: str) -> str:
 def _shown(dest: str, value: object) -> str:
     if value is not None and _SECRET.search(dest):
         return REDACTED
-    text = json.dumps(value, default=_listed)
+    return redact_url(json.dumps(value, default=_listed))
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of any URL in it (``redis://user:PASSWORD@host``) redacted."""
     return _URL_PASSWORD.sub(r"\1" + REDACTED + "@", text)
 
 

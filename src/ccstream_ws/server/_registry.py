@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import logging
 import secrets
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
@@ -16,14 +18,23 @@ import anyio.to_thread
 import ccstream
 from ccstream.spool import LocalStore
 
-from ..exceptions import RPCError
+from ..exceptions import ConfigError, RPCError
 from ..protocol._codes import ErrorCode
+from . import _actions
+from ._cluster import RemoteExecution
 from ._config import ServerConfig
 from ._execution import Execution
 from ._metrics import Metrics
+from ._peers import Alone, Peers
 from ._spool_budget import SpoolBudget
 
-__all__ = ["Registry"]
+if TYPE_CHECKING:
+    from ccstream.spool.redis import RedisStore
+
+__all__ = ["AnyExecution", "Registry"]
+
+AnyExecution = Execution | RemoteExecution
+"""An execution of this node, or of another node on the same Redis."""
 
 log = logging.getLogger("ccstream_ws")
 
@@ -45,12 +56,33 @@ class Registry:
         """The app is shutting down: no new executions."""
         self.started_at = time.time()
         self._executions: dict[str, Execution] = {}
-        self.store = LocalStore(config.spool_directory)
-        """Every execution's spool, by execution id."""
+        self.store: LocalStore | RedisStore = LocalStore(config.spool_directory)
+        """Every execution's spool, by execution id (in Redis with ``--redis``)."""
         self.spool_budget = SpoolBudget(config, self._executions)
         """The spool budget over these executions (:mod:`ccstream_ws.server._spool_budget`)."""
         self.metrics = Metrics(self)
         """The app's ``/metrics``; executions report their end to it."""
+        self.peers: Peers = Alone()
+        """The other nodes on the same Redis (:mod:`ccstream_ws.server._peers`)."""
+        if config.redis is not None:
+            # Needs the [redis] extra; the store and the peers are entered in the lifespan.
+            try:
+                from ccstream.spool.redis import RedisStore
+
+                from ._cluster._node import RedisPeers
+            except ImportError as exc:
+                raise ConfigError(
+                    f"--redis needs the [redis] extra: pip install 'ccstream[redis]' ({exc})"
+                ) from None
+
+            store = RedisStore.from_url(
+                config.redis,
+                # An ended execution is kept at most this long (by its node, or after it).
+                retention=config.max_retention + config.lease,
+                max_connections=1024,
+            )
+            self.store = store
+            self.peers = RedisPeers(config, store, lambda: list(self._executions.values()))
 
     def __iter__(self) -> Iterator[Execution]:
         return iter(list(self._executions.values()))
@@ -68,6 +100,88 @@ class Registry:
                 f"no execution {execution_id!r} (never started here, or expired)",
             )
         return execution
+
+    def new_execution_id(self) -> str:
+        """An id for a new execution (:meth:`Peers.new_id`)."""
+        return self.peers.new_id()
+
+    async def find(self, execution_id: str) -> AnyExecution:
+        """The execution of this node or of another one (:meth:`Peers.find`); the errors of
+        :meth:`get`, and ``STORE_LOST`` for an id that Redis lost (:meth:`Peers.check`)."""
+        self.peers.check(execution_id)
+        execution = self._executions.get(execution_id)
+        if execution is not None:
+            return execution
+        if self.spool_budget.evicted(execution_id) is None:
+            remote = await self.peers.find(execution_id)
+            if remote is not None:
+                return remote
+        return self.get(execution_id)
+
+    async def control(self, execution: AnyExecution, kind: str) -> tuple[str, str | None]:
+        """Pause, resume or cancel (``kind``: ``PAUSE``, ``RESUME``, ``CANCEL``) here or on the
+        execution's node; its ``status`` and, for one of this node, the notice to publish
+        (:meth:`publish`) once the caller answered."""
+        if isinstance(execution, RemoteExecution):
+            if not execution.running:
+                raise RPCError(ErrorCode.INVALID_STATE, f"execution {execution.id} already ended")
+            answer = await self.peers.command(execution, "control", {"type": kind})
+            return str(answer.get("status")), None
+        status = _actions.CONTROL_STATUS[kind]
+        _actions.check_running(execution)
+        await self.peers.noticed(
+            execution, _actions.notice(execution.id, execution.pid, status), kind == "PAUSE"
+        )
+        return status, _actions.control(execution, kind)
+
+    async def publish(self, execution: AnyExecution, message: str) -> None:
+        """Tell every reader of this node's ``execution`` here a notice (:meth:`control` told
+        the other nodes' already)."""
+        if isinstance(execution, Execution):
+            execution.notify(message)
+
+    async def stdin(self, execution: AnyExecution, data: bytes, eof: bool) -> dict[str, Any]:
+        """Feed the child's stdin, here or on the execution's node (:func:`_actions.feed_stdin`)."""
+        if isinstance(execution, RemoteExecution):
+            if not execution.has_stdin:
+                raise RPCError(
+                    ErrorCode.INVALID_STATE,
+                    "stdin is not open: start the execution with stdin: true",
+                )
+            params = {"data": base64.b64encode(data).decode("ascii"), "eof": eof}
+            return await self.peers.command(execution, "stdin", params)
+        return _actions.feed_stdin(execution, data, eof)
+
+    async def resize(self, execution: AnyExecution, rows: int, cols: int) -> dict[str, Any]:
+        """Set the terminal size of the child, here or on the execution's node
+        (:func:`_actions.resize`)."""
+        if isinstance(execution, RemoteExecution):
+            return await self.peers.command(execution, "resize", {"rows": rows, "cols": cols})
+        return _actions.resize(execution, rows, cols)
+
+    async def command(self, kind: str, execution_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Run a command another node sent for an execution of this one."""
+        execution = self._executions.get(execution_id)
+        if execution is None:
+            raise RPCError(
+                ErrorCode.EXECUTION_NOT_FOUND,
+                f"no execution {execution_id!r} on node {self.peers.node}",
+            )
+        if kind == "control" and params.get("type") in _actions.CONTROL_STATUS:
+            status, message = await self.control(execution, str(params["type"]))
+            if message is not None:
+                await self.publish(execution, message)
+            return {"status": status, "execution_id": execution_id}
+        if kind == "stdin" and isinstance(params.get("data"), str):
+            try:
+                data = base64.b64decode(params["data"], validate=True)
+            except (binascii.Error, ValueError):
+                raise RPCError(ErrorCode.INVALID_PARAMS, "stdin data is not base64") from None
+            return _actions.feed_stdin(execution, data, bool(params.get("eof")))
+        rows, cols = params.get("rows"), params.get("cols")
+        if kind == "resize" and isinstance(rows, int) and isinstance(cols, int):
+            return _actions.resize(execution, rows, cols)
+        raise RPCError(ErrorCode.INVALID_PARAMS, f"no command {kind!r} with these parameters")
 
     def owned_by(self, owner: str) -> list[Execution]:
         """The executions the connection ``owner`` started, oldest first."""
@@ -130,11 +244,13 @@ class Registry:
             self.host.start_soon(budget.watch)
         execution.on_end = self.metrics.execution_ended
         group = self.host if self.host is not None else fallback
+        execution.after_end = self.peers.ended
         try:
             await group.start(self._host, execution, command)
         except BaseException:
             self._executions.pop(execution.id, None)
             raise
+        await self.peers.started(execution)
 
     async def _host(
         self,
@@ -153,6 +269,7 @@ class Registry:
             # Deleting a big spool takes a while: off the event loop, even when cancelled.
             with anyio.CancelScope(shield=True):
                 await execution.release()
+                await self.peers.released(execution)
             log.debug("execution %s released", execution.id)
 
     def connection_closed(self, owner: str) -> None:

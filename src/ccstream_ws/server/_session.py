@@ -42,14 +42,15 @@ from ..protocol._params import (
 )
 from ..protocol._text import as_text
 from ..protocol._wire import Message, OutputEncoder
+from ._actions import notice
 from ._asgi import Receive, Send
 from ._budget import spool_options
 from ._config import ServerConfig
-from ._execution import Execution, result_fields
+from ._execution import Execution
 from ._listing import list_result, policy_result
 from ._pages import page_message
 from ._policy import check_command, child_env
-from ._registry import Registry, new_id
+from ._registry import AnyExecution, Registry, new_id
 from ._search import search_message
 
 __all__ = ["CAPABILITIES", "Session"]
@@ -313,7 +314,7 @@ class Session:
         if p.stdin:
             stdin_send, stdin_receive = anyio.create_memory_object_stream[bytes](config.stdin_queue)
             stdin_iter = _drain(stdin_receive)
-        execution_id = new_id()
+        execution_id = self.registry.new_execution_id()
         try:
             options = ccstream.Options(
                 shell=config.shell,
@@ -396,9 +397,9 @@ class Session:
         self._follow(self._reader, execution, p.output, None, True)
         return _ANSWERED
 
-    def _find(self, execution_id: str | None) -> Execution:
+    async def _find(self, execution_id: str | None) -> AnyExecution:
         if execution_id is not None:
-            return self.registry.get(execution_id)
+            return await self.registry.find(execution_id)
         mine = [e for e in self.registry.owned_by(self.id) if e.running]
         if not mine:
             raise RPCError(ErrorCode.EXECUTION_NOT_FOUND, "No process is running")
@@ -406,86 +407,51 @@ class Session:
 
     async def _control(self, request: rpc.Request) -> Any:
         p = parse_control(request.params)
-        execution = self._find(p.execution_id)
-        if not execution.running:
-            raise RPCError(ErrorCode.INVALID_STATE, f"execution {execution.id} already ended")
-        if p.type == "PAUSE":
-            execution.pause()
-        elif p.type == "RESUME":
-            execution.resume()
-        else:
-            execution.cancel()
-        status = _CONTROL_STATUS[p.type]
+        execution = await self._find(p.execution_id)
+        status, message = await self.registry.control(execution, p.type)
         log.info("session %s: %s %s", self.id, status, execution.id)
         await self._answer(request, {"status": status, "execution_id": execution.id})
-        notice = _notice(execution, status)
         # Every connection reading the execution hears it from its reader; this one as well
         # when it reads none (it controls by id), as the original executor told its caller.
-        execution.notify(notice)
+        if message is not None:
+            await self.registry.publish(execution, message)
         if not self._following[execution.id]:
-            await self.send(notice)
+            await self.send(message or notice(execution.id, execution.pid, status))
         return _ANSWERED
 
     async def _resize(self, request: rpc.Request) -> Any:
         p = parse_resize_params(request.params)
-        execution = self._find(p.execution_id)
-        if execution.params.pty is None:
-            raise RPCError(
-                ErrorCode.INVALID_STATE,
-                f"execution {execution.id} has no terminal: start it with pty",
-            )
-        if not execution.running:
-            raise RPCError(ErrorCode.INVALID_STATE, f"execution {execution.id} already ended")
-        execution.resize(p.rows, p.cols)
-        return {"status": "resized", "execution_id": execution.id, "rows": p.rows, "cols": p.cols}
+        execution = await self._find(p.execution_id)
+        return await self.registry.resize(execution, p.rows, p.cols)
 
     async def _cancel(self, request: rpc.Request) -> Any:
-        execution = self.registry.get(_required_id(request))
-        if not execution.running:
-            raise RPCError(ErrorCode.INVALID_STATE, f"execution {execution.id} already ended")
-        execution.cancel()
-        execution.notify(_notice(execution, "canceled"))
-        return {"status": "canceled", "execution_id": execution.id}
+        execution = await self.registry.find(_required_id(request))
+        status, message = await self.registry.control(execution, "CANCEL")
+        if message is not None:
+            await self.registry.publish(execution, message)
+        return {"status": status, "execution_id": execution.id}
 
     async def _status(self, request: rpc.Request) -> Any:
         eid = parse_execution_id(request.params, required=False)
         if eid is not None:
-            return self.registry.get(eid).describe()
+            return (await self.registry.find(eid)).describe()
         return {"executions": [e.describe() for e in self.registry.owned_by(self.id)]}
 
     async def _stdin(self, request: rpc.Request) -> Any:
         p = parse_stdin(request.params)
-        execution = self._find(p.execution_id)
-        channel = execution.stdin
-        if channel is None:
-            raise RPCError(
-                ErrorCode.INVALID_STATE, "stdin is not open: start the execution with stdin: true"
-            )
-        if not execution.running:
-            raise RPCError(ErrorCode.INVALID_STATE, f"execution {execution.id} already ended")
-        try:
-            if p.data:
-                channel.send_nowait(p.data)
-        except anyio.WouldBlock:
-            raise RPCError(
-                ErrorCode.BUSY, "the child has not read earlier input yet; retry", {"accepted": 0}
-            ) from None
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            raise RPCError(ErrorCode.INVALID_STATE, "stdin was already closed") from None
-        if p.eof:
-            channel.close()
-        return {"status": "ok", "bytes": len(p.data), "eof": p.eof}
+        execution = await self._find(p.execution_id)
+        return await self.registry.stdin(execution, p.data, p.eof)
 
     async def _page(self, request: rpc.Request) -> Any:
         p = parse_page(request.params)
-        execution = self.registry.get(p.execution_id)
+        execution = await self.registry.find(p.execution_id)
         _spooled(execution)
         # A reader keeps the execution (and its spool) from expiring under the read.
         execution.reader_joined()
         try:
             # Read and encoded off the event loop: a page of up to MAX_PAGE_BYTES never holds
             # up the event loop, and with it every other connection.
-            with execution.open_spool() as spool:
+            with await execution.aopen_spool() as spool:
                 message = await page_message(
                     spool,
                     request.id,
@@ -512,7 +478,7 @@ class Session:
 
     async def _subscribe(self, request: rpc.Request) -> Any:
         p = parse_subscribe(request.params, self.config.max_chunk_size)
-        execution = self.registry.get(p.execution_id)
+        execution = await self.registry.find(p.execution_id)
         _spooled(execution)
         limit = self.config.max_executions_per_connection
         if self._subscriptions >= limit:
@@ -520,7 +486,7 @@ class Session:
                 ErrorCode.LIMIT_REACHED, f"this connection reads its limit of {limit} subscriptions"
             )
         try:
-            state = execution.spool_state()
+            state = await execution.aspool_state()
             assert state is not None
             sizes: dict[StreamName, int] = {"stdout": state.sizes[0], "stderr": state.sizes[1]}
         except ccstream.SpoolError as exc:
@@ -532,6 +498,12 @@ class Session:
                     f"offsets.{name} {offset} is past the {sizes[name]} bytes written so far",
                 )
         if p.owner:
+            if not isinstance(execution, Execution):
+                raise RPCError(
+                    ErrorCode.INVALID_STATE,
+                    f"execution {execution.id} runs on another node: its owner takes it over "
+                    "through a connection to that node",
+                )
             if execution.reconnect is None:
                 raise RPCError(
                     ErrorCode.INVALID_STATE,
@@ -556,7 +528,7 @@ class Session:
 
     async def _subscription(
         self,
-        execution: Execution,
+        execution: AnyExecution,
         options: OutputOptions,
         offsets: dict[StreamName, int],
         notices: _Notices,
@@ -582,7 +554,7 @@ class Session:
     # -- output -------------------------------------------------------------------------------
 
     def _follow(
-        self, reader: Callable[..., Coroutine[Any, Any, None]], execution: Execution, *args: Any
+        self, reader: Callable[..., Coroutine[Any, Any, None]], execution: AnyExecution, *args: Any
     ) -> None:
         """Start a reader task; counted now, so a ``control`` right after knows it reads."""
         assert self._readers is not None
@@ -607,7 +579,7 @@ class Session:
 
     async def _reader(
         self,
-        execution: Execution,
+        execution: AnyExecution,
         options: OutputOptions,
         offsets: dict[StreamName, int] | None,
         announce: bool,
@@ -688,7 +660,7 @@ class Session:
             await self.send(message)
 
     async def _stream(
-        self, execution: Execution, encoder: OutputEncoder, offsets: dict[StreamName, int] | None
+        self, execution: AnyExecution, encoder: OutputEncoder, offsets: dict[StreamName, int] | None
     ) -> str | None:
         """Send the output frames; return why the spool could not be read to the end, if so."""
         if not execution.spooled:
@@ -696,7 +668,7 @@ class Session:
         send = self._send_output
         output, gap = encoder.output, encoder.gap
         try:
-            with execution.open_spool() as spool:
+            with await execution.aopen_spool() as spool:
                 batches = spool.follow_batches(
                     offsets,
                     streams=encoder.options.streams,
@@ -714,18 +686,19 @@ class Session:
             return f"reading the spool failed: {exc}"
         return None
 
-    def _completed(self, execution: Execution, encoder: OutputEncoder) -> dict[str, Any]:
+    def _completed(self, execution: AnyExecution, encoder: OutputEncoder) -> dict[str, Any]:
         params: dict[str, Any] = {
             "execution_id": execution.id,
             "pid": execution.pid,
             "pgid": execution.pid,
         }
-        if execution.result is None:
+        completion = execution.completion()
+        if completion is None:
             params.update(
                 status="failed", reason="internal_error", exit_code=None, execution_time=None
             )
         else:
-            params.update(result_fields(execution.result))
+            params.update(completion)
         account = encoder.account()
         if account:
             params["output"] = account
@@ -736,7 +709,7 @@ class Session:
 class _Notices:
     """One reader's place in its execution's control notices, and its forwarding task."""
 
-    def __init__(self, execution: Execution) -> None:
+    def __init__(self, execution: AnyExecution) -> None:
         self.execution = execution
         self.seen = execution.notice_count
         """Notices sent (or published before this reader began) so far."""
@@ -768,7 +741,7 @@ def _pty(params: PtyParams | None) -> ccstream.Pty | None:
     return ccstream.Pty(rows=params.rows, cols=params.cols, stderr=params.stderr)
 
 
-def _spooled(execution: Execution) -> None:
+def _spooled(execution: AnyExecution) -> None:
     if not execution.spooled:
         raise RPCError(ErrorCode.OUTPUT_UNAVAILABLE, f"execution {execution.id} keeps no spool")
 
