@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import os
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ccstream import Gap, Output
+from ccstream import Gap, Output, StreamName
 from ccstream_ws import ErrorCode, RPCError, pack_binary, unpack_binary
 from ccstream_ws.protocol._jsonrpc import BadRequest, parse
 from ccstream_ws.protocol._params import OutputOptions, parse_execute, parse_output_options
@@ -132,3 +133,36 @@ def test_encoder_capped_offsets_skip_a_gap() -> None:
     assert params[3]["next_offset"] == 108
     tail = json.loads(encoder.finish()[0])["params"]
     assert (tail["offset"], tail["size"]) == (109, 3)
+
+
+_TEXTY = st.binary(max_size=300) | st.text(
+    alphabet=st.sampled_from('ab "\\\n\t\r\x00\x1fé€\x7f'), max_size=300
+).map(str.encode)
+
+
+@given(frames=st.lists(_TEXTY, max_size=6), stream=st.sampled_from(["stdout", "stderr"]))
+def test_text_messages_of_plain_and_escaped_frames_carry_exactly_the_decoded_text(
+    frames: list[bytes], stream: StreamName
+) -> None:
+    """Whichever way a text frame is written (around its plain characters, or through the JSON
+    encoder), its message parses to the JSON-RPC notification of the decoder's text, offset and
+    size."""
+    encoder = OutputEncoder("e1", OutputOptions())
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    offset = 0
+    for seq, data in enumerate(frames):
+        for message in encoder.output(Output(stream, seq, offset, data)):
+            assert isinstance(message, str)
+            assert json.loads(message) == {
+                "jsonrpc": "2.0",
+                "method": "process.output",
+                "params": {
+                    "execution_id": "e1",
+                    "type": stream,
+                    "data": decoder.decode(data),
+                    "encoding": "text",
+                    "offset": offset,
+                    "size": len(data),
+                },
+            }
+        offset += len(data)

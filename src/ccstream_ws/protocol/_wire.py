@@ -16,10 +16,15 @@ from typing import Any
 from ccstream import Compressor, Gap, Output, Selector, StreamName
 
 from ._frames import pack_binary
-from ._jsonrpc import notification
+from ._jsonrpc import _dumps, notification
 from ._params import STREAMS, OutputOptions
 
 __all__ = ["Message", "OutputEncoder"]
+
+_PLAIN = bytes(range(0x20, 0x7F)) + b"\n\t"
+"""Printable ASCII, newline and tab: a text frame of only these is escaped with a few
+replacements (backslash, quote, newline, tab) instead of the JSON encoder's scan."""
+_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\t", "\\t"))
 
 Message = str | bytes
 """A WebSocket message: text (JSON) or binary."""
@@ -202,6 +207,9 @@ class OutputEncoder:
         if encoding == "binary":
             return pack_binary(self._id_bytes, name, offset, payload, gzip=gzip)
         if text is not None and not gzip:
+            plain = offset >= 0 and text.isascii() and len(text) == len(data)
+            if plain and not data.translate(None, _PLAIN):
+                return self._plain_message(name, offset, len(data), text)
             return self._text_message(name, offset, len(data), text)
         params: dict[str, Any] = {
             "execution_id": self.execution_id,
@@ -216,6 +224,20 @@ class OutputEncoder:
             if text is not None:
                 params["encoding"] = "text"
         return notification("process.output", params)
+
+    def _plain_message(self, name: StreamName, offset: int, size: int, text: str) -> str:
+        """:meth:`_text_message` of a ``text`` made of :data:`_PLAIN` characters only, built
+        around the escaped text: the same JSON, in a fraction of the encoder's time on a frame
+        of 64 KiB (the encoder is the largest cost of a text frame)."""
+        escaped = text
+        for char, escape in _ESCAPES:
+            if char in escaped:
+                escaped = escaped.replace(char, escape)
+        head = (
+            '{"jsonrpc":"2.0","method":"process.output","params":{"execution_id":'
+            f'{_dumps(self.execution_id)},"type":"{name}","data":"'
+        )
+        return f'{head}{escaped}","encoding":"text","offset":{offset},"size":{size}}}}}'
 
     def _text_message(self, name: StreamName, offset: int, size: int, text: str) -> str:
         params: dict[str, Any] = {
