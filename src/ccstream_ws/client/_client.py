@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, overload
@@ -87,6 +87,21 @@ class Loss:
     lines: int | None
     gaps: int
     detail: str = ""
+
+
+def gap_losses(gaps: Iterable[ccstream.Gap]) -> list[Loss]:
+    """``gaps`` added up per stream and reason, one :class:`Loss` each, in the order each
+    stream and reason first came."""
+    totals: dict[tuple[StreamName, str], list[int]] = {}
+    for gap in gaps:
+        entry = totals.setdefault((gap.stream, gap.reason), [0, 0, 0])
+        entry[0] += gap.bytes
+        entry[1] += gap.lines
+        entry[2] += 1
+    return [
+        Loss(stream, reason, size, lines, count)
+        for (stream, reason), (size, lines, count) in totals.items()
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,16 +314,7 @@ class RemoteExecution:
         )
 
     def _losses(self, params: Mapping[str, Any], output_error: str | None) -> tuple[Loss, ...]:
-        totals: dict[tuple[StreamName, str], list[int]] = {}
-        for gap in self._gaps:
-            entry = totals.setdefault((gap.stream, gap.reason), [0, 0, 0])
-            entry[0] += gap.bytes
-            entry[1] += gap.lines
-            entry[2] += 1
-        losses = [
-            Loss(stream, reason, size, lines, count)
-            for (stream, reason), (size, lines, count) in totals.items()
-        ]
+        losses = gap_losses(self._gaps)
         capped = params.get("output")
         for stream in self._streams:
             # Head and tail caps withhold bytes on purpose, and count them in "output".
