@@ -6,6 +6,7 @@ process run, interleaved (A, B, C, A, B, C, ...), and we report medians and medi
 
 from __future__ import annotations
 
+import hashlib
 import os
 import statistics
 import subprocess
@@ -14,8 +15,65 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import anyio
+
+import ccstream
+
 SEED_SCRIPT = str(Path(__file__).resolve().parent.parent / "scripts" / "large_output.py")
 """The seed's large-output script."""
+
+MiB = 1 << 20
+
+DIGEST_CHILD = """
+import hashlib, sys
+size = {size}
+block = hashlib.sha256(b"%d" % {n}).digest() * 2048
+out = sys.stdout.buffer
+while size > 0:
+    out.write(block[:size]); size -= len(block)
+"""
+"""A child writing ``size`` bytes of a pattern of its own (``n``) on stdout; ``.format`` it."""
+
+
+def expected_digest(n: int, size: int) -> str:
+    """The SHA-256 (hex) of what :data:`DIGEST_CHILD` writes for ``n`` and ``size``."""
+    block = hashlib.sha256(b"%d" % n).digest() * 2048
+    digest = hashlib.sha256()
+    left = size
+    while left > 0:
+        digest.update(block[:left])
+        left -= len(block)
+    return digest.hexdigest()
+
+
+def write_blob(directory: Path, size: int) -> Path:
+    """A file of ``size`` random bytes in ``directory`` (one random MiB repeated)."""
+    path = directory / f"blob-{size}"
+    with path.open("wb") as f:
+        block = os.urandom(MiB)
+        for _ in range(size // MiB):
+            f.write(block)
+        f.write(block[: size % MiB])
+    return path
+
+
+def time_stream(backend: str, argv: list[str], options: ccstream.Options, size: int) -> float:
+    """Seconds for ``ccstream.stream(argv, options)`` read to its end on ``backend``, checking
+    that the run succeeded and its output was ``size`` bytes."""
+
+    async def main() -> int:
+        total = 0
+        async with ccstream.stream(argv, options) as run:
+            async for event in run:
+                if isinstance(event, ccstream.Output):
+                    total += len(event.data)
+        assert run.result.ok
+        return total
+
+    t0 = time.perf_counter()
+    total = anyio.run(main, backend=backend)
+    assert total == size, total
+    return time.perf_counter() - t0
 
 
 def seed_piped_to_cat(lines: int) -> float:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import psutil
 
+from _common import DIGEST_CHILD, expected_digest
 from ccstream.cli import parse_size
 from ccstream_ws import Client, RemoteOutput
 
@@ -166,25 +167,6 @@ def latency(args: argparse.Namespace) -> None:
 
 # -- many executions --------------------------------------------------------------------------
 
-CHILD = """
-import hashlib, sys
-size = {size}
-block = hashlib.sha256(b"%d" % {n}).digest() * 2048
-out = sys.stdout.buffer
-while size > 0:
-    out.write(block[:size]); size -= len(block)
-"""
-
-
-def expected(n: int, size: int) -> str:
-    block = hashlib.sha256(b"%d" % n).digest() * 2048
-    digest = hashlib.sha256()
-    left = size
-    while left > 0:
-        digest.update(block[:left])
-        left -= len(block)
-    return digest.hexdigest()
-
 
 def concurrent(args: argparse.Namespace) -> None:
     count, size, chunk = args.executions, args.size, args.chunk
@@ -192,7 +174,7 @@ def concurrent(args: argparse.Namespace) -> None:
     async def one(start: str, read: str, n: int) -> bool:
         async with Client(start, compression=None) as owner, Client(read, compression=None) as r:
             execution = await owner.execute(
-                [sys.executable, "-c", CHILD.format(size=size, n=n)],
+                [sys.executable, "-c", DIGEST_CHILD.format(size=size, n=n)],
                 output_options={"encoding": "binary", "chunk_size": chunk},
                 detach=True,
             )
@@ -205,7 +187,7 @@ def concurrent(args: argparse.Namespace) -> None:
                     digest.update(event.data)
             done = await follower.wait()
             await execution.wait()
-            exact = digest.hexdigest() == expected(n, size) and done.status == "completed"
+            exact = digest.hexdigest() == expected_digest(n, size) and done.status == "completed"
             if not exact:
                 print(f"  execution {n}: {done.status} {done.reason} {done.params}", flush=True)
             return exact

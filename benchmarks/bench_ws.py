@@ -57,7 +57,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 import ccstream
-from _common import interleave, report, seed_piped_to_cat
+from _common import DIGEST_CHILD, expected_digest, interleave, report, seed_piped_to_cat
 from ccstream.cli import parse_size
 from ccstream_ws import Client, RemoteOutput
 
@@ -492,25 +492,6 @@ def latency(args: argparse.Namespace) -> None:
 
 # -- many clients ---------------------------------------------------------------------------------
 
-CONCURRENT_CHILD = """
-import hashlib, sys
-size = {size}
-block = hashlib.sha256(b"%d" % {n}).digest() * 2048
-out = sys.stdout.buffer
-while size > 0:
-    out.write(block[:size]); size -= len(block)
-"""
-
-
-def expected_digest(n: int, size: int) -> str:
-    block = hashlib.sha256(b"%d" % n).digest() * 2048
-    digest = hashlib.sha256()
-    left = size
-    while left > 0:
-        digest.update(block[:left])
-        left -= len(block)
-    return digest.hexdigest()
-
 
 def concurrent(args: argparse.Namespace) -> None:
     clients, size = args.clients, args.size
@@ -519,7 +500,7 @@ def concurrent(args: argparse.Namespace) -> None:
         digest = hashlib.sha256()
         async with Client(url, compression=None) as client:
             execution = await client.execute(
-                [sys.executable, "-c", CONCURRENT_CHILD.format(size=size, n=n)],
+                [sys.executable, "-c", DIGEST_CHILD.format(size=size, n=n)],
                 output_options={"encoding": "binary"},
             )
             async for event in execution:
@@ -632,7 +613,7 @@ async def _read_at(url: str, command: list[str], size: int, rate: float | None) 
 
 def slow(args: argparse.Namespace) -> None:
     size, rate = args.size, args.rate
-    command = [sys.executable, "-c", CONCURRENT_CHILD.format(size=size, n=0)]
+    command = [sys.executable, "-c", DIGEST_CHILD.format(size=size, n=0)]
     print(
         f"slow client: a child writes {size / MiB:.0f} MiB, its client reads "
         f"{rate / MiB:.2f} MiB/s (about {size / rate:.0f} s)"
