@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import shutil
 import socket
 import statistics
 import subprocess
@@ -35,6 +34,9 @@ import psutil
 from _common import DIGEST_CHILD, expected_digest
 from ccstream.cli import parse_size
 from ccstream_ws import Client, RemoteOutput
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests._redis import redis_server
 
 BIN = Path(sys.executable).parent
 LEASE = 10.0
@@ -59,23 +61,13 @@ def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is not installed"
-    port = free_port()
-    folder = tempfile.mkdtemp(prefix="bench_cluster_")
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", folder, "--maxmemory-policy", "noeviction"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_port(port, proc)
-        yield f"redis://127.0.0.1:{port}/0", proc
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(folder, ignore_errors=True)
+def redis() -> Iterator[str]:
+    """A redis-server of its own (tests/_redis.py) in a temporary folder; its URL."""
+    with (
+        tempfile.TemporaryDirectory(prefix="bench_cluster_") as folder,
+        redis_server(Path(folder)) as server,
+    ):
+        yield server.url
 
 
 @contextmanager
@@ -142,7 +134,7 @@ def latency(args: argparse.Namespace) -> None:
 
     same: list[float] = []
     across: list[float] = []
-    with redis() as (url, _), node(url, "a") as (a, _), node(url, "b") as (b, _):
+    with redis() as url, node(url, "a") as (a, _), node(url, "b") as (b, _):
         for n in range(args.repeats):
             on_a, on_b = asyncio.run(round_(a, b))
             same += on_a
@@ -232,7 +224,7 @@ def concurrent(args: argparse.Namespace) -> None:
             f"({(peak_redis - base_redis) / total:.3f}x the bytes written)"
         )
 
-    with redis() as (url, _), node(url, "a") as (a, pa), node(url, "b") as (b, pb):
+    with redis() as url, node(url, "a") as (a, pa), node(url, "b") as (b, pb):
         asyncio.run(main(a, b, [psutil.Process(pa.pid), psutil.Process(pb.pid)], url))
 
 
