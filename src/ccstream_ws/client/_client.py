@@ -29,6 +29,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 import ccstream
 from ccstream import StreamName
+from ccstream._events import gap_totals
 
 from ..exceptions import ConnectionLost, ProtocolViolation, RPCError
 from ..protocol import _jsonrpc as rpc
@@ -92,15 +93,9 @@ class Loss:
 def gap_losses(gaps: Iterable[ccstream.Gap]) -> list[Loss]:
     """``gaps`` added up per stream and reason, one :class:`Loss` each, in the order each
     stream and reason first came."""
-    totals: dict[tuple[StreamName, str], list[int]] = {}
-    for gap in gaps:
-        entry = totals.setdefault((gap.stream, gap.reason), [0, 0, 0])
-        entry[0] += gap.bytes
-        entry[1] += gap.lines
-        entry[2] += 1
     return [
         Loss(stream, reason, size, lines, count)
-        for (stream, reason), (size, lines, count) in totals.items()
+        for (stream, reason), (size, lines, count) in gap_totals(gaps).items()
     ]
 
 
