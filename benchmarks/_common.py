@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -55,6 +56,29 @@ def write_blob(directory: Path, size: int) -> Path:
             f.write(block)
         f.write(block[: size % MiB])
     return path
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 (the kernel's pick)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], within: float = 20.0) -> None:
+    """Return once 127.0.0.1:``port`` accepts; :class:`RuntimeError` when ``proc`` ended or
+    ``within`` seconds passed first."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("the server exited") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not start") from None
+            time.sleep(0.05)
 
 
 def time_stream(backend: str, argv: list[str], options: ccstream.Options, size: int) -> float:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import psutil
 
-from _common import DIGEST_CHILD, expected_digest
+from _common import DIGEST_CHILD, expected_digest, free_port, wait_port
 from ccstream.cli import parse_size
 from ccstream_ws import Client, RemoteOutput
 
@@ -40,24 +40,6 @@ from tests._redis import redis_server
 
 BIN = Path(sys.executable).parent
 LEASE = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("did not start") from None
-            time.sleep(0.05)
 
 
 @contextmanager

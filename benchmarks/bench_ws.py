@@ -41,7 +41,6 @@ import hashlib
 import os
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,7 +56,15 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 import ccstream
-from _common import DIGEST_CHILD, expected_digest, interleave, report, seed_piped_to_cat
+from _common import (
+    DIGEST_CHILD,
+    expected_digest,
+    free_port,
+    interleave,
+    report,
+    seed_piped_to_cat,
+    wait_port,
+)
 from ccstream.cli import parse_size
 from ccstream_ws import Client, RemoteOutput
 
@@ -67,25 +74,6 @@ BIN = Path(sys.executable).parent
 MiB = 1 << 20
 CHUNK = 64 * 1024
 """Frame size of ``throughput`` unless ``--chunk`` says otherwise (the adapter's default)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
 
 
 @contextlib.contextmanager
@@ -111,7 +99,7 @@ def ws_server(*extra: str, src: str | None = None) -> Iterator[tuple[str, int]]:
         env=env,
     )
     try:
-        wait_port(port, proc)
+        wait_port(port, proc, within=15)
         yield f"ws://127.0.0.1:{port}/ws", proc.pid
     finally:
         proc.terminate()
@@ -270,7 +258,7 @@ def throughput(args: argparse.Namespace) -> None:
                 )
                 stack.callback(proc.wait, 10)
                 stack.callback(proc.terminate)
-                wait_port(port, proc)
+                wait_port(port, proc, within=15)
                 name = "websocketd --binary"
                 contenders.append(
                     (
