@@ -24,7 +24,6 @@ __all__ = [
     "Started",
     "StreamName",
     "StreamStats",
-    "gap_totals",
     "stream_id",
 ]
 
