@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import shutil
 import socket
 import statistics
 import subprocess
@@ -32,49 +31,25 @@ from pathlib import Path
 
 import psutil
 
+from _common import DIGEST_CHILD, expected_digest, free_port, wait_port
 from ccstream.cli import parse_size
 from ccstream_ws import Client, RemoteOutput
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests._redis import redis_server
 
 BIN = Path(sys.executable).parent
 LEASE = 10.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("did not start") from None
-            time.sleep(0.05)
-
-
 @contextmanager
-def redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is not installed"
-    port = free_port()
-    folder = tempfile.mkdtemp(prefix="bench_cluster_")
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", folder, "--maxmemory-policy", "noeviction"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_port(port, proc)
-        yield f"redis://127.0.0.1:{port}/0", proc
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(folder, ignore_errors=True)
+def redis() -> Iterator[str]:
+    """A redis-server of its own (tests/_redis.py) in a temporary folder; its URL."""
+    with (
+        tempfile.TemporaryDirectory(prefix="bench_cluster_") as folder,
+        redis_server(Path(folder)) as server,
+    ):
+        yield server.url
 
 
 @contextmanager
@@ -141,7 +116,7 @@ def latency(args: argparse.Namespace) -> None:
 
     same: list[float] = []
     across: list[float] = []
-    with redis() as (url, _), node(url, "a") as (a, _), node(url, "b") as (b, _):
+    with redis() as url, node(url, "a") as (a, _), node(url, "b") as (b, _):
         for n in range(args.repeats):
             on_a, on_b = asyncio.run(round_(a, b))
             same += on_a
@@ -166,25 +141,6 @@ def latency(args: argparse.Namespace) -> None:
 
 # -- many executions --------------------------------------------------------------------------
 
-CHILD = """
-import hashlib, sys
-size = {size}
-block = hashlib.sha256(b"%d" % {n}).digest() * 2048
-out = sys.stdout.buffer
-while size > 0:
-    out.write(block[:size]); size -= len(block)
-"""
-
-
-def expected(n: int, size: int) -> str:
-    block = hashlib.sha256(b"%d" % n).digest() * 2048
-    digest = hashlib.sha256()
-    left = size
-    while left > 0:
-        digest.update(block[:left])
-        left -= len(block)
-    return digest.hexdigest()
-
 
 def concurrent(args: argparse.Namespace) -> None:
     count, size, chunk = args.executions, args.size, args.chunk
@@ -192,7 +148,7 @@ def concurrent(args: argparse.Namespace) -> None:
     async def one(start: str, read: str, n: int) -> bool:
         async with Client(start, compression=None) as owner, Client(read, compression=None) as r:
             execution = await owner.execute(
-                [sys.executable, "-c", CHILD.format(size=size, n=n)],
+                [sys.executable, "-c", DIGEST_CHILD.format(size=size, n=n)],
                 output_options={"encoding": "binary", "chunk_size": chunk},
                 detach=True,
             )
@@ -205,7 +161,7 @@ def concurrent(args: argparse.Namespace) -> None:
                     digest.update(event.data)
             done = await follower.wait()
             await execution.wait()
-            exact = digest.hexdigest() == expected(n, size) and done.status == "completed"
+            exact = digest.hexdigest() == expected_digest(n, size) and done.status == "completed"
             if not exact:
                 print(f"  execution {n}: {done.status} {done.reason} {done.params}", flush=True)
             return exact
@@ -250,7 +206,7 @@ def concurrent(args: argparse.Namespace) -> None:
             f"({(peak_redis - base_redis) / total:.3f}x the bytes written)"
         )
 
-    with redis() as (url, _), node(url, "a") as (a, pa), node(url, "b") as (b, pb):
+    with redis() as url, node(url, "a") as (a, pa), node(url, "b") as (b, pb):
         asyncio.run(main(a, b, [psutil.Process(pa.pid), psutil.Process(pb.pid)], url))
 
 

@@ -15,10 +15,8 @@ import os
 import subprocess
 import time
 
-import anyio
-
 import ccstream
-from _common import interleave, report
+from _common import interleave, report, time_stream
 from ccstream._pty import Pty
 from ccstream._terminal import open_terminal, read_terminal
 
@@ -39,20 +37,8 @@ def plain_pty(size: int) -> float:
 
 
 def ccstream_on(backend: str, size: int, *, pty: bool) -> float:
-    async def main() -> int:
-        total = 0
-        options = ccstream.Options(pty=pty)
-        async with ccstream.stream(["head", "-c", str(size), "/dev/zero"], options) as run:
-            async for event in run:
-                if isinstance(event, ccstream.Output):
-                    total += len(event.data)
-        assert run.result.ok
-        return total
-
-    t0 = time.perf_counter()
-    total = anyio.run(main, backend=backend)
-    assert total == size, total
-    return time.perf_counter() - t0
+    argv = ["head", "-c", str(size), "/dev/zero"]
+    return time_stream(backend, argv, ccstream.Options(pty=pty), size)
 
 
 def main() -> None:

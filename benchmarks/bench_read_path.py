@@ -17,10 +17,8 @@ import subprocess
 import tempfile
 import time
 
-import anyio
-
 import ccstream
-from _common import interleave, report
+from _common import interleave, report, time_stream
 from ccstream._pipes import make_pipe
 
 
@@ -57,20 +55,7 @@ def asyncio_streamreader(path: str, size: int) -> float:
 
 
 def ccstream_on(backend: str, path: str, size: int, count_lines: bool = True) -> float:
-    async def main() -> int:
-        total = 0
-        options = ccstream.Options(count_lines=count_lines)
-        async with ccstream.stream(["cat", path], options) as run:
-            async for event in run:
-                if isinstance(event, ccstream.Output):
-                    total += len(event.data)
-        assert run.result.ok
-        return total
-
-    t0 = time.perf_counter()
-    total = anyio.run(main, backend=backend)
-    assert total == size, total
-    return time.perf_counter() - t0
+    return time_stream(backend, ["cat", path], ccstream.Options(count_lines=count_lines), size)
 
 
 def main() -> None:

@@ -25,7 +25,6 @@ spooled to a local directory (from the page cache), interleaved.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -35,25 +34,13 @@ from pathlib import Path
 import anyio
 
 import ccstream
-from _common import interleave, report
+from _common import MiB, interleave, report, write_blob
 from ccstream._options import SpoolOptions
 from ccstream.spool.local._remove import wait_removals
 from ccstream.spool.redis import RedisStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests._redis import redis_server
-
-MiB = 1 << 20
-
-
-def _blob(directory: Path, size: int) -> Path:
-    path = directory / f"blob-{size}"
-    with path.open("wb") as f:
-        block = os.urandom(MiB)
-        for _ in range(size // MiB):
-            f.write(block)
-        f.write(block[: size % MiB])
-    return path
 
 
 async def _consume(path: Path, spool: SpoolOptions) -> int:
@@ -108,7 +95,7 @@ async def _replay(spool: ccstream.Spool) -> int:
 def replay(args: argparse.Namespace, size: int) -> None:
     with tempfile.TemporaryDirectory(prefix="ccstream-bench-", dir=args.dir) as tmp:
         root = Path(tmp)
-        blob = _blob(root, size)
+        blob = write_blob(root, size)
         anyio.run(_consume, blob, SpoolOptions(directory=root / "kept", keep=True))
         with redis_server(root) as server:
 
@@ -174,7 +161,7 @@ def main() -> None:
     rounds = iter(range(1_000_000))
     with tempfile.TemporaryDirectory(prefix="ccstream-bench-", dir=args.dir) as tmp:
         root = Path(tmp)
-        blob = _blob(root, size)
+        blob = write_blob(root, size)
         with redis_server(root) as server:
 
             def local() -> float:

@@ -39,22 +39,10 @@ import anyio
 import psutil
 
 import ccstream
-from _common import interleave, report
+from _common import MiB, interleave, report, write_blob
 from ccstream._options import SpoolOptions
 from ccstream.spool._reader import Spool
 from ccstream.spool.local._remove import wait_removals
-
-MiB = 1 << 20
-
-
-def _blob(directory: Path, size: int) -> Path:
-    path = directory / f"blob-{size}"
-    with path.open("wb") as f:
-        block = os.urandom(MiB)
-        for _ in range(size // MiB):
-            f.write(block)
-        f.write(block[: size % MiB])
-    return path
 
 
 def _prefault(directory: Path, size: int) -> None:
@@ -140,7 +128,7 @@ def bulk(args: argparse.Namespace) -> None:
     size = args.size_mib * MiB
     with tempfile.TemporaryDirectory(prefix="ccstream-bench-", dir=args.dir) as tmp:
         root = Path(tmp)
-        path = _blob(root, size)
+        path = write_blob(root, size)
         cpu: dict[str, list[float]] = {}
 
         def contender(backend: str, spooled: bool) -> Callable[[], float]:
@@ -327,7 +315,7 @@ def slow(args: argparse.Namespace) -> None:
     rate = args.rate_mb * 1_000_000
     with tempfile.TemporaryDirectory(prefix="ccstream-bench-", dir=args.dir) as tmp:
         root = Path(tmp)
-        path = _blob(root, size)
+        path = write_blob(root, size)
         expected = hashlib.sha256(path.read_bytes()).hexdigest()
         print(f"{args.size_mb} MB through cat, spooled; consumer at {args.rate_mb} MB/s")
         results: dict[str, list[tuple[float, int, str]]] = {"nobody reads": [], "slow reader": []}

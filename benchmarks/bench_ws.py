@@ -41,7 +41,6 @@ import hashlib
 import os
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,7 +56,15 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 import ccstream
-from _common import interleave, report, seed_piped_to_cat
+from _common import (
+    DIGEST_CHILD,
+    expected_digest,
+    free_port,
+    interleave,
+    report,
+    seed_piped_to_cat,
+    wait_port,
+)
 from ccstream.cli import parse_size
 from ccstream_ws import Client, RemoteOutput
 
@@ -67,25 +74,6 @@ BIN = Path(sys.executable).parent
 MiB = 1 << 20
 CHUNK = 64 * 1024
 """Frame size of ``throughput`` unless ``--chunk`` says otherwise (the adapter's default)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
 
 
 @contextlib.contextmanager
@@ -111,7 +99,7 @@ def ws_server(*extra: str, src: str | None = None) -> Iterator[tuple[str, int]]:
         env=env,
     )
     try:
-        wait_port(port, proc)
+        wait_port(port, proc, within=15)
         yield f"ws://127.0.0.1:{port}/ws", proc.pid
     finally:
         proc.terminate()
@@ -270,7 +258,7 @@ def throughput(args: argparse.Namespace) -> None:
                 )
                 stack.callback(proc.wait, 10)
                 stack.callback(proc.terminate)
-                wait_port(port, proc)
+                wait_port(port, proc, within=15)
                 name = "websocketd --binary"
                 contenders.append(
                     (
@@ -492,25 +480,6 @@ def latency(args: argparse.Namespace) -> None:
 
 # -- many clients ---------------------------------------------------------------------------------
 
-CONCURRENT_CHILD = """
-import hashlib, sys
-size = {size}
-block = hashlib.sha256(b"%d" % {n}).digest() * 2048
-out = sys.stdout.buffer
-while size > 0:
-    out.write(block[:size]); size -= len(block)
-"""
-
-
-def expected_digest(n: int, size: int) -> str:
-    block = hashlib.sha256(b"%d" % n).digest() * 2048
-    digest = hashlib.sha256()
-    left = size
-    while left > 0:
-        digest.update(block[:left])
-        left -= len(block)
-    return digest.hexdigest()
-
 
 def concurrent(args: argparse.Namespace) -> None:
     clients, size = args.clients, args.size
@@ -519,7 +488,7 @@ def concurrent(args: argparse.Namespace) -> None:
         digest = hashlib.sha256()
         async with Client(url, compression=None) as client:
             execution = await client.execute(
-                [sys.executable, "-c", CONCURRENT_CHILD.format(size=size, n=n)],
+                [sys.executable, "-c", DIGEST_CHILD.format(size=size, n=n)],
                 output_options={"encoding": "binary"},
             )
             async for event in execution:
@@ -632,7 +601,7 @@ async def _read_at(url: str, command: list[str], size: int, rate: float | None) 
 
 def slow(args: argparse.Namespace) -> None:
     size, rate = args.size, args.rate
-    command = [sys.executable, "-c", CONCURRENT_CHILD.format(size=size, n=0)]
+    command = [sys.executable, "-c", DIGEST_CHILD.format(size=size, n=0)]
     print(
         f"slow client: a child writes {size / MiB:.0f} MiB, its client reads "
         f"{rate / MiB:.2f} MiB/s (about {size / rate:.0f} s)"

@@ -86,60 +86,60 @@ def _read_until(fd: int, wanted: bytes, within: float = 20) -> bytes:
     return got
 
 
-def _follower(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+@contextlib.contextmanager
+def _follower(*args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``ccstream *args`` with its stdout and stderr piped here; killed (by its id) if it is
+    still running when the block ends."""
+    follower = subprocess.Popen(
         [CCSTREAM, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+    try:
+        yield follower
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
 
 
 def test_follow_tail_prints_the_last_lines_of_each_stream_then_what_follows(
     tmp_path: Path,
 ) -> None:
-    with _live_run(tmp_path) as (spool, go):
-        follower = _follower("follow", str(spool), "--tail", "3")
-        try:
-            assert follower.stdout is not None
-            assert follower.stderr is not None
-            _read_until(follower.stdout.fileno(), _lines(97, 100))
-            _read_until(follower.stderr.fileno(), _lines(7, 10, "err"))
-            assert follower.poll() is None, "the follower must wait for the live run"
-            go.touch()
-            out, err = follower.communicate(timeout=30)
-        finally:
-            if follower.poll() is None:
-                follower.kill()
-                follower.wait()
+    with (
+        _live_run(tmp_path) as (spool, go),
+        _follower("follow", str(spool), "--tail", "3") as follower,
+    ):
+        assert follower.stdout is not None
+        assert follower.stderr is not None
+        _read_until(follower.stdout.fileno(), _lines(97, 100))
+        _read_until(follower.stderr.fileno(), _lines(7, 10, "err"))
+        assert follower.poll() is None, "the follower must wait for the live run"
+        go.touch()
+        out, err = follower.communicate(timeout=30)
     assert out == _lines(100, 105)
     assert err == b"err 10\n"
     assert follower.returncode == 7, "the run's own status"
 
 
 def test_tail_f_follows_one_stream_from_its_last_lines(tmp_path: Path) -> None:
-    with _live_run(tmp_path) as (spool, go):
-        follower = _follower("tail", "-f", "-n", "2", str(spool))
-        try:
-            assert follower.stdout is not None
-            _read_until(follower.stdout.fileno(), _lines(98, 100))
-            go.touch()
-            out, err = follower.communicate(timeout=30)
-        finally:
-            if follower.poll() is None:
-                follower.kill()
-                follower.wait()
+    with (
+        _live_run(tmp_path) as (spool, go),
+        _follower("tail", "-f", "-n", "2", str(spool)) as follower,
+    ):
+        assert follower.stdout is not None
+        _read_until(follower.stdout.fileno(), _lines(98, 100))
+        go.touch()
+        out, err = follower.communicate(timeout=30)
     assert (out, err, follower.returncode) == (_lines(100, 105), b"", 7)
 
 
 def test_follow_tail_0_prints_only_what_comes_after(tmp_path: Path) -> None:
-    with _live_run(tmp_path) as (spool, go):
-        follower = _follower("follow", "--stream", "stdout", "--tail", "0", str(spool))
-        try:
-            time.sleep(0.3)  # time to print anything it wrongly would
-            go.touch()
-            out, err = follower.communicate(timeout=30)
-        finally:
-            if follower.poll() is None:
-                follower.kill()
-                follower.wait()
+    with (
+        _live_run(tmp_path) as (spool, go),
+        _follower("follow", "--stream", "stdout", "--tail", "0", str(spool)) as follower,
+    ):
+        time.sleep(0.3)  # time to print anything it wrongly would
+        go.touch()
+        out, err = follower.communicate(timeout=30)
     assert (out, err, follower.returncode) == (_lines(100, 105), b"", 7)
 
 

@@ -14,13 +14,13 @@ quota or disk-error gap, each said on stderr with its bytes and lines), even whe
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
 import anyio
 
-from ._events import STREAMS, Gap
+from ._cli_spool import gap_note, note, write_all
+from ._events import STREAMS
 from .exceptions import CCStreamError
 from .spool import Match, Spool
 
@@ -107,38 +107,19 @@ def run_search_command(args: argparse.Namespace) -> int:
         return 130
 
 
-def _write(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _note(text: str) -> None:
-    sys.stderr.write(f"ccstream: {text}\n")
-    sys.stderr.flush()
-
-
-def _gap_note(gap: Gap) -> str:
-    why = "dropped by the disk quota" if gap.reason == "quota" else f"not spooled ({gap.reason})"
-    return (
-        f"[{gap.stream}: {gap.bytes} bytes, {gap.lines} lines {why}, from byte {gap.offset}]"
-        " were not searched"
-    )
-
-
 async def _print(out: int, spool: Spool, match: Match, prefix: bytes) -> int:
     """Write ``match``'s line whole; return how many of its bytes could not be read."""
-    _write(out, prefix + match.text)
+    write_all(out, prefix + match.text)
     pos = match.offset + len(match.text)
     end = match.offset + match.length
     while pos < end:
         data = await spool.read(match.stream, pos, min(_COPY_BLOCK, end - pos))
         if not data:
-            _write(out, b"\n")
+            write_all(out, b"\n")
             return end - pos
-        _write(out, data)
+        write_all(out, data)
         pos += len(data)
-    _write(out, b"\n")
+    write_all(out, b"\n")
     return 0
 
 
@@ -171,18 +152,18 @@ async def _search(args: argparse.Namespace) -> int:
                 missing = await _print(out, spool, match, f"{name}{match.line + 1}:".encode())
                 if missing:
                     lost += missing
-                    _note(
+                    note(
                         f"[{match.stream} line {match.line + 1}: {missing} bytes were dropped "
                         "by the disk quota while printing]"
                     )
             if args.count and not args.quiet:
                 text = "".join(f"{name}:{n}\n" if both else f"{n}\n" for name, n in counts.items())
-                _write(out, text.encode())
+                write_all(out, text.encode())
         except BrokenPipeError:
             # Our reader left (``| head``): what it wanted was printed.
             return 0 if sum(counts.values()) else 1
         for gap in search.gaps:
-            _note(_gap_note(gap))
+            note(gap_note(gap) + " were not searched")
     if search.gaps or lost:
         return 2
     return 0 if sum(counts.values()) else 1

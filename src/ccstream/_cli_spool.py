@@ -43,9 +43,12 @@ __all__ = [
     "add_run_options",
     "add_spool_commands",
     "format_spool_stats",
+    "gap_note",
+    "note",
     "run_spool_command",
     "silence",
     "spool_options",
+    "write_all",
 ]
 
 SPOOL_VERBS = frozenset({"page", "tail", "follow", "prune"})
@@ -160,18 +163,21 @@ def add_spool_commands(sub: Any) -> None:
     )
 
 
-def _write(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd`` (``os.write`` may take part of it)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
 
 
-def _note(text: str) -> None:
+def note(text: str) -> None:
+    """Say ``text`` on stderr as ``ccstream: text``."""
     sys.stderr.write(f"ccstream: {text}\n")
     sys.stderr.flush()
 
 
-def _gap_note(gap: Gap) -> str:
+def gap_note(gap: Gap) -> str:
+    """``gap`` told in words: its stream, bytes, lines, why and where."""
     why = "dropped by the disk quota" if gap.reason == "quota" else f"not spooled ({gap.reason})"
     return f"[{gap.stream}: {gap.bytes} bytes, {gap.lines} lines {why}, from byte {gap.offset}]"
 
@@ -183,7 +189,7 @@ async def _copy_rest(out: int, spool: Spool, stream: StreamName, cut: CutLine) -
         data = await spool.read(stream, pos, min(_COPY_BLOCK, end - pos))
         if not data:
             return end - pos
-        _write(out, data)
+        write_all(out, data)
         pos += len(data)
     return 0
 
@@ -199,16 +205,16 @@ async def _print_pages(
     printed = lost = 0
     while True:
         for gap in page.gaps:
-            _note(_gap_note(gap))
+            note(gap_note(gap))
         cuts = {cut.line: cut for cut in page.cuts}
         for k, line in enumerate(page.lines, page.first_line):
-            _write(out, line)
+            write_all(out, line)
             cut = cuts.get(k)
             if cut is not None:
                 missing = await _copy_rest(out, spool, stream, cut)
                 if missing:
                     lost += missing
-                    _note(
+                    note(
                         f"[{stream} line {k}: {missing} bytes from byte "
                         f"{cut.rest_offset + cut.omitted - missing} were dropped by the disk "
                         "quota while printing]"
@@ -235,7 +241,7 @@ async def _page(args: argparse.Namespace) -> int:
     state = "the run ended" if ended else "the run goes on"
     start = page.next_line - printed if page.lines else page.first_line - printed
     last = f"{start}-{start + printed - 1}" if printed else "none"
-    _note(
+    note(
         f"{stream} lines {last} of {page.known_lines} known ({state}); "
         f"next: --from {page.next_line}"
     )
@@ -281,10 +287,10 @@ async def _follow_from(
             offsets = {s: await _tail_offset(spool, s, tail) for s in streams}
         async for event in spool.follow(offsets, streams=streams):
             if isinstance(event, Output):
-                _write(fds[event.stream], event.data)
+                write_all(fds[event.stream], event.data)
             else:
                 lost = True
-                _note(_gap_note(event))
+                note(gap_note(event))
         returncode, reason, error = spool.returncode, spool.reason, spool.error
     return _end_status(returncode, reason, error, lost=lost)
 
@@ -298,9 +304,9 @@ def _end_status(
     reason = reason or "unknown"
     end = describe_end(reason, returncode, error=error)
     if end is not None:
-        _note(end)
+        note(end)
     elif error:
-        _note(error)
+        note(error)
     return exit_status(reason, returncode, lost=lost)
 
 
@@ -335,7 +341,7 @@ def format_spool_stats(result: Result) -> list[str]:
     if result.spool_path is None:
         return []
     lines = [f"spool: {result.spool_path}"]
-    lines += [f"spool gap: {_gap_note(gap)}" for gap in result.gaps]
+    lines += [f"spool gap: {gap_note(gap)}" for gap in result.gaps]
     if result.spool_error:
         lines.append(f"spool error: {result.spool_error}; {result.unspooled_bytes} bytes unspooled")
     return lines

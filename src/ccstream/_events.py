@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import signal as _signal
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -99,6 +100,16 @@ class Gap:
     bytes: int
     lines: int
     reason: str
+
+
+def gap_totals(gaps: Iterable[Gap]) -> dict[tuple[StreamName, str], tuple[int, int, int]]:
+    """``gaps`` added up per ``(stream, reason)``, in the order each pair first came: its bytes,
+    its lines and how many gaps."""
+    totals: dict[tuple[StreamName, str], tuple[int, int, int]] = {}
+    for gap in gaps:
+        size, lines, count = totals.get((gap.stream, gap.reason), (0, 0, 0))
+        totals[gap.stream, gap.reason] = (size + gap.bytes, lines + gap.lines, count + 1)
+    return totals
 
 
 class Reason(str, enum.Enum):

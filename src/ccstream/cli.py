@@ -35,7 +35,7 @@ from ._cli_spool import (
 )
 from ._cli_terminal import add_terminal_options, follow_window, terminal_options
 from ._duration import DURATION_HELP, duration
-from ._events import Gap, Output, Reason, Result
+from ._events import Gap, Output, Reason, Result, gap_totals
 from ._exit_status import EXIT_OUTPUT_LOST, describe_end, describe_loss, exit_status
 from ._options import ChunkMode, Options, ResourceLimits, Stdin
 from ._version import __version__
@@ -308,15 +308,9 @@ def _note(text: str) -> None:
 
 def _losses(gaps: list[Gap]) -> list[str]:
     """One line per stream and reason for the output that never reached us."""
-    totals: dict[tuple[str, str], list[int]] = {}
-    for gap in gaps:
-        entry = totals.setdefault((gap.stream, gap.reason), [0, 0, 0])
-        entry[0] += gap.bytes
-        entry[1] += gap.lines
-        entry[2] += 1
     return [
         describe_loss(stream, size, lines, reason, gaps=count)
-        for (stream, reason), (size, lines, count) in sorted(totals.items())
+        for (stream, reason), (size, lines, count) in sorted(gap_totals(gaps).items())
     ]
 
 

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+
+def serve(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``ccstream-ws serve *args`` run to its end (at most 30 s) with ``env`` as its only
+    ``CCSTREAM_WS_*`` variables; its output as text."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CCSTREAM_WS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "ccstream_ws.cli", "serve", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def serve_cli(port: int, log: Path, *flags: str) -> subprocess.Popen[bytes]:

@@ -4,9 +4,6 @@ and says why."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,18 +11,8 @@ import pytest
 from ccstream_ws import ConfigError, ServerConfig
 
 from .._redis import RedisServer, redis_server
+from ._cli_server import serve
 from .conftest import free_port
-
-
-def serve(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CCSTREAM_WS_")}
-    return subprocess.run(
-        [sys.executable, "-m", "ccstream_ws.cli", "serve", *args],
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
 
 
 def test_the_cluster_settings_come_from_each_layer_with_the_redis_password_redacted(

@@ -8,7 +8,6 @@ one line on stderr naming the source, exit status 2, no traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from ccstream_ws import Client, ConfigError, ServerConfig, _extra
 from ccstream_ws import cli as ws_cli
 from ccstream_ws.server._layers import LayerError, Resolved, _subparser, _toml, render, resolve
 
-from ._cli_server import serve_cli, stop
+from ._cli_server import serve, serve_cli, stop
 from .conftest import free_port
 
 TOKEN = "a-token-of-twenty-chars"
@@ -192,17 +191,6 @@ def test_an_unknown_variable_is_a_warning_not_an_error() -> None:
 
 
 # -- the real command ---------------------------------------------------------------------------
-
-
-def serve(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CCSTREAM_WS_")}
-    return subprocess.run(
-        [sys.executable, "-m", "ccstream_ws.cli", "serve", *args],
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
 
 
 def test_print_config_shows_each_value_and_its_source_with_the_token_redacted(

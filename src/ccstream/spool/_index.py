@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from ._records import CHECKPOINT, Checkpoint
 
-__all__ = ["Indexer", "find_line", "find_offset", "nth_newline"]
+__all__ = ["Indexer", "count_upto", "find_line", "find_offset", "nth_newline"]
 
 
 class Indexer:
@@ -135,6 +135,19 @@ def find_offset(get: Callable[[int], Checkpoint], count: int, offset: int) -> Ch
         if cp.offset == offset:
             return cp
     return None
+
+
+def count_upto(get: Callable[[int], Checkpoint], count: int, offset: int) -> int:
+    """How many of the ``count`` checkpoints lie at or before ``offset`` (a bisection): the last
+    of them is ``get(n - 1)``, none when it is 0."""
+    lo, hi = 0, count
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if get(mid).offset <= offset:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def nth_newline(data: bytes, k: int) -> int:

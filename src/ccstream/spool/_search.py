@@ -23,6 +23,7 @@ import anyio.lowlevel
 
 from .._events import STREAMS, Gap, StreamName
 from ..exceptions import InvalidOption
+from ._index import count_upto
 from ._match import LongLine, Matcher
 from ._records import Checkpoint
 from ._view import View
@@ -288,14 +289,8 @@ def _start(view: View, sid: int, offset: int) -> _Scan:
 
 def _checkpoint_before(view: View, sid: int, offset: int) -> Checkpoint:
     """The last checkpoint at or before ``offset`` (a bisection)."""
-    lo, hi = 0, view.state.checkpoints[sid]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if view.checkpoint(sid, mid).offset <= offset:
-            lo = mid + 1
-        else:
-            hi = mid
-    return view.checkpoint(sid, lo - 1)
+    n = count_upto(lambda i: view.checkpoint(sid, i), view.state.checkpoints[sid], offset)
+    return view.checkpoint(sid, n - 1)
 
 
 def _newlines_before(view: View, sid: int, offset: int) -> int:

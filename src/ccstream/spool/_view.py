@@ -10,7 +10,7 @@ from __future__ import annotations
 from .._events import Gap
 from ..exceptions import SpoolError
 from ._base import Source
-from ._index import find_line, find_offset, nth_newline
+from ._index import count_upto, find_line, find_offset, nth_newline
 from ._records import Checkpoint
 from ._state import SpoolState
 
@@ -79,14 +79,8 @@ class View:
             size = self.state.sizes[sid]
             count = self.source.checkpoint_count(sid)
             # The last checkpoint at or before the end of what this state covers.
-            lo, hi = 0, count
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if self.checkpoint(sid, mid).offset <= size:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            cp = self.checkpoint(sid, lo - 1)
+            n = count_upto(lambda i: self.checkpoint(sid, i), count, size)
+            cp = self.checkpoint(sid, n - 1)
             total = cp.newlines
             pos = cp.offset
             while pos < size:

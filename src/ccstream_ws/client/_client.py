@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, overload
@@ -29,6 +29,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 import ccstream
 from ccstream import StreamName
+from ccstream._events import gap_totals
 
 from ..exceptions import ConnectionLost, ProtocolViolation, RPCError
 from ..protocol import _jsonrpc as rpc
@@ -87,6 +88,15 @@ class Loss:
     lines: int | None
     gaps: int
     detail: str = ""
+
+
+def gap_losses(gaps: Iterable[ccstream.Gap]) -> list[Loss]:
+    """``gaps`` added up per stream and reason, one :class:`Loss` each, in the order each
+    stream and reason first came."""
+    return [
+        Loss(stream, reason, size, lines, count)
+        for (stream, reason), (size, lines, count) in gap_totals(gaps).items()
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,16 +309,7 @@ class RemoteExecution:
         )
 
     def _losses(self, params: Mapping[str, Any], output_error: str | None) -> tuple[Loss, ...]:
-        totals: dict[tuple[StreamName, str], list[int]] = {}
-        for gap in self._gaps:
-            entry = totals.setdefault((gap.stream, gap.reason), [0, 0, 0])
-            entry[0] += gap.bytes
-            entry[1] += gap.lines
-            entry[2] += 1
-        losses = [
-            Loss(stream, reason, size, lines, count)
-            for (stream, reason), (size, lines, count) in totals.items()
-        ]
+        losses = gap_losses(self._gaps)
         capped = params.get("output")
         for stream in self._streams:
             # Head and tail caps withhold bytes on purpose, and count them in "output".

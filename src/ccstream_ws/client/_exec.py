@@ -15,7 +15,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import anyio
 
@@ -38,8 +38,11 @@ __all__ = [
     "ExecRequest",
     "exec_command",
     "refusal_status",
+    "run_client",
     "run_interruptible",
 ]
+
+_Request = TypeVar("_Request")
 
 EXIT_NOT_FOUND = 127
 """The command was not found (the shell's status for it)."""
@@ -75,12 +78,31 @@ class ExecRequest:
 
 def exec_command(request: ExecRequest) -> int:
     """Run ``exec``; its exit status."""
+    return run_client(
+        _exec,
+        request,
+        refused=refusal_status,
+        interrupted="interrupted; the remote run is cancelled",
+    )
+
+
+def run_client(
+    main: Callable[[_Request, Terminal], Awaitable[int]],
+    request: _Request,
+    *,
+    refused: Callable[[RPCError], int],
+    interrupted: str | None = None,
+) -> int:
+    """``main(request, terminal)`` under ``anyio.run``; its status, or the status of what
+    ended it: a refusal (said, then ``refused(exc)``), a connection given up or lost
+    (:data:`EXIT_CONNECTION`), another client error (:data:`EXIT_USAGE`), SIGINT
+    (:data:`EXIT_INTERRUPTED`, saying ``interrupted`` when given)."""
     terminal = Terminal()
     try:
-        return anyio.run(_exec, request, terminal)
+        return anyio.run(main, request, terminal)
     except RPCError as exc:
         terminal.say(f"the server refused: {exc.message} (code {exc.code})")
-        return refusal_status(exc)
+        return refused(exc)
     except GaveUp as exc:
         terminal.say(exc.reason)
         return EXIT_CONNECTION
@@ -91,7 +113,8 @@ def exec_command(request: ExecRequest) -> int:
         terminal.say(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
-        terminal.say("interrupted; the remote run is cancelled")
+        if interrupted is not None:
+            terminal.say(interrupted)
         return EXIT_INTERRUPTED
 
 

@@ -14,17 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import anyio
-
 from ccstream import StreamName
-from ccstream._exit_status import EXIT_CONNECTION, EXIT_OUTPUT_LOST
+from ccstream._exit_status import EXIT_OUTPUT_LOST
 
-from ..exceptions import CCStreamWSError, ConnectionLost, RPCError
 from ..protocol._params import STREAMS
 from ._backoff import Backoff
 from ._client import Client
-from ._exec import EXIT_INTERRUPTED, EXIT_USAGE, run_interruptible
-from ._follow import Follower, GaveUp
+from ._exec import EXIT_INTERRUPTED, EXIT_USAGE, run_client, run_interruptible
+from ._follow import Follower
 from ._terminal import EXIT_BROKEN_PIPE, Terminal, all_losses
 from ._url import ws_url
 
@@ -49,23 +46,7 @@ class LogsRequest:
 
 def logs_command(request: LogsRequest) -> int:
     """Run ``logs``; its exit status."""
-    terminal = Terminal()
-    try:
-        return anyio.run(_logs, request, terminal)
-    except RPCError as exc:
-        terminal.say(f"the server refused: {exc.message} (code {exc.code})")
-        return EXIT_USAGE
-    except GaveUp as exc:
-        terminal.say(exc.reason)
-        return EXIT_CONNECTION
-    except ConnectionLost as exc:
-        terminal.say(str(exc))
-        return EXIT_CONNECTION
-    except CCStreamWSError as exc:
-        terminal.say(str(exc))
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+    return run_client(_logs, request, refused=lambda _: EXIT_USAGE)
 
 
 async def tail_offset(client: Client, execution_id: str, stream: StreamName, lines: int) -> int:

@@ -16,7 +16,7 @@ import ccstream
 from ccstream import StreamName
 from ccstream._exit_status import EXIT_OUTPUT_LOST, describe_end, describe_loss, exit_status
 
-from ._client import Completion, Loss
+from ._client import Completion, Loss, gap_losses
 
 __all__ = ["EXIT_BROKEN_PIPE", "Terminal", "all_losses"]
 
@@ -122,16 +122,7 @@ def all_losses(completion: Completion | None, gaps: Iterable[ccstream.Gap]) -> t
     """The completion's losses with ``gaps`` as its gaps: the ``process.gap`` notices of every
     connection that read the execution (a completion knows only its own connection's), plus
     the bytes the server counted but did not send (none without a completion)."""
-    totals: dict[tuple[StreamName, str], list[int]] = {}
-    for gap in gaps:
-        entry = totals.setdefault((gap.stream, gap.reason), [0, 0, 0])
-        entry[0] += gap.bytes
-        entry[1] += gap.lines
-        entry[2] += 1
-    losses = [
-        Loss(stream, reason, size, lines, count)
-        for (stream, reason), (size, lines, count) in totals.items()
-    ]
+    losses = gap_losses(gaps)
     if completion is not None:
         losses += [loss for loss in completion.losses if loss.reason == "not_sent"]
     losses.sort(key=lambda loss: loss.stream != "stdout")

@@ -16,6 +16,7 @@ are gone.
 from __future__ import annotations
 
 from ccstream.spool import Source
+from ccstream.spool._index import count_upto
 
 from ..protocol._sgr import SgrState
 
@@ -32,14 +33,8 @@ def _scan_start(source: Source, sid: int, offset: int) -> int:
     """The offset of the last line checkpoint at or before ``offset - STYLE_WINDOW`` (a frame
     start, so no sequence is entered half-way), never more than ``2 * STYLE_WINDOW`` back."""
     target = max(0, offset - STYLE_WINDOW)
-    lo, hi = 0, source.checkpoint_count(sid)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if source.checkpoint(sid, mid).offset <= target:
-            lo = mid + 1
-        else:
-            hi = mid
-    start = source.checkpoint(sid, lo - 1).offset if lo else 0
+    n = count_upto(lambda i: source.checkpoint(sid, i), source.checkpoint_count(sid), target)
+    start = source.checkpoint(sid, n - 1).offset if n else 0
     return max(start, offset - 2 * STYLE_WINDOW)
 
 
