@@ -46,9 +46,12 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("ccstream.spool.redis needs coredis: pip install 'ccstream[redis]'") from exc
 
+from . import _parser
 from ._errors import SpoolFenced, SpoolLost
 from ._layout import MAX_ENTRY
 from ._sink import RedisSink
 from ._store import RETENTION, RedisStore
+
+_parser.install()  # every coredis connection's reply buffer bounded (see the module)
 
 __all__ = ["MAX_ENTRY", "RETENTION", "RedisSink", "RedisStore", "SpoolFenced", "SpoolLost"]
