@@ -134,7 +134,8 @@ class _Flusher:
                     return
                 group = self._take()
                 if self.error is None:
-                    await self._flush(group)
+                    async with self._store.flights.hold(sum(job.nbytes for job in group)):
+                        await self._flush(group)
         except Exception as exc:
             self._fail(exc)
         finally:
