@@ -85,8 +85,10 @@ async def test_a_flush_larger_than_the_budget_goes_alone_and_waiters_go_in_order
             assert order == ["first"]
             first.set()
             await anyio.sleep(0.01)
-            assert order == ["first", "big"] and budget.used == 500
+            assert order == ["first", "big"]
+            assert budget.used == 500
             big.set()
             small.set()
     assert order == ["first", "big", "small"]
-    assert budget.used == 0 and budget.peak == 500
+    assert budget.used == 0
+    assert budget.peak == 500
