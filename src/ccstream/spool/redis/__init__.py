@@ -39,6 +39,9 @@ The API::
   :class:`SpoolLost`, a :class:`~ccstream.SpoolNotFound`: never another execution's bytes.
 - Followers in one process share one blocking tailer per spool
   (:mod:`ccstream.spool.redis._tailer`), never a blocking connection each.
+- A process's memory stays flat: the flush scripts in flight are at most ``flight_bytes``
+  for the whole store (:mod:`ccstream.spool.redis._flight`), and coredis' reply buffers are
+  compacted (:mod:`ccstream.spool.redis._parser`; importing this package installs it).
 """
 
 try:
