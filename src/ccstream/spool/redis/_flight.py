@@ -8,6 +8,12 @@ once the store's flushes in flight hold at most its ``total`` bytes with it (a f
 that goes alone), in the order they asked; a sink whose flush waits holds its pump back by its
 own backlog limit, as a slow disk would.
 
+The bytes handed to a store's sinks and not yet stored (``unstored``: their backlogs, these
+flushes included) are bounded for the whole store too: above :attr:`FlightBudget.backlog` (twice
+``total``), a sink with a backlog of its own takes no more (its ``backlog_limit`` is 0 until it
+drops below), so the store holds at most that plus one hand-off per sink, whatever the number
+of runs.
+
 Event loop only.
 """
 
@@ -37,7 +43,17 @@ class FlightBudget:
         """Bytes granted and not yet released."""
         self.peak = 0
         """The most bytes granted at once so far."""
+        self.backlog = 2 * total
+        """Bytes handed to the store's sinks and not yet stored above which a sink with a
+        backlog waits (see the module docstring)."""
+        self.unstored = 0
+        """Bytes handed to the store's sinks and not yet stored (or dropped by a failure)."""
         self._waiters: deque[tuple[int, anyio.Event]] = deque()
+
+    @property
+    def over(self) -> bool:
+        """Whether the store's sinks hold more than :attr:`backlog` bytes not yet stored."""
+        return self.unstored > self.backlog
 
     def _fits(self, nbytes: int) -> bool:
         return self.used == 0 or self.used + nbytes <= self.total
