@@ -39,6 +39,9 @@ The API::
   :class:`SpoolLost`, a :class:`~ccstream.SpoolNotFound`: never another execution's bytes.
 - Followers in one process share one blocking tailer per spool
   (:mod:`ccstream.spool.redis._tailer`), never a blocking connection each.
+- A process's memory stays flat: the flush scripts in flight are at most ``flight_bytes``
+  for the whole store (:mod:`ccstream.spool.redis._flight`), and coredis' reply buffers are
+  compacted (:mod:`ccstream.spool.redis._parser`; importing this package installs it).
 """
 
 try:
@@ -46,9 +49,12 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("ccstream.spool.redis needs coredis: pip install 'ccstream[redis]'") from exc
 
+from . import _parser
 from ._errors import SpoolFenced, SpoolLost
 from ._layout import MAX_ENTRY
 from ._sink import RedisSink
 from ._store import RETENTION, RedisStore
+
+_parser.install()  # every coredis connection's reply buffer bounded (see the module)
 
 __all__ = ["MAX_ENTRY", "RETENTION", "RedisSink", "RedisStore", "SpoolFenced", "SpoolLost"]

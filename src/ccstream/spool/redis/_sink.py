@@ -92,6 +92,7 @@ class _Flusher:
         self._size = segment_size
         self._create = create
         self._seq = 0
+        self._unstored = 0
         self._jobs: deque[Job] = deque()
         self._wake = anyio.Event()
         self._progress = anyio.Event()
@@ -101,8 +102,18 @@ class _Flusher:
     # -- the loop side --------------------------------------------------------------------------
 
     def submit(self, jobs: list[Job]) -> None:
+        if self._done.is_set():
+            return  # stopped (failed): nothing more is stored, nor counted as waiting
+        nbytes = sum(job.nbytes for job in jobs)
+        self._unstored += nbytes
+        self._store.flights.unstored += nbytes
         self._jobs.extend(jobs)
         self._wake.set()
+
+    def _stored(self, nbytes: int) -> None:
+        """``nbytes`` submitted are stored, or will never be: no longer the store's backlog."""
+        self._unstored -= nbytes
+        self._store.flights.unstored -= nbytes
 
     async def progress(self, at_most: float) -> None:
         """Return once a hand-off was stored (or failed) after this call began, or after
@@ -134,11 +145,15 @@ class _Flusher:
                     return
                 group = self._take()
                 if self.error is None:
-                    await self._flush(group)
+                    async with self._store.flights.hold(sum(job.nbytes for job in group)):
+                        await self._flush(group)
+                else:
+                    self._stored(sum(job.nbytes for job in group))
         except Exception as exc:
             self._fail(exc)
         finally:
             self._jobs.clear()
+            self._stored(self._unstored)
             self._done.set()
 
     def _take(self) -> list[Job]:
@@ -220,7 +235,9 @@ class _Flusher:
             log.info("flush %d of the spool %r was stored already", self._seq + 1, self._keys.key)
         self._seq += 1
         self.state = group[-1].state
-        self.committed_bytes += sum(job.nbytes for job in group)
+        nbytes = sum(job.nbytes for job in group)
+        self.committed_bytes += nbytes
+        self._stored(nbytes)
         self._advanced()
 
     def _fail(self, exc: Exception) -> None:
@@ -286,6 +303,17 @@ class RedisSink(SpoolWriter):
         # rest of DiskWriter's surface is what the methods below replace.
         self._disk = cast(DiskWriter, self._flusher)
         self._store._start_soon(self._flusher.run)
+
+    @property
+    def backlog_limit(self) -> int:
+        """Bytes handed over and not yet stored before the pump waits: the sink's own limit,
+        or 0 while the store's sinks together hold more than the store's backlog
+        (:mod:`ccstream.spool.redis._flight`)."""
+        return 0 if self._store.flights.over else self._backlog_limit
+
+    @backlog_limit.setter
+    def backlog_limit(self, value: int) -> None:
+        self._backlog_limit = value
 
     @property
     def failure(self) -> SpoolError | None:

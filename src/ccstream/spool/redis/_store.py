@@ -20,6 +20,7 @@ from .._base import Store
 from .._reader import Spool
 from .._state import SpoolState
 from ._errors import SpoolLost
+from ._flight import FLIGHT_BYTES, FlightBudget
 from ._layout import Keys, state_from_json, state_to_json
 from ._scripts import CREATE, FENCE, FLUSH, SEAL
 from ._sink import RedisSink, _translate
@@ -57,6 +58,9 @@ class RedisStore(Store):
     (:class:`~ccstream.SpoolError`) and reads the store's :attr:`epoch`; its sinks, removals
     and tailers run in its task group, so close the sinks before leaving it. ``retention``:
     seconds every key of a spool lives once its run ended (``None``: until removed).
+    ``flight_bytes``: bytes of data the flush scripts of all its sinks carry at once
+    (:mod:`ccstream.spool.redis._flight`); a sink whose flush waits for room holds its run back
+    by its own backlog, as a slow disk does.
     """
 
     def __init__(
@@ -65,12 +69,15 @@ class RedisStore(Store):
         *,
         prefix: str = "ccs",
         retention: float | None = RETENTION,
+        flight_bytes: int = FLIGHT_BYTES,
     ) -> None:
         if not prefix or "{" in prefix or "}" in prefix:
             raise ValueError(f"a key prefix has no braces and is not empty, got {prefix!r}")
         self.client = client
         self.prefix = prefix
         self.retention = retention
+        self.flights = FlightBudget(flight_bytes)
+        """The bytes of flush scripts in flight to Redis (``used``, ``peak``)."""
         self.epoch = ""
         """The store's epoch: a token kept in Redis (``<prefix>:epoch``) and made anew when
         Redis starts without its data, so a restart that lost the spools is seen."""
@@ -89,6 +96,7 @@ class RedisStore(Store):
         *,
         prefix: str = "ccs",
         retention: float | None = RETENTION,
+        flight_bytes: int = FLIGHT_BYTES,
         **client_options: Any,
     ) -> RedisStore:
         """A store on the Redis at ``url`` (``redis://HOST:PORT/DB``, ``rediss://`` for TLS,
@@ -99,7 +107,7 @@ class RedisStore(Store):
         client_options.setdefault("connect_timeout", 5.0)
         client_options.setdefault("stream_timeout", 30.0)
         client = coredis.Redis.from_url(url, **client_options)
-        return cls(client, prefix=prefix, retention=retention)
+        return cls(client, prefix=prefix, retention=retention, flight_bytes=flight_bytes)
 
     # -- lifetime -------------------------------------------------------------------------------
 
