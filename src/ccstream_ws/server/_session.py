@@ -84,7 +84,7 @@ CAPABILITIES = [
 
 _ANSWERED = object()
 _READ_SIZE = 1024 * 1024  # a busy child's pipe is read up to this much per turn of the pump
-BATCH_BYTES = 1024 * 1024
+BATCH_BYTES = 256 * 1024
 """Bytes of frames a reader sends under one hold of the connection's send lock, at most (its
 last frame may pass it): a reply waits behind at most one such batch per reader."""
 BATCH_EVENTS = 256
