@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-__all__ = ["QuotaPolicy", "ReaderMark", "next_drop", "slowest"]
+__all__ = ["QuotaPolicy", "ReaderMark", "bytes_behind", "next_drop", "slowest"]
 
 QuotaPolicy = Literal["pause", "drop"]
 """What a spool does when its quota would drop bytes a live reader has not read: ``"pause"``
@@ -47,6 +47,15 @@ def slowest(marks: Iterable[ReaderMark]) -> tuple[int | None, int | None]:
                 pos = mark.pos[sid]
                 low[sid] = pos if seen is None or pos < seen else seen
     return low[0], low[1]
+
+
+def bytes_behind(sizes: Sequence[int], marks: Iterable[ReaderMark]) -> list[int]:
+    """Bytes each reader has still to take of the streams it wants, when the streams hold
+    ``sizes`` bytes (what :meth:`Store.behind <ccstream.spool.Store.behind>` reports)."""
+    return [
+        sum(max(sizes[sid] - mark.pos[sid], 0) for sid in (0, 1) if mark.want[sid])
+        for mark in marks
+    ]
 
 
 def next_drop(

@@ -21,6 +21,7 @@ import anyio.to_thread
 
 from ...exceptions import SpoolNotFound
 from .._base import Source, Store
+from .._quota import bytes_behind
 from .._reader import Spool
 from .._state import SpoolState
 from ._prune import prune_spools
@@ -120,11 +121,7 @@ class LocalStore(Store):
         marks = [mark for source in entry.sources for mark in source.marks]
         if not marks:
             return []
-        sizes = self.state(key).sizes
-        return [
-            sum(max(sizes[sid] - mark.pos[sid], 0) for sid in (0, 1) if mark.want[sid])
-            for mark in marks
-        ]
+        return bytes_behind(self.state(key).sizes, marks)
 
     def hold_for_reader(self, key: str, *, again: bool) -> Callable[[], None]:
         """Keep ``key``'s quota for a reader to come (see :meth:`Sink.hold_for_reader

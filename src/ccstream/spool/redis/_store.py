@@ -17,6 +17,7 @@ import coredis
 
 from ...exceptions import SpoolError, SpoolNotFound
 from .._base import Store
+from .._quota import bytes_behind
 from .._reader import Spool
 from .._state import SpoolState
 from ._errors import SpoolLost
@@ -337,11 +338,7 @@ class RedisStore(Store):
         marks = [mark for source in entry.sources for mark in source.marks]
         if not marks:
             return []
-        sizes = self.state(key).sizes
-        return [
-            sum(max(sizes[sid] - mark.pos[sid], 0) for sid in (0, 1) if mark.want[sid])
-            for mark in marks
-        ]
+        return bytes_behind(self.state(key).sizes, marks)
 
     def hold_for_reader(self, key: str, *, again: bool) -> Callable[[], None]:
         """Keep the quota of ``key`` (written here) for a reader to come (see
